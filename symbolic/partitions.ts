@@ -1,0 +1,171 @@
+import { factorial } from './rational.ts';
+
+/** A set partition of {0, …, n−1}: blocks of element indices, each block sorted, blocks by first element. */
+export type SetPartition = number[][];
+
+const setPartitionCache = new Map<number, SetPartition[]>();
+
+/** All set partitions of n elements (Bell(n) of them), in restricted-growth order. Memoised. */
+export function setPartitions(n: number): readonly SetPartition[] {
+  const cached = setPartitionCache.get(n);
+  if (cached) return cached;
+  const out: SetPartition[] = [];
+  const blocks: number[][] = [];
+  const place = (element: number) => {
+    if (element === n) {
+      out.push(blocks.map((b) => [...b]));
+      return;
+    }
+    for (const b of blocks) {
+      b.push(element);
+      place(element + 1);
+      b.pop();
+    }
+    blocks.push([element]);
+    place(element + 1);
+    blocks.pop();
+  };
+  place(0);
+  setPartitionCache.set(n, out);
+  return out;
+}
+
+/**
+ * Pair partitions of n elements (Isserlis/Wick): the terms of a Gaussian moment E[δ_1…δ_n],
+ * (n−1)!! of them for even n, none for odd n.
+ */
+export function pairPartitions(n: number): SetPartition[] {
+  return setPartitions(n).filter((p) => p.every((b) => b.length === 2));
+}
+
+/** A multiset of legs-per-vertex count vectors: one diagram class of a joint cumulant of products. */
+export interface BlockPattern {
+  /** Distinct blocks, each a count vector over the vertices (how many legs of vertex k it holds). */
+  readonly blocks: ReadonlyArray<{ readonly counts: readonly number[]; readonly multiplicity: number }>;
+  /**
+   * How many set partitions of the legs share this pattern: Π_k q_k! / (Π_B Π_k c_B[k]! · Π mult!).
+   * Exact integer (below 2^53 for the orders corrmap supports).
+   */
+  readonly weight: number;
+}
+
+const patternCache = new Map<string, BlockPattern[]>();
+
+/**
+ * Diagram classes of the joint cumulant κ(δ_1^{q_1}, …, δ_n^{q_n}) (Leonov–Shiryaev): set partitions
+ * of the Σq legs (q_k legs on vertex k) into blocks of size 2…K that connect all vertices, grouped
+ * by what the cumulant factor sees (per block, the number of legs from each vertex). Each class is
+ * enumerated once as a multiset of count vectors, with its number of set partitions as weight, so
+ * nothing is listed that canonicalisation would merge.
+ *
+ * With connected = false (any n), all partitions into blocks of size 2…K: the moment E[Π δ_k^{q_k}].
+ */
+export function blockPatterns(q: readonly number[], maxBlock: number, connected = true): readonly BlockPattern[] {
+  // Work on q sorted in decreasing order (memoised), then map vertex positions back.
+  const order = q.map((_, k) => k).sort((a, b) => q[b] - q[a] || a - b);
+  const sorted = order.map((k) => q[k]);
+  const key = `${sorted.join(',')}|${maxBlock}|${connected ? 1 : 0}`;
+  let patterns = patternCache.get(key);
+  if (!patterns) {
+    patterns = enumeratePatterns(sorted, maxBlock, connected);
+    patternCache.set(key, patterns);
+  }
+  if (order.every((k, pos) => k === pos)) return patterns;
+  return patterns.map((p) => ({
+    weight: p.weight,
+    blocks: p.blocks.map((b) => {
+      const counts = new Array<number>(q.length).fill(0);
+      order.forEach((k, pos) => (counts[k] = b.counts[pos]));
+      return { counts, multiplicity: b.multiplicity };
+    }),
+  }));
+}
+
+function enumeratePatterns(q: readonly number[], maxBlock: number, connected: boolean): BlockPattern[] {
+  const n = q.length;
+  const total = q.reduce((a, b) => a + b, 0);
+  // Candidate blocks: every non-zero count vector c ≤ q with 2 ≤ |c| ≤ maxBlock.
+  const candidates: number[][] = [];
+  const c = new Array<number>(n).fill(0);
+  const build = (k: number, size: number) => {
+    if (k === n) {
+      if (size >= 2 && size <= maxBlock) candidates.push([...c]);
+      return;
+    }
+    for (let v = 0; v <= q[k] && size + v <= maxBlock; v++) {
+      c[k] = v;
+      build(k + 1, size + v);
+    }
+    c[k] = 0;
+  };
+  build(0, 0);
+  const sizes = candidates.map((v) => v.reduce((a, b) => a + b, 0));
+
+  const out: BlockPattern[] = [];
+  const chosen: number[] = [];
+  const remaining = [...q];
+  const qFactorials = q.reduce((acc, v) => acc * factorial(v), 1n);
+  // Choose candidate indices in non-decreasing order, so each multiset appears once.
+  const choose = (start: number, left: number) => {
+    if (left === 0) {
+      if (connected && !connects(chosen.map((i) => candidates[i]), n)) return;
+      out.push(makePattern(chosen.map((i) => candidates[i]), qFactorials));
+      return;
+    }
+    if (left < 2) return;
+    for (let i = start; i < candidates.length; i++) {
+      const v = candidates[i];
+      if (sizes[i] > left) continue;
+      let fits = true;
+      for (let k = 0; k < n; k++) if (v[k] > remaining[k]) fits = false;
+      if (!fits) continue;
+      for (let k = 0; k < n; k++) remaining[k] -= v[k];
+      chosen.push(i);
+      choose(i, left - sizes[i]);
+      chosen.pop();
+      for (let k = 0; k < n; k++) remaining[k] += v[k];
+    }
+  };
+  if (total === 0) {
+    // The empty partition: E[1] = 1 (a disconnected "diagram" unless there is a single vertex).
+    if (!connected || n <= 1) out.push({ blocks: [], weight: 1 });
+    return out;
+  }
+  choose(0, total);
+  return out;
+}
+
+function connects(blocks: readonly number[][], n: number): boolean {
+  if (n <= 1) return true;
+  const parent = Array.from({ length: n }, (_, k) => k);
+  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x])));
+  for (const b of blocks) {
+    let first = -1;
+    for (let k = 0; k < n; k++) {
+      if (b[k] === 0) continue;
+      if (first < 0) first = k;
+      else parent[find(k)] = find(first);
+    }
+  }
+  const root = find(0);
+  for (let k = 1; k < n; k++) if (find(k) !== root) return false;
+  return true;
+}
+
+function makePattern(blocks: readonly number[][], qFactorials: bigint): BlockPattern {
+  const grouped: { counts: number[]; multiplicity: number }[] = [];
+  for (const b of blocks) {
+    const last = grouped[grouped.length - 1];
+    if (last && last.counts.every((v, k) => v === b[k])) last.multiplicity++;
+    else grouped.push({ counts: b, multiplicity: 1 });
+  }
+  let denominator = 1n;
+  for (const g of grouped) {
+    denominator *= factorial(g.multiplicity);
+    for (const v of g.counts) denominator *= factorial(v) ** BigInt(g.multiplicity);
+  }
+  const weight = qFactorials / denominator;
+  if (weight * denominator !== qFactorials || weight > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new Error(`partition weight is not a safe integer: ${qFactorials}/${denominator}`);
+  return { blocks: grouped, weight: Number(weight) };
+}

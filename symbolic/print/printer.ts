@@ -1,0 +1,207 @@
+import { parse, type MathNode } from 'mathjs';
+import { Polynomial } from '../polynomial.ts';
+import { Rational } from '../rational.ts';
+import type { CumulantFactor, RuleTerm, TransferRule } from '../rule.ts';
+import { VARIABLE, substituteSymbols } from '../expression.ts';
+
+/** Binding strength of a printed fragment: parentheses are added where a weaker one sits in a stronger place. */
+export const enum Precedence {
+  Sum = 1,
+  Product = 2,
+  Unary = 3,
+  Power = 4,
+  Atom = 5,
+}
+
+export interface Printed {
+  readonly text: string;
+  readonly precedence: Precedence;
+}
+
+/**
+ * Walks a mathjs tree and a transfer rule, dispatching to one small method per node kind; a target
+ * (plain text, LaTeX, later code for other tools) overrides the methods that differ.
+ */
+export abstract class Printer {
+  /** How the variable z is printed (μ with the index of the factor's slot). */
+  protected variableName = VARIABLE;
+
+  abstract symbol(name: string): string;
+  abstract number(value: number): string;
+  abstract fraction(numerator: Printed, denominator: Printed): Printed;
+  abstract power(base: Printed, exponent: Printed): Printed;
+  abstract product(factors: readonly Printed[]): string;
+  abstract call(name: string, args: readonly string[]): string;
+  abstract paren(text: string): string;
+  abstract cumulant(factor: CumulantFactor, indices: readonly string[]): string;
+  abstract taylorName(q: number, index: string): string;
+  abstract mean(index: string): string;
+  abstract lhs(rule: TransferRule): string;
+
+  sum(terms: readonly { sign: 1 | -1; text: string }[]): string {
+    if (terms.length === 0) return '0';
+    return terms.map((t, k) => (k === 0 ? (t.sign < 0 ? '-' : '') : t.sign < 0 ? ' - ' : ' + ') + t.text).join('');
+  }
+
+  wrap(p: Printed, at: Precedence): string {
+    return p.precedence < at ? this.paren(p.text) : p.text;
+  }
+
+  /** An expression tree, with z printed as `variable`. */
+  expression(node: MathNode, variable: string = VARIABLE): string {
+    const saved = this.variableName;
+    this.variableName = variable;
+    try {
+      return this.node(node).text;
+    } finally {
+      this.variableName = saved;
+    }
+  }
+
+  protected node(node: MathNode): Printed {
+    const n = node as MathNode & Record<string, any>;
+    switch (n.type) {
+      case 'ConstantNode':
+        return { text: this.number(n.value), precedence: n.value < 0 ? Precedence.Unary : Precedence.Atom };
+      case 'SymbolNode':
+        return { text: n.name === VARIABLE ? this.variableName : this.symbol(n.name), precedence: Precedence.Atom };
+      case 'ParenthesisNode':
+        return this.node(n.content);
+      case 'FunctionNode':
+        return { text: this.call(n.fn.name, n.args.map((a: MathNode) => this.node(a).text)), precedence: Precedence.Atom };
+      case 'OperatorNode': {
+        const args: Printed[] = n.args.map((a: MathNode) => this.node(a));
+        switch (n.fn) {
+          case 'unaryMinus':
+            return { text: `-${this.wrap(args[0], Precedence.Power)}`, precedence: Precedence.Unary };
+          case 'unaryPlus':
+            return args[0];
+          case 'add':
+          case 'subtract': {
+            const parts = this.flattenSum(node);
+            return { text: this.sum(parts), precedence: Precedence.Sum };
+          }
+          case 'multiply':
+            return { text: this.product(args.map((a) => ({ text: this.wrap(a, Precedence.Product), precedence: a.precedence }))), precedence: Precedence.Product };
+          case 'divide':
+            return this.fraction(args[0], args[1]);
+          case 'pow':
+            return this.power(args[0], args[1]);
+        }
+      }
+    }
+    throw new Error(`cannot print a ${n.type}`);
+  }
+
+  private flattenSum(node: MathNode, sign: 1 | -1 = 1): { sign: 1 | -1; text: string }[] {
+    const n = node as MathNode & Record<string, any>;
+    if (n.type === 'ParenthesisNode') return this.flattenSum(n.content, sign);
+    if (n.type === 'OperatorNode' && (n.fn === 'add' || n.fn === 'subtract') && n.args.length === 2) {
+      const right: 1 | -1 = n.fn === 'subtract' ? (sign === 1 ? -1 : 1) : sign;
+      return [...this.flattenSum(n.args[0], sign), ...this.flattenSum(n.args[1], right)];
+    }
+    if (n.type === 'OperatorNode' && n.fn === 'unaryMinus') return this.flattenSum(n.args[0], sign === 1 ? -1 : 1);
+    if (n.type === 'ConstantNode' && n.value < 0) return [{ sign: sign === 1 ? -1 : 1, text: this.number(-n.value) }];
+    return [{ sign, text: this.wrap(this.node(node), Precedence.Sum) }];
+  }
+
+  /** The rule with b_q(μ_i) kept as named factors: the diagram structure. */
+  ruleStructure(rule: TransferRule): string {
+    const parts = rule.terms.map((t) => {
+      const factors = t.factors.map((f) => this.taylorName(f.q, rule.indices[f.slot]));
+      return { sign: 1 as const, text: this.termText(t.coefficient, factors, t, rule) };
+    });
+    return `${this.lhs(rule)} = ${this.sum(parts)}`;
+  }
+
+  /**
+   * The rule with every b_q(μ_i) written out: the formula a paper would print. Numbers and
+   * monomials of the b_q are gathered into the term's coefficient; sums stay as factors.
+   */
+  ruleExplicit(rule: TransferRule): string {
+    const taylor = rule.activation.taylor;
+    const parts: { sign: 1 | -1; text: string }[] = [];
+    for (const t of rule.terms) {
+      let coefficient = t.coefficient;
+      let monomial = Polynomial.constant(Rational.ONE);
+      const sums = new Map<string, { printed: Printed; count: number }>();
+      for (const f of t.factors) {
+        const node = taylor[f.q];
+        const poly = polynomialOf(substituteSymbols(node, { [VARIABLE]: parse(slotSymbol(f.slot)) }));
+        if (poly && poly.size() <= 1) {
+          const [term] = poly.entries();
+          if (!term) {
+            coefficient = Rational.ZERO;
+            break;
+          }
+          coefficient = coefficient.mul(term.coefficient);
+          monomial = monomial.mul(Polynomial.fromTerms([{ monomial: term.monomial, coefficient: Rational.ONE }]));
+          continue;
+        }
+        const printed = { text: this.expression(node, this.mean(rule.indices[f.slot])), precedence: this.node(node).precedence };
+        const seen = sums.get(printed.text);
+        if (seen) seen.count++;
+        else sums.set(printed.text, { printed, count: 1 });
+      }
+      if (coefficient.isZero()) continue;
+      const factors: string[] = [];
+      const [mono] = monomial.entries();
+      for (const [name, e] of mono?.monomial ?? []) {
+        const slot = slotOf(name);
+        const base = slot === undefined ? this.symbol(name) : this.mean(rule.indices[slot]);
+        factors.push(e === 1 ? base : this.power({ text: base, precedence: Precedence.Atom }, { text: String(e), precedence: Precedence.Atom }).text);
+      }
+      const bare = factors.length === 0 && t.cumulants.length === 0 && coefficient.isOne();
+      for (const { printed, count } of sums.values()) {
+        if (bare && sums.size === 1 && count === 1) factors.push(printed.text);
+        else if (count === 1) factors.push(this.wrap(printed, Precedence.Product));
+        else factors.push(this.power({ text: this.wrap(printed, Precedence.Power), precedence: Precedence.Atom }, { text: String(count), precedence: Precedence.Atom }).text);
+      }
+      const sign = coefficient.sign() < 0 ? -1 : 1;
+      const lone = t.cumulants.length === 0 && factors.length === 0;
+      parts.push({ sign, text: lone ? this.rational(coefficient.abs()) : this.termText(coefficient.abs(), factors, t, rule) });
+    }
+    return `${this.lhs(rule)} = ${this.sum(parts)}`;
+  }
+
+  protected termText(coefficient: Rational, factors: readonly string[], term: RuleTerm, rule: TransferRule): string {
+    const cumulants = term.cumulants.map((c) => this.cumulant(c, rule.indices));
+    const all = [...factors, ...cumulants];
+    const c = this.rational(coefficient);
+    if (all.length === 0) return c;
+    return this.product([...(coefficient.isOne() ? [] : [{ text: c, precedence: Precedence.Atom }]), ...all.map((text) => ({ text, precedence: Precedence.Atom }))]);
+  }
+
+  rational(r: Rational): string {
+    if (r.isInteger()) return r.num.toString();
+    return this.fraction({ text: r.num.toString(), precedence: Precedence.Atom }, { text: r.den.toString(), precedence: Precedence.Atom }).text;
+  }
+}
+
+/** The tree as an exact polynomial in its symbols, or undefined where it is not one. */
+function polynomialOf(node: MathNode): Polynomial | undefined {
+  try {
+    return Polynomial.fromMathNode(node);
+  } catch {
+    return undefined;
+  }
+}
+
+const SLOT_PREFIX = 'mu__slot';
+function slotSymbol(slot: number): string {
+  return `${SLOT_PREFIX}${slot}`;
+}
+function slotOf(name: string): number | undefined {
+  return name.startsWith(SLOT_PREFIX) ? Number(name.slice(SLOT_PREFIX.length)) : undefined;
+}
+
+/** Letters used for the cumulant tensors of orders 2, 3, 4 (DESIGN §2). */
+export const CUMULANT_LETTERS: Readonly<Record<number, { text: string; latex: string }>> = {
+  2: { text: 'Σ', latex: '\\Sigma' },
+  3: { text: 'T', latex: 'T' },
+  4: { text: 'Q', latex: 'Q' },
+};
+
+export function indexString(c: CumulantFactor, indices: readonly string[]): string {
+  return c.slots.map((s) => indices[s]).join('');
+}

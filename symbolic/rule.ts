@@ -1,0 +1,114 @@
+import { blockPatterns } from './partitions.ts';
+import { Rational } from './rational.ts';
+import type { PolynomialActivation } from './taylor.ts';
+
+/** b_q(μ_{i_slot}): a Taylor coefficient of φ at the mean of output index `slot`. */
+export interface TaylorFactor {
+  readonly kind: 'taylor';
+  readonly q: number;
+  readonly slot: number;
+}
+
+/** κ_order(z_{i_{s1}}, …, z_{i_{s_order}})^power, slots sorted (a symmetric tensor entry). */
+export interface CumulantFactor {
+  readonly order: number;
+  readonly slots: readonly number[];
+  readonly power: number;
+}
+
+/** One term: coefficient × per-index factors × cumulant factors (DESIGN §6). */
+export interface RuleTerm {
+  readonly coefficient: Rational;
+  readonly factors: readonly TaylorFactor[];
+  readonly cumulants: readonly CumulantFactor[];
+}
+
+/**
+ * A transfer rule: the output cumulant κ(y_{i_1}, …, y_{i_n}) of y = φ(z) in terms of the input
+ * cumulants of z up to order K. Formal indices: the rule holds whether or not indices coincide.
+ */
+export interface TransferRule {
+  readonly activation: PolynomialActivation;
+  /** Output cumulant order n (1 = mean). */
+  readonly order: number;
+  /** Highest input cumulant kept, K (2 = Gaussian closure). */
+  readonly inputOrder: number;
+  readonly indices: readonly string[];
+  readonly terms: readonly RuleTerm[];
+  /** True when K ≥ d·n: the rule is exact for any input distribution. */
+  readonly exact: boolean;
+}
+
+export const MAX_OUTPUT_ORDER = 8;
+export const MAX_INPUT_ORDER = 8;
+const INDEX_NAMES = ['i', 'j', 'k', 'l', 'm', 'p', 'r', 's'];
+
+/** Highest input cumulant order a rule can use: blocks hold at most d·n legs. */
+export function requiredInputOrder(degree: number, order: number): number {
+  return Math.max(1, degree * order);
+}
+
+/**
+ * The exact transfer rule for a polynomial activation (DESIGN §4). Mean: E[y_i] = Σ_q b_q(μ_i) E[δ_i^q]
+ * with E[δ^q] over all partitions into blocks of size ≥ 2. Order n ≥ 2: Σ over q_1…q_n ≥ 1 of
+ * Π b_{q_k}(μ_{i_k}) times the connected diagrams of κ(δ_{i_1}^{q_1}, …, δ_{i_n}^{q_n})
+ * (Leonov–Shiryaev); blocks larger than K are dropped.
+ */
+export function transferRule(activation: PolynomialActivation, order: number, inputOrder: number): TransferRule {
+  if (!Number.isInteger(order) || order < 1 || order > MAX_OUTPUT_ORDER)
+    throw new RangeError(`output order must be an integer 1…${MAX_OUTPUT_ORDER}, got ${order}`);
+  if (!Number.isInteger(inputOrder) || inputOrder < 1 || inputOrder > MAX_INPUT_ORDER)
+    throw new RangeError(`input order must be an integer 1…${MAX_INPUT_ORDER}, got ${inputOrder}`);
+  const d = activation.degree;
+  const terms: RuleTerm[] = [];
+  for (const q of exponentTuples(order, order === 1 ? 0 : 1, d)) {
+    const factors: TaylorFactor[] = q.map((qk, slot) => ({ kind: 'taylor', q: qk, slot }));
+    for (const pattern of blockPatterns(q, inputOrder)) {
+      const cumulants = pattern.blocks.map((b) => ({
+        order: b.counts.reduce((a, c) => a + c, 0),
+        slots: b.counts.flatMap((c, slot) => new Array<number>(c).fill(slot)),
+        power: b.multiplicity,
+      }));
+      cumulants.sort(compareCumulants);
+      terms.push({ coefficient: Rational.of(pattern.weight), factors, cumulants });
+    }
+  }
+  return {
+    activation,
+    order,
+    inputOrder,
+    indices: INDEX_NAMES.slice(0, order),
+    terms,
+    exact: inputOrder >= requiredInputOrder(d, order),
+  };
+}
+
+/** All q ∈ {lo…hi}^n, by total degree, then lexicographically. */
+function exponentTuples(n: number, lo: number, hi: number): number[][] {
+  const out: number[][] = [];
+  const q = new Array<number>(n).fill(lo);
+  const rec = (k: number) => {
+    if (k === n) {
+      out.push([...q]);
+      return;
+    }
+    for (let v = lo; v <= hi; v++) {
+      q[k] = v;
+      rec(k + 1);
+    }
+  };
+  if (hi >= lo) rec(0);
+  const total = (t: number[]) => t.reduce((a, b) => a + b, 0);
+  return out.sort((a, b) => total(a) - total(b));
+}
+
+function compareCumulants(a: CumulantFactor, b: CumulantFactor): number {
+  if (a.order !== b.order) return a.order - b.order;
+  for (let k = 0; k < a.slots.length; k++) if (a.slots[k] !== b.slots[k]) return a.slots[k] - b.slots[k];
+  return 0;
+}
+
+/** All rules of orders 1…n for one activation and input order, as a layer needs them. */
+export function transferRules(activation: PolynomialActivation, maxOrder: number, inputOrder: number): TransferRule[] {
+  return Array.from({ length: maxOrder }, (_, k) => transferRule(activation, k + 1, inputOrder));
+}
