@@ -39,7 +39,8 @@ export interface TransferRule {
   readonly exact: boolean;
 }
 
-export const MAX_OUTPUT_ORDER = 8;
+/** Output orders supported: rules of order 5 and more run to 10^4…10^6 terms. */
+export const MAX_OUTPUT_ORDER = 4;
 export const MAX_INPUT_ORDER = 8;
 const INDEX_NAMES = ['i', 'j', 'k', 'l', 'm', 'p', 'r', 's'];
 

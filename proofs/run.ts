@@ -1,0 +1,39 @@
+/**
+ * Regenerate and check every certificate (DESIGN §7):
+ *   node --import tsx proofs/run.ts [--out DIR]
+ * Exits with status 1 if any certificate or cross-check fails.
+ */
+import { resolve } from 'node:path';
+import { writeCertificates } from './certificates.ts';
+
+function parseArgs(argv: readonly string[]): { out: string } {
+  let out = 'proofs/certificates';
+  for (let k = 0; k < argv.length; k++) {
+    const arg = argv[k];
+    if (arg === '--out') {
+      const value = argv[++k];
+      if (!value) throw new Error('--out needs a directory');
+      out = value;
+    } else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
+    else if (arg === '--help' || arg === '-h') {
+      console.log('usage: node --import tsx proofs/run.ts [--out DIR]   (default proofs/certificates)');
+      process.exit(0);
+    } else throw new Error(`unknown argument '${arg}' (usage: proofs/run.ts [--out DIR])`);
+  }
+  return { out };
+}
+
+try {
+  const { out } = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const summary = writeCertificates(resolve(out), { log: (line) => console.log(line) });
+  const failed = summary.outcomes.filter((o) => !o.certificate.ok).length + summary.checks.filter((c) => !c.check.ok).length;
+  console.log(
+    `${summary.outcomes.length} certificates, ${summary.checks.length} nerdamer cross-checks, ${failed} failed, ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s; written to ${out}`,
+  );
+  process.exitCode = summary.ok ? 0 : 1;
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 2;
+}

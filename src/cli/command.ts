@@ -1,0 +1,45 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { InputError } from '../../symbolic/errors.ts';
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  run(argv: string[]): Promise<void> | void;
+}
+
+/** util.parseArgs with errors turned into one-line input errors that point at --help. */
+export function parseOptions<T extends ParseArgsConfig['options']>(command: string, argv: string[], options: T, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (err) {
+    throw new InputError(`${(err as Error).message.replace(/\. To specify.*$/, '')} (see corrmap ${command} --help)`);
+  }
+}
+
+export function integerOption(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < min || v > max) throw new InputError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return v;
+}
+
+/** --param a=0.5 (repeatable) → {a: 0.5}. */
+export function parameterOptions(values: string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const text of values ?? []) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(text);
+    if (!m) throw new InputError(`--param "${text}" is not of the form name=value (e.g. --param a=0.5)`);
+    const v = Number(m[2]);
+    if (!Number.isFinite(v)) throw new InputError(`--param ${m[1]}: "${m[2]}" is not a finite number`);
+    if (m[1] in out) throw new InputError(`--param ${m[1]} is given twice`);
+    out[m[1]] = v;
+  }
+  return out;
+}
+
+export function oneOf<T extends string>(value: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new InputError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}

@@ -1,0 +1,56 @@
+import type { Cumulants } from '../../numeric/tensor.ts';
+import { ORDER_KEYS } from '../io.ts';
+
+export function num(v: number, digits = 5): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 1e5 || a < 1e-4 ? v.toExponential(digits - 1) : Number(v.toPrecision(digits)).toString();
+}
+
+/** A vector or matrix as aligned columns; higher orders as a short summary. */
+export function tensorText(data: Float64Array, n: number, order: number, indent = '    '): string {
+  if (order === 1) return `${indent}[${Array.from(data, (v) => num(v)).join(', ')}]`;
+  if (order === 2 && n <= 12) {
+    const cells = Array.from(data, (v) => num(v));
+    const width = Math.max(...cells.map((c) => c.length));
+    const rows: string[] = [];
+    for (let i = 0; i < n; i++) rows.push(indent + cells.slice(i * n, (i + 1) * n).map((c) => c.padStart(width)).join('  '));
+    return rows.join('\n');
+  }
+  let maxAbs = 0;
+  let norm = 0;
+  for (const v of data) {
+    maxAbs = Math.max(maxAbs, Math.abs(v));
+    norm += v * v;
+  }
+  return `${indent}${n}^${order} entries: max |entry| ${num(maxAbs)}, Frobenius norm ${num(Math.sqrt(norm))}`;
+}
+
+export function cumulantsText(c: Cumulants, maxOrder: number, indent = '    '): string {
+  const lines: string[] = [];
+  for (let r = 1; r <= maxOrder; r++) {
+    const t = c.order(r);
+    lines.push(`${indent.slice(2)}${ORDER_KEYS[r]}:`);
+    lines.push(t ? tensorText(t, c.size, r, indent) : `${indent}0`);
+  }
+  return lines.join('\n');
+}
+
+/** A progress bar on stderr for long work (hidden when stderr is not a terminal). */
+export function progressBar(label: string): { update(fraction: number): void; done(): void } {
+  const tty = process.stderr.isTTY;
+  let last = -1;
+  return {
+    update(fraction) {
+      if (!tty) return;
+      const pct = Math.floor(fraction * 100);
+      if (pct === last) return;
+      last = pct;
+      const filled = Math.round(fraction * 30);
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${pct}%`);
+    },
+    done() {
+      if (tty && last >= 0) process.stderr.write('\r' + ' '.repeat(label.length + 40) + '\r');
+    },
+  };
+}

@@ -1,0 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { InputError } from '../symbolic/errors.ts';
+import { parseActivation } from '../symbolic/expression.ts';
+import { makeLayer, type Layer, type Network } from '../numeric/network.ts';
+import { Cumulants, asymmetry } from '../numeric/tensor.ts';
+
+/** Names of the cumulant orders in stats files (DESIGN §2): mean, cov, k3, k4, … */
+export const ORDER_KEYS = ['', 'mean', 'cov', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'] as const;
+const MAX_FILE_ORDER = ORDER_KEYS.length - 1;
+
+export function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new InputError(`cannot read ${what} "${path}": ${why}`);
+  }
+  return parseJson(text, `${what} "${path}"`);
+}
+
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const special = /(?<![\w"])(NaN|-?Infinity)(?![\w"])/.exec(text);
+    if (special) {
+      const { line, column } = lineColumn(text, special.index);
+      throw new InputError(`${what}: ${special[1]} at line ${line} column ${column} is not allowed; every entry must be a finite number`);
+    }
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    const where = pos ? (({ line, column }) => ` at line ${line} column ${column}`)(lineColumn(text, Number(pos[1]))) : '';
+    throw new InputError(`${what}: invalid JSON${where} (${msg.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '')})`);
+  }
+}
+
+function lineColumn(text: string, index: number): { line: number; column: number } {
+  const before = text.slice(0, index).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v);
+  return typeof v === 'object' ? 'an object' : String(v);
+}
+
+/** A nested array of depth `depth`, every level of length n (or `dims`), as a dense row-major array. */
+export function denseArray(value: unknown, dims: readonly number[], path: string): Float64Array {
+  const total = dims.reduce((a, b) => a * b, 1);
+  const out = new Float64Array(total);
+  let k = 0;
+  const walk = (v: unknown, level: number, at: string) => {
+    if (level === dims.length) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${at} is ${describe(v)}; expected a finite number`);
+      out[k++] = v;
+      return;
+    }
+    const shape = dims.slice(level).join('×');
+    if (!Array.isArray(v)) throw new InputError(`${at} is ${describe(v)}; expected a ${dims.length - level}-d array of shape ${shape}`);
+    if (v.length !== dims[level]) throw new InputError(`${at} has ${v.length} entries; expected ${dims[level]} (shape ${shape})`);
+    v.forEach((x, i) => walk(x, level + 1, `${at}[${i}]`));
+  };
+  walk(value, 0, path);
+  return out;
+}
+
+/** Dense row-major data back to nested arrays (for JSON output). */
+export function nestedArray(data: Float64Array, n: number, r: number): unknown {
+  if (r === 0) return data[0];
+  const build = (offset: number, level: number): unknown => {
+    if (level === r) return data[offset];
+    const stride = n ** (r - level - 1);
+    return Array.from({ length: n }, (_, i) => build(offset + i * stride, level + 1));
+  };
+  return build(0, 0);
+}
+
+/** Read and check input statistics: mean, covariance (symmetric, PSD) and optional k3…k8 (symmetric). */
+export function statsFromJson(json: unknown, where: string): Cumulants {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new InputError(`${where}: expected an object {"mean": […], "cov": [[…]], "k3": …}, got ${describe(json)}`);
+  const obj = json as Record<string, unknown>;
+  for (const key of Object.keys(obj))
+    if (!(ORDER_KEYS as readonly string[]).includes(key) || key === '')
+      throw new InputError(`${where}: unknown key "${key}"; expected ${ORDER_KEYS.slice(1).join(', ')}`);
+  if (!Array.isArray(obj.mean) || obj.mean.length === 0) throw new InputError(`${where}: "mean" must be a non-empty array of numbers, got ${describe(obj.mean)}`);
+  if (obj.cov === undefined) throw new InputError(`${where}: "cov" is missing; give the covariance as an N×N array (zeros for a deterministic input)`);
+  const n = obj.mean.length;
+  const tensors: (Float64Array | undefined)[] = [undefined, denseArray(obj.mean, [n], `${where}: mean`)];
+  for (let r = 2; r <= MAX_FILE_ORDER; r++) {
+    const key = ORDER_KEYS[r];
+    if (obj[key] === undefined) {
+      tensors.push(undefined);
+      continue;
+    }
+    const t = denseArray(obj[key], new Array<number>(r).fill(n), `${where}: ${key}`);
+    const asym = asymmetry(t, n, r);
+    if (asym.relative > 1e-9)
+      throw new InputError(
+        `${where}: ${key} is not symmetric (entry [${asym.at.join('][')}] differs from a transposed entry by ${asym.relative.toExponential(2)} of the largest entry); cumulant tensors are symmetric`,
+      );
+    tensors.push(t);
+  }
+  while (tensors.length > 2 && tensors[tensors.length - 1] === undefined) tensors.pop();
+  checkPsd(tensors[2]!, n, `${where}: cov`);
+  return new Cumulants(n, tensors);
+}
+
+/** Smallest eigenvalue by cyclic Jacobi rotations (exact enough for the PSD check). */
+export function smallestEigenvalue(a: Float64Array, n: number): number {
+  const m = Float64Array.from(a);
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
+    if (off < 1e-30) break;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q];
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = m[k * n + p];
+          const akq = m[k * n + q];
+          m[k * n + p] = c * akp - s * akq;
+          m[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = m[p * n + k];
+          const aqk = m[q * n + k];
+          m[p * n + k] = c * apk - s * aqk;
+          m[q * n + k] = s * apk + c * aqk;
+        }
+      }
+  }
+  let min = Infinity;
+  for (let i = 0; i < n; i++) min = Math.min(min, m[i * n + i]);
+  return min;
+}
+
+function checkPsd(cov: Float64Array, n: number, where: string): void {
+  let scale = 0;
+  for (const v of cov) scale = Math.max(scale, Math.abs(v));
+  if (scale === 0) return;
+  const lambda = n <= 256 ? smallestEigenvalue(cov, n) : choleskyPivot(cov, n);
+  if (lambda < -1e-10 * scale * n)
+    throw new InputError(`${where} is not positive semidefinite (smallest eigenvalue ${lambda.toPrecision(3)}); a covariance must have no negative eigenvalues`);
+}
+
+/** Most negative pivot of a Cholesky factorisation with a small jitter (0 when it succeeds). */
+function choleskyPivot(a: Float64Array, n: number): number {
+  const l = new Float64Array(n * n);
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, a[i * n + i]);
+  const jitter = 1e-12 * scale * n;
+  for (let j = 0; j < n; j++) {
+    let d = a[j * n + j] + jitter;
+    for (let k = 0; k < j; k++) d -= l[j * n + k] ** 2;
+    if (d < 0) return d;
+    const ljj = Math.sqrt(d);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      l[i * n + j] = ljj > 0 ? s / ljj : 0;
+    }
+  }
+  return 0;
+}
+
+/** Read and check a network: {"layers": [{"weight": [[…]], "bias": […], "activation": "…", "params": {…}}]}. */
+export function networkFromJson(json: unknown, where: string, inputSize?: number): Network {
+  if (typeof json !== 'object' || json === null || !Array.isArray((json as { layers?: unknown }).layers))
+    throw new InputError(`${where}: expected {"layers": [{"weight": [[…]], "bias": […], "activation": "z + a*z^2"}, …]}`);
+  const list = (json as { layers: unknown[] }).layers;
+  if (list.length === 0) throw new InputError(`${where}: "layers" is empty; give at least one layer`);
+  const layers: Layer[] = [];
+  let width = inputSize;
+  list.forEach((raw, index) => {
+    const at = `${where}: layers[${index}]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(`${at} is ${describe(raw)}; expected an object with "weight"`);
+    const layer = raw as Record<string, unknown>;
+    for (const key of Object.keys(layer))
+      if (!['weight', 'bias', 'activation', 'params'].includes(key)) throw new InputError(`${at}: unknown key "${key}"; expected weight, bias, activation, params`);
+    const w = layer.weight;
+    if (!Array.isArray(w) || w.length === 0 || !Array.isArray(w[0]) || (w[0] as unknown[]).length === 0)
+      throw new InputError(`${at}.weight must be a non-empty 2-d array (rows are outputs), got ${describe(w)}`);
+    const rows = w.length;
+    const cols = (w[0] as unknown[]).length;
+    if (width !== undefined && cols !== width)
+      throw new InputError(
+        `${at}.weight has ${cols} columns but its input has width ${width} (${index === 0 ? 'the length of the input mean' : `layer ${index - 1} has ${width} outputs`})`,
+      );
+    const weight = denseArray(w, [rows, cols], `${at}.weight`);
+    const bias = layer.bias === undefined ? new Float64Array(rows) : denseArray(layer.bias, [rows], `${at}.bias`);
+    const source = layer.activation === undefined ? 'z' : layer.activation;
+    if (typeof source !== 'string') throw new InputError(`${at}.activation is ${describe(source)}; expected an expression in z such as "z + a*z^2"`);
+    const params: Record<string, number> = {};
+    if (layer.params !== undefined) {
+      if (typeof layer.params !== 'object' || layer.params === null || Array.isArray(layer.params))
+        throw new InputError(`${at}.params must be an object such as {"a": 0.5}`);
+      for (const [k, v] of Object.entries(layer.params)) {
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${at}.params.${k} is ${describe(v)}; expected a finite number`);
+        params[k] = v;
+      }
+    }
+    try {
+      const expression = parseActivation(source, params);
+      if (expression.parameters.length)
+        throw new InputError(`parameter${expression.parameters.length > 1 ? 's' : ''} ${expression.parameters.join(', ')} need values in "params"`);
+      layers.push(makeLayer(weight, rows, cols, bias, expression));
+    } catch (err) {
+      if (err instanceof InputError) throw new InputError(`${at}.activation: ${err.message}`);
+      throw err;
+    }
+    width = rows;
+  });
+  return { inputSize: inputSize ?? layers[0].cols, layers };
+}
+
+/** Cumulants as a JSON object {"mean": […], "cov": [[…]], "k3": …} up to `maxOrder`. */
+export function statsToJson(c: Cumulants, maxOrder: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let r = 1; r <= maxOrder; r++) {
+    const t = c.order(r) ?? new Float64Array(c.size ** r);
+    out[ORDER_KEYS[r]] = nestedArray(t, c.size, r);
+  }
+  return out;
+}
