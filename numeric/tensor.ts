@@ -137,6 +137,9 @@ export function affineCumulants(input: Cumulants, w: Float64Array, rows: number,
         t = modeProduct(t, dims, k, w, rows, cols);
         dims[k] = rows;
       }
+      // Successive mode products sum in different orders for permuted entries; keep them identical.
+      const raw = t;
+      t = fillSymmetric(rows, r, (tuple) => raw[offsetOf(tuple, rows)]);
     }
     tensors.push(t);
   }

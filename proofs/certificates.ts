@@ -33,6 +33,19 @@ export function defaultFamilies(): Family[] {
   return out;
 }
 
+/**
+ * Larger families beyond the default sweep (seconds each), for long runs: n = 4 up to degree 3,
+ * degree 5 up to n = 3. Degree 4 at n = 4 needs moments up to E[z_1^4 ⋯ z_4^4] and exhausts a
+ * 4 GB heap, so it is not attempted.
+ */
+export function extendedFamilies(): Family[] {
+  const out: Family[] = [];
+  for (let degree = 1; degree <= 3; degree++) for (let inputOrder = 2; inputOrder <= 8; inputOrder++) out.push({ degree, order: 4, inputOrder });
+  for (let order = 1; order <= 2; order++) for (let inputOrder = 2; inputOrder <= 8; inputOrder++) out.push({ degree: 5, order, inputOrder });
+  for (let inputOrder = 2; inputOrder <= 4; inputOrder++) out.push({ degree: 5, order: 3, inputOrder });
+  return out;
+}
+
 /** Families checked a second time through nerdamer's calculus: degree ≤ 2, n ≤ 2, K ≤ 4. */
 export function nerdamerFamilies(): Family[] {
   const out: Family[] = [];

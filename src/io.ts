@@ -29,10 +29,73 @@ export function parseJson(text: string, what: string): unknown {
       const { line, column } = lineColumn(text, special.index);
       throw new InputError(`${what}: ${special[1]} at line ${line} column ${column} is not allowed; every entry must be a finite number`);
     }
-    const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const where = pos ? (({ line, column }) => ` at line ${line} column ${column}`)(lineColumn(text, Number(pos[1]))) : '';
-    throw new InputError(`${what}: invalid JSON${where} (${msg.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '')})`);
+    const offset = jsonErrorOffset(text);
+    const { line, column } = lineColumn(text, offset);
+    const near = text.slice(offset, offset + 12).split('\n')[0];
+    throw new InputError(`${what}: invalid JSON at line ${line} column ${column}${near ? ` near ${JSON.stringify(near)}` : ' (unexpected end)'}`);
+  }
+}
+
+/** Offset of the first character a JSON parser cannot accept (JSON.parse does not always say). */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  class Stop {
+    constructor(readonly at: number) {}
+  }
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const expect = (ch: string) => {
+    if (text[i] !== ch) throw new Stop(i);
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        string();
+        ws();
+        expect(':');
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else return expect('}');
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else return expect(']');
+      }
+    }
+    if (c === '"') return string();
+    const lit = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i));
+    if (!lit) throw new Stop(i);
+    i += lit[0].length;
+  };
+  const string = () => {
+    if (text[i] !== '"') throw new Stop(i);
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
+    if (!m) throw new Stop(i);
+    i += m[0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : text.length;
+  } catch (e) {
+    if (e instanceof Stop) return e.at;
+    throw e;
   }
 }
 

@@ -1,11 +1,16 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../../symbolic/errors.ts';
 
+/** Where a command writes its results (stdout for the CLI, a buffer in tests). */
+export interface Output {
+  log(text: string): void;
+}
+
 export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
-  run(argv: string[]): Promise<void> | void;
+  run(argv: string[], out: Output): Promise<void> | void;
 }
 
 /** util.parseArgs with errors turned into one-line input errors that point at --help. */

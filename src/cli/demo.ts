@@ -23,15 +23,15 @@ Options:
   --samples N   Monte Carlo samples (default 400000)
   --seed s      random seed (default 1)
   -h, --help    show this help`,
-  run(argv) {
+  run(argv, out) {
     const { values } = parseOptions('demo', argv, { samples: { type: 'string' }, seed: { type: 'string' } }, false);
-    if (values.help) return void console.log(this.usage);
+    if (values.help) return void out.log(this.usage);
     const samples = integerOption(values.samples, 'samples', 1000, 1e9, 400_000);
     const seed = integerOption(values.seed, 'seed', 0, 2 ** 32 - 1, 1);
 
     const quadratic = polynomialActivation(parseActivation('z + a*z^2'));
-    console.log('== Transfer rules of a quadratic activation (exact: K = 4 = d·n) ==\n');
-    console.log(ruleSetText(quadratic, [transferRule(quadratic, 1, 4), transferRule(quadratic, 2, 4)]));
+    out.log('== Transfer rules of a quadratic activation (exact: K = 4 = d·n) ==\n');
+    out.log(ruleSetText(quadratic, [transferRule(quadratic, 1, 4), transferRule(quadratic, 2, 4)]));
 
     const network = demoNetwork();
     const sampler = demoInput();
@@ -43,7 +43,7 @@ Options:
     const mc = sampleNetwork(network, sampler, { samples, batches, seed, maxOrder: 2, onProgress: (f) => bar.update(f) });
     bar.done();
 
-    console.log(`\n== Layer 1 of a 3 → 4 → 2 network, φ = z + z²/2, non-Gaussian input; ${samples} samples ==\n`);
+    out.log(`\n== Layer 1 of a 3 → 4 → 2 network, φ = z + z²/2, non-Gaussian input; ${samples} samples ==\n`);
     const n = network.layers[0].rows;
     const rows: string[][] = [['entry', 'exact rule K=4', 'Gaussian closure', 'Monte Carlo ± SE', 'z (K=4)', 'z (K=2)']];
     const entries: [string, number, number, Float64Array, Float64Array, Float64Array, Float64Array][] = [];
@@ -59,16 +59,16 @@ Options:
       rows.push([label, num(th[k]), num(cl[k]), `${num(est[k])} ± ${num(se[k], 2)}`, z(th[k]), z(cl[k])]);
     }
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    for (const r of rows) console.log('  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
+    for (const r of rows) out.log('  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
 
     const critical = bonferroniCritical(1e-3, entries.length * 2, batches - 1);
-    const out = network.layers[1].rows;
-    const z = (res: typeof exact, r: number) => agreement(res[1].post.order(r)!, mc[1].post[r], out, r).maxZ.toFixed(1);
-    console.log(`\nBonferroni bound for this table (family-wise 0.1 %): |z| ≤ ${critical.toFixed(1)}.`);
-    console.log(`Layer 2 (output), max |z| vs Monte Carlo — mean: ${z(exact, 1)} with K = 4, ${z(closure, 1)} with the closure; covariance: ${z(exact, 2)} with K = 4, ${z(closure, 2)} with the closure.`);
-    console.log('Its mean is exact at K = 4 (it needs only layer 1\'s covariance); its covariance needs layer 1\'s third and fourth');
-    console.log('cumulants, which depend on input cumulants up to order 8 that K = 4 drops.');
-    console.log('\nNext: corrmap derive --help, corrmap propagate --help (examples/network.json, examples/stats.json).');
+    const width = network.layers[1].rows;
+    const z = (res: typeof exact, r: number) => agreement(res[1].post.order(r)!, mc[1].post[r], width, r).maxZ.toFixed(1);
+    out.log(`\nBonferroni bound for this table (family-wise 0.1 %): |z| ≤ ${critical.toFixed(1)}.`);
+    out.log(`Layer 2 (output), max |z| vs Monte Carlo — mean: ${z(exact, 1)} with K = 4, ${z(closure, 1)} with the closure; covariance: ${z(exact, 2)} with K = 4, ${z(closure, 2)} with the closure.`);
+    out.log('Its mean is exact at K = 4 (it needs only layer 1\'s covariance); its covariance needs layer 1\'s third and fourth');
+    out.log('cumulants, which depend on input cumulants up to order 8 that K = 4 drops.');
+    out.log('\nNext: corrmap derive --help, corrmap propagate --help (examples/network.json, examples/stats.json).');
   },
 };
 

@@ -30,14 +30,14 @@ Examples:
   corrmap derive "z + a*z^2" --order 2 --input-order 4
   corrmap derive "c0 + c1*z + c2*z^2 + c3*z^3" --order 3 --format latex
   corrmap derive "z + a*z^2" --param a=0.1 --input-order 2 --format json`,
-  run(argv) {
+  run(argv, out) {
     const { values, positionals } = parseOptions('derive', argv, {
       order: { type: 'string', short: 'n' },
       'input-order': { type: 'string', short: 'K' },
       param: { type: 'string', multiple: true, short: 'p' },
       format: { type: 'string', short: 'f' },
     });
-    if (values.help) return void console.log(this.usage);
+    if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1)
       throw new InputError(`derive takes one expression, got ${positionals.length} (quote it: corrmap derive "z + a*z^2")`);
     const order = integerOption(values.order, 'order', 1, MAX_OUTPUT_ORDER, 2);
@@ -47,9 +47,9 @@ Examples:
     const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, Math.min(MAX_INPUT_ORDER, requiredInputOrder(activation.degree, order)));
     const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder));
     const elapsed = performance.now() - started;
-    if (format === 'json') console.log(JSON.stringify(ruleSetJson(activation, rules, elapsed), null, 1));
-    else if (format === 'latex') console.log(ruleSetLatex(activation, rules));
-    else console.log(ruleSetText(activation, rules, elapsed));
+    if (format === 'json') out.log(JSON.stringify(ruleSetJson(activation, rules, elapsed), null, 1));
+    else if (format === 'latex') out.log(ruleSetLatex(activation, rules));
+    else out.log(ruleSetText(activation, rules, elapsed));
   },
 };
 

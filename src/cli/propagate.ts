@@ -34,7 +34,7 @@ Options:
 
 Example:
   corrmap propagate examples/network.json --input examples/stats.json --input-order 4 --json`,
-  run(argv) {
+  run(argv, out) {
     const { values, positionals } = parseOptions('propagate', argv, {
       input: { type: 'string', short: 'i' },
       'input-order': { type: 'string', short: 'K' },
@@ -42,7 +42,7 @@ Example:
       backend: { type: 'string', short: 'b' },
       json: { type: 'boolean' },
     });
-    if (values.help) return void console.log(this.usage);
+    if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1) throw new InputError(`propagate takes one network file, got ${positionals.length} (see corrmap propagate --help)`);
     if (!values.input) throw new InputError('--input <stats.json> is required: the mean, covariance and optional higher cumulants of the input');
     const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
@@ -51,8 +51,8 @@ Example:
     const input = statsFromJson(readJson(values.input, 'stats file'), `stats file "${values.input}"`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, input.size);
     const results = propagateReference(network, input, { inputOrder, outputOrder });
-    if (values.json) console.log(JSON.stringify(propagationJson(network, results, inputOrder, outputOrder, backend)));
-    else console.log(propagationText(network, input, results, inputOrder, outputOrder));
+    if (values.json) out.log(JSON.stringify(propagationJson(network, results, inputOrder, outputOrder, backend)));
+    else out.log(propagationText(network, input, results, inputOrder, outputOrder));
   },
 };
 

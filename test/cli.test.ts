@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.ts';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'corrmap.js');
+const dir = mkdtempSync(join(tmpdir(), 'corrmap-cli-'));
+
+/** The CLI in this process (fast); `spawned` runs the real executable for exit codes and streams. */
+async function corrmap(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await runCli(args, { log: (t) => stdout.push(t) }, { log: (t) => stderr.push(t) });
+  return { code, stdout: stdout.map((t) => `${t}\n`).join(''), stderr: stderr.map((t) => `${t}\n`).join('') };
+}
+
+function spawned(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, CORRMAP_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+/** A bad input must give exit code 2, one line on stderr naming the problem, and no stack trace. */
+async function rejects(args: string[], pattern: RegExp, run = corrmap): Promise<void> {
+  const r = await run(...args);
+  expect(r.code, r.stderr).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^corrmap: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+}
+
+const network = { layers: [{ weight: [[1, 0.5], [0.2, -1]], bias: [0, 0.1], activation: 'z + a*z^2', params: { a: 0.5 } }] };
+const stats = { mean: [0.1, -0.2], cov: [[1, 0.3], [0.3, 0.5]] };
+
+describe('corrmap derive', () => {
+  it.concurrent('prints the covariance of DESIGN §4 with its T and Q terms', async () => {
+    const r = await corrmap('derive', 'z + a*z^2', '--order', '2', '--input-order', '4');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('κ(y_i, y_j) = (1 + 2 a μ_i) (1 + 2 a μ_j) Σ_ij + a (1 + 2 a μ_i) T_ijj + a (1 + 2 a μ_j) T_iij + 2 a^2 Σ_ij^2 + a^2 Q_iijj');
+    expect(r.stdout).toContain('E[y_i] = a μ_i^2 + μ_i + a Σ_ii');
+    expect(r.stdout).toMatch(/exact for any input \(K = 4 ≥ d·n = 4\)/);
+  });
+
+  it.concurrent('emits JSON and LaTeX', async () => {
+    const j = await corrmap('derive', 'z + a*z^2', '--param', 'a=0.5', '--input-order', '2', '--format', 'json');
+    expect(j.code).toBe(0);
+    const parsed = JSON.parse(j.stdout);
+    expect(parsed.activation.degree).toBe(2);
+    expect(parsed.rules[1].exact).toBe(false);
+    expect(parsed.rules[1].terms.map((t: { coefficient: string }) => t.coefficient)).toEqual(['1', '2']);
+    const l = await corrmap('derive', 'z + a*z^2', '--format', 'latex');
+    expect(l.stdout).toContain('\\begin{align}');
+    expect(l.stdout).toContain('Q_{iijj}');
+  });
+
+  it.concurrent('has --help on every command', async () => {
+    for (const cmd of [[], ['derive'], ['propagate'], ['demo']]) {
+      const r = await (cmd.length === 0 ? spawned : corrmap)(...cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: corrmap/);
+    }
+  });
+
+  it.concurrent('rejects an unparsable expression with its column (as a process: exit 2, no stack)', () =>
+    rejects(['derive', 'z + * 2'], /expression "z \+ \* 2": .*at column 5/, spawned));
+  it.concurrent('rejects an unknown function with its column', () => rejects(['derive', 'z + foo(z)'], /unknown function 'foo'.* at column 5/));
+  it.concurrent('rejects a non-polynomial activation for now', () => rejects(['derive', 'z^2 + tanh(z)'], /not a polynomial in z \(tanh\(…\) of z at column 7\).*not yet supported/));
+  it.concurrent('rejects a fractional power', () => rejects(['derive', 'z^1.5'], /exponent 1\.5/));
+  it.concurrent('rejects an order out of range', () => rejects(['derive', 'z^2', '--order', '9'], /--order must be a whole number from 1 to 4/));
+  it.concurrent('rejects a parameter that does not occur', () => rejects(['derive', 'z + a*z^2', '--param', 'b=1'], /parameter 'b' does not occur \(its parameters: a\)/));
+  it.concurrent('rejects an unknown option', () => rejects(['derive', 'z', '--frobnicate'], /Unknown option '--frobnicate'/));
+  it.concurrent('rejects an unknown command', () => rejects(['derivee'], /unknown command "derivee"/));
+});
+
+describe('corrmap propagate', () => {
+  it.concurrent('reports every layer as JSON with the truncation used', async () => {
+    const r = await corrmap('propagate', file('net.json', network), '--input', file('stats.json', stats), '--json', '--input-order', '4');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.truncation).toMatchObject({ inputOrder: 4, outputOrder: 2, exact: true });
+    expect(out.layers).toHaveLength(1);
+    // μ' = Wμ + b; E[y] = μ' + a(μ'^2 + Σ'_ii) with Σ' = W Σ Wᵀ, computed here by hand.
+    const mu0 = 1 * 0.1 + 0.5 * -0.2;
+    const s00 = 1 * 1 * 1 + 2 * 1 * 0.5 * 0.3 + 0.25 * 0.5;
+    expect(out.layers[0].pre.mean[0]).toBeCloseTo(mu0, 12);
+    expect(out.layers[0].pre.cov[0][0]).toBeCloseTo(s00, 12);
+    expect(out.layers[0].post.mean[0]).toBeCloseTo(mu0 + 0.5 * (mu0 ** 2 + s00), 12);
+  });
+
+  it.concurrent('rejects a missing file (as a process)', () =>
+    rejects(['propagate', join(dir, 'nope.json'), '--input', file('s1.json', stats)], /cannot read network file .*nope\.json": no such file/, spawned));
+  it.concurrent('rejects invalid JSON with its line', () => rejects(['propagate', file('bad.json', '{"layers": [\n  {"weight": [[1,]]}]}'), '--input', file('s2.json', stats)], /invalid JSON at line 2 column 18 near "\]\]\}\]\}"/));
+  it.concurrent('rejects NaN', () => rejects(['propagate', file('n3.json', network), '--input', file('nan.json', '{"mean": [NaN, 0], "cov": [[1,0],[0,1]]}')], /NaN at line 1 column 11 is not allowed/));
+  it.concurrent('rejects a non-symmetric covariance', () => rejects(['propagate', file('n4.json', network), '--input', file('asym.json', { mean: [0, 0], cov: [[1, 0.3], [0.2, 1]] })], /cov is not symmetric/));
+  it.concurrent('rejects a covariance that is not PSD', () => rejects(['propagate', file('n5.json', network), '--input', file('npsd.json', { mean: [0, 0], cov: [[1, 2], [2, 1]] })], /not positive semidefinite \(smallest eigenvalue -1\.00\)/));
+  it.concurrent('rejects wrong shapes', () => rejects(['propagate', file('n6.json', network), '--input', file('shape.json', { mean: [0, 0, 0], cov: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] })], /layers\[0\]\.weight has 2 columns but its input has width 3/));
+  it.concurrent('rejects a ragged tensor', () => rejects(['propagate', file('n7.json', network), '--input', file('ragged.json', { mean: [0, 0], cov: [[1, 0], [0]] })], /cov\[1\] has 1 entries; expected 2/));
+  it.concurrent('rejects a string entry', () => rejects(['propagate', file('n8.json', network), '--input', file('str.json', { mean: [0, '1'], cov: [[1, 0], [0, 1]] })], /mean\[1\] is "1"; expected a finite number/));
+  it.concurrent('rejects a non-polynomial activation in a network', () =>
+    rejects(['propagate', file('relu.json', { layers: [{ weight: [[1, 0]], activation: 'relu(z)' }] }), '--input', file('s9.json', stats)], /layers\[0\]\.activation: .*not a polynomial.*not yet supported/));
+  it.concurrent('rejects a parameter without a value', () =>
+    rejects(['propagate', file('par.json', { layers: [{ weight: [[1, 0]], activation: 'z + a*z^2' }] }), '--input', file('s10.json', stats)], /parameter a need values in "params"/));
+  it.concurrent('rejects a missing --input', () => rejects(['propagate', file('n11.json', network)], /--input <stats.json> is required/));
+});
