@@ -94,6 +94,7 @@ export function crossCheckFamily(family: Family): NerdamerCheck {
 }
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const list = (letter: string, n: number) => Array.from({ length: n }, (_, a) => `${letter}_${a + 1}`).join(', ');
 
 /** Large rules keep their full LaTeX, folded so the certificate stays readable. */
 const FOLD_TERMS = 60;
@@ -111,7 +112,7 @@ function variableTable(rule: TransferRule, c: CertificateResult): string {
     ...c.variables.cumulants.map((k) => {
       const slots = k.split('_')[1].split('').map((s) => Number(s) - 1);
       const printed = text.cumulant({ order: slots.length, slots, power: 1 }, rule.indices);
-      const diagonal = new Set(slots).size < slots.length ? 'diagonal entry' : 'off-diagonal entry';
+      const diagonal = new Set(slots).size < slots.length ? 'repeated index (diagonal)' : 'distinct indices';
       return `| \`${k}\` | ${printed} | κ${slots.length}(${slots.map((s) => `z_${s + 1}`).join(', ')}), ${diagonal} |`;
     }),
     ...c.variables.parameters.map((p) => `| \`${p}\` | ${p.replace(/_(\d+)$/, ' of slot $1')} | activation coefficient |`),
@@ -125,7 +126,7 @@ function methodText(rule: TransferRule, c: CertificateResult, generic: boolean):
   const d = c.degree;
   const exact = K >= d * n;
   const lines = [
-    `1. **Variables.** n = ${n} formal inputs z_1…z_${n}, one per output slot (z_a ↔ index ${rule.indices.map((i, a) => `${i} = z_${a + 1}`).join(', ')}). ` +
+    `1. **Variables.** n = ${n} formal input${n === 1 ? '' : 's'} ${list('z', n)}, one per output slot (z_a ↔ index ${rule.indices.map((i, a) => `${i} = z_${a + 1}`).join(', ')}). ` +
       `Each has a mean \`m_a\`; every sorted slot tuple of order 2…K = ${K} has one cumulant symbol \`k{r}_{tuple}\` (a tuple with a repeated slot is a diagonal entry, so coinciding indices are covered). ` +
       `Symbols in which some slot occurs more than d = ${d} times cannot reach the moments needed and are not listed.`,
     `2. **Cumulant generating function.** C(t) = Σ_a m_a t_a + Σ_{r=2..${K}} (1/r!) Σ_{a_1..a_r} κ_{a_1..a_r} t_{a_1}⋯t_{a_r}; cumulants above order K are zero, exactly as the rule drops blocks larger than K.`,
@@ -134,7 +135,7 @@ function methodText(rule: TransferRule, c: CertificateResult, generic: boolean):
     `4. **Activation.** φ(z_a) is expanded from the expression tree \`${c.activation}\` (not from the Taylor coefficients b_q), the product Π_{a∈B} φ(z_a) is reduced to moments by linearity for every non-empty subset B of slots.`,
     n === 1
       ? `5. **Mean.** The independent result is E[φ(z_1)].`
-      : `5. **Joint cumulant.** κ(y_1,…,y_${n}) = Σ_π (−1)^{|π|−1} (|π|−1)! Π_{B∈π} E[Π_{a∈B} y_a] over all set partitions π of the ${n} slots.`,
+      : `5. **Joint cumulant.** κ(${list('y', n)}) = Σ_π (−1)^{|π|−1} (|π|−1)! Π_{B∈π} E[Π_{a∈B} y_a] over all set partitions π of the ${n} slots.`,
     `6. **Rule on the same variables.** Each b_q(μ_{i_a}) is the rule's own Taylor tree with z ↦ \`m_a\`; each cumulant factor becomes the symbol of its sorted 1-based slots, raised to its power; each term is multiplied by its rational coefficient.`,
     `7. **Check.** independent − rule expands to the zero polynomial (exact BigInt rational arithmetic, every monomial compared).`,
   ];
@@ -142,7 +143,7 @@ function methodText(rule: TransferRule, c: CertificateResult, generic: boolean):
     lines.push(
       `\n**Why one certificate covers every polynomial of degree ≤ ${d}.** The activation has symbolic coefficients c_0…c_${d}, and every slot gets its own copy (c_q ↦ c_q_a). ` +
         `Both sides are then multilinear in the per-slot activations (each rule term has exactly one b_q factor per slot; a product over blocks of a set partition uses each slot once), ` +
-        `so the identity is proved for independent activations φ_1,…,φ_${n}; setting all copies equal gives the rule for one φ, and any numeric or symbolic choice of coefficients specialises it. ` +
+        `so the identity is proved for independent activations ${list('φ', n)}; setting all copies equal gives the rule for one φ, and any numeric or symbolic choice of coefficients specialises it. ` +
         `A named activation of degree ≤ ${d} has the same terms; its own b_q are derived separately (and checked numerically in taylor.ts).`,
     );
   else
@@ -181,7 +182,7 @@ export function renderCertificate(outcome: FamilyOutcome): string {
     `| rule terms | ${rule.terms.length} |`,
     `| monomials compared | ${c.independentMonomials} (independent) vs ${c.ruleMonomials} (rule); difference: ${c.differenceMonomials} |`,
     `| moments from exp(C(t)) | ${c.moments} |`,
-    `| variables | ${c.variables.means.length} means, ${c.variables.cumulants.length} cumulant symbols, ${c.variables.parameters.length} coefficients |`,
+    `| variables | means: ${c.variables.means.length}, cumulant symbols: ${c.variables.cumulants.length}, activation coefficients: ${c.variables.parameters.length} |`,
     `| elapsed | ${ms(c.elapsedMs)} (certificate), ${ms(outcome.deriveMs)} (deriving the rule) |`,
     '',
     '## The rule',
@@ -249,7 +250,7 @@ function renderIndex(outcomes: readonly FamilyOutcome[], checks: readonly { fami
     '',
     '## Skipped',
     '',
-    skipped.length === 0 ? 'None: every family within degrees 1–4, n ≤ 3, K = 2…6 is certified.' : skipped.map((s) => `- ${familyName(s.family)}: ${s.reason}`).join('\n'),
+    skipped.length === 0 ? 'None: every family of the sweep (degrees 1–4, n ≤ 3, K = 2…6, and the larger families when run with --extended) is certified.' : skipped.map((s) => `- ${familyName(s.family)}: ${s.reason}`).join('\n'),
     '',
   ].join('\n');
 }

@@ -1,32 +1,36 @@
 /**
  * Regenerate and check every certificate (DESIGN §7):
- *   node --import tsx proofs/run.ts [--out DIR]
+ *   node --import tsx proofs/run.ts [--out DIR] [--extended]
+ * --extended adds the larger families of extendedFamilies() (about half a minute more).
  * Exits with status 1 if any certificate or cross-check fails.
  */
 import { resolve } from 'node:path';
-import { writeCertificates } from './certificates.ts';
+import { defaultFamilies, extendedFamilies, writeCertificates } from './certificates.ts';
 
-function parseArgs(argv: readonly string[]): { out: string } {
+function parseArgs(argv: readonly string[]): { out: string; extended: boolean } {
   let out = 'proofs/certificates';
+  let extended = false;
   for (let k = 0; k < argv.length; k++) {
     const arg = argv[k];
     if (arg === '--out') {
       const value = argv[++k];
       if (!value) throw new Error('--out needs a directory');
       out = value;
-    } else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
+    } else if (arg === '--extended') extended = true;
+    else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: node --import tsx proofs/run.ts [--out DIR]   (default proofs/certificates)');
+      console.log('usage: node --import tsx proofs/run.ts [--out DIR] [--extended]   (default proofs/certificates)');
       process.exit(0);
-    } else throw new Error(`unknown argument '${arg}' (usage: proofs/run.ts [--out DIR])`);
+    } else throw new Error(`unknown argument '${arg}' (usage: proofs/run.ts [--out DIR] [--extended])`);
   }
-  return { out };
+  return { out, extended };
 }
 
 try {
-  const { out } = parseArgs(process.argv.slice(2));
+  const { out, extended } = parseArgs(process.argv.slice(2));
+  const families = extended ? [...defaultFamilies(), ...extendedFamilies()] : defaultFamilies();
   const started = performance.now();
-  const summary = writeCertificates(resolve(out), { log: (line) => console.log(line) });
+  const summary = writeCertificates(resolve(out), { families, log: (line) => console.log(line) });
   const failed = summary.outcomes.filter((o) => !o.certificate.ok).length + summary.checks.filter((c) => !c.check.ok).length;
   console.log(
     `${summary.outcomes.length} certificates, ${summary.checks.length} nerdamer cross-checks, ${failed} failed, ` +

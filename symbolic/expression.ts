@@ -1,4 +1,4 @@
-import { parse, type MathNode } from 'mathjs';
+import { parse, type MathNode } from './math.ts';
 import { InputError } from './errors.ts';
 
 /** The variable of every activation expression: φ is a function of the pre-activation z. */

@@ -1,4 +1,4 @@
-import type { MathNode } from 'mathjs';
+import type { MathNode } from './math.ts';
 import { Rational } from './rational.ts';
 
 /** A monomial: variable names with positive exponents, sorted by name. */

@@ -1,5 +1,5 @@
 import nerdamer from 'nerdamer-prime';
-import { parse, type MathNode } from 'mathjs';
+import { parse, type MathNode } from './math.ts';
 import { InputError } from './errors.ts';
 import { NAMED_CONSTANTS, VARIABLE, polynomialDegree, substituteSymbols, type ParsedExpression } from './expression.ts';
 import { factorial } from './rational.ts';

@@ -1,4 +1,4 @@
-import { parse, type MathNode } from 'mathjs';
+import { parse, type MathNode } from '../math.ts';
 import { Polynomial } from '../polynomial.ts';
 import { Rational } from '../rational.ts';
 import type { CumulantFactor, RuleTerm, TransferRule } from '../rule.ts';
