@@ -180,6 +180,9 @@ export function substituteSymbols(node: MathNode, values: Readonly<Record<string
  */
 export function polynomialDegree(expr: ParsedExpression): { degree: number } | { reason: string; column?: number } {
   const where = locateNodes(expr.text, expr.original);
+  class DivisionByZero {
+    constructor(readonly node: MathNode) {}
+  }
   class NonPolynomial {
     constructor(
       readonly reason: string,
@@ -210,9 +213,17 @@ export function polynomialDegree(expr: ParsedExpression): { degree: number } | {
             return Math.max(...ds);
           case 'multiply':
             return ds.reduce((a, b) => a + b, 0);
-          case 'divide':
-            if (ds[1] === 0) return ds[0];
-            throw new NonPolynomial('division by an expression in z', n);
+          case 'divide': {
+            if (ds[1] !== 0) throw new NonPolynomial('division by an expression in z', n);
+            let d: unknown;
+            try {
+              d = n.args[1].evaluate({ ...NAMED_CONSTANTS, ...expr.values });
+            } catch {
+              return ds[0]; // depends on symbolic parameters
+            }
+            if (d === 0) throw new DivisionByZero(n);
+            return ds[0];
+          }
           case 'pow': {
             if (ds[0] === 0 && ds[1] === 0) return 0;
             if (ds[1] !== 0) throw new NonPolynomial('z in an exponent', n);
@@ -235,6 +246,7 @@ export function polynomialDegree(expr: ParsedExpression): { degree: number } | {
     return { degree: deg(expr.original as MathNode & Record<string, any>) };
   } catch (err) {
     if (err instanceof NonPolynomial) return { reason: err.reason, column: where.get(err.node) };
+    if (err instanceof DivisionByZero) fail(expr.source, 'division by zero', where.get(err.node));
     throw err;
   }
 }

@@ -87,8 +87,12 @@ export class Polynomial {
   }
 
   add(o: Polynomial): Polynomial {
-    const map = new Map(this.terms);
-    for (const t of o.terms.values()) accumulate(map, t.monomial, t.coefficient);
+    return Polynomial.sum([this, o]);
+  }
+  /** Σ of many polynomials into one map (adding one at a time would copy the map each time). */
+  static sum(list: Iterable<Polynomial>): Polynomial {
+    const map = new Map<string, PolyTerm>();
+    for (const p of list) for (const t of p.terms.values()) accumulate(map, t.monomial, t.coefficient);
     return new Polynomial(map);
   }
   sub(o: Polynomial): Polynomial {
@@ -114,27 +118,24 @@ export class Polynomial {
   }
   /** Replace variables by polynomials (simultaneously). */
   substitute(values: ReadonlyMap<string, Polynomial>): Polynomial {
-    let out = Polynomial.zero();
-    for (const t of this.terms.values()) {
-      let term = Polynomial.constant(t.coefficient);
-      for (const [v, e] of t.monomial) {
-        const value = values.get(v);
-        term = term.mul(value ? value.pow(e) : Polynomial.variable(v, e));
-      }
-      out = out.add(term);
-    }
-    return out;
+    return Polynomial.sum(
+      [...this.terms.values()].map((t) =>
+        t.monomial.reduce((term, [v, e]) => {
+          const value = values.get(v);
+          return term.mul(value ? value.pow(e) : Polynomial.variable(v, e));
+        }, Polynomial.constant(t.coefficient)),
+      ),
+    );
   }
   /** Coefficients of powers of one variable: result[p] multiplies name^p. */
   coefficientsIn(name: string): Polynomial[] {
-    const out: Polynomial[] = [];
+    const byPower: PolyTerm[][] = [];
     for (const t of this.terms.values()) {
       const p = t.monomial.find(([v]) => v === name)?.[1] ?? 0;
-      const rest = t.monomial.filter(([v]) => v !== name);
-      while (out.length <= p) out.push(Polynomial.zero());
-      out[p] = out[p].add(Polynomial.fromTerms([{ monomial: rest, coefficient: t.coefficient }]));
+      while (byPower.length <= p) byPower.push([]);
+      byPower[p].push({ monomial: t.monomial.filter(([v]) => v !== name), coefficient: t.coefficient });
     }
-    return out;
+    return byPower.map((terms) => Polynomial.fromTerms(terms));
   }
   evaluate(values: Readonly<Record<string, number>>): number {
     let s = 0;
@@ -190,7 +191,7 @@ export class Polynomial {
           case 'unaryPlus':
             return p(0);
           case 'add':
-            return args.reduce((acc, _a, k) => acc.add(p(k)), Polynomial.zero());
+            return Polynomial.sum(args.map((_a, k) => p(k)));
           case 'subtract':
             return p(0).sub(p(1));
           case 'multiply':

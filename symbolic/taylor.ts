@@ -50,8 +50,13 @@ export function polynomialActivation(expr: ParsedExpression): PolynomialActivati
 
   const taylor: MathNode[] = [];
   for (let q = 0; q <= shape.degree; q++) {
-    const derivative = q === 0 ? nerdamer(plain) : nerdamer.diff(nerdamer(plain), VARIABLE, q);
-    const bq = nerdamer(`(${derivative.toString()})/${factorial(q)}`).expand().toString();
+    let bq: string;
+    try {
+      const derivative = q === 0 ? nerdamer(plain) : nerdamer.diff(nerdamer(plain), VARIABLE, q);
+      bq = nerdamer(`(${derivative.toString()})/${factorial(q)}`).expand().toString();
+    } catch (err) {
+      throw new InputError(`expression "${expr.source}": cannot expand it as a polynomial (${(err as Error).message})`);
+    }
     taylor.push(substituteSymbols(parse(bq), fromPlain));
   }
   while (taylor.length > 1 && isZeroNode(taylor[taylor.length - 1])) taylor.pop();

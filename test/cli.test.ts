@@ -81,6 +81,11 @@ describe('corrmap derive', () => {
     rejects(['derive', 'z + * 2'], /expression "z \+ \* 2": .*at column 5/, spawned));
   it.concurrent('rejects an unknown function with its column', () => rejects(['derive', 'z + foo(z)'], /unknown function 'foo'.* at column 5/));
   it.concurrent('rejects a non-polynomial activation for now', () => rejects(['derive', 'z^2 + tanh(z)'], /not a polynomial in z \(tanh\(…\) of z at column 7\).*not yet supported/));
+  it.concurrent('rejects division by zero, also through a parameter value', async () => {
+    await rejects(['derive', 'z^2/(2-2)'], /division by zero at column 4/);
+    await rejects(['derive', 'z^2/a', '--param', 'a=0'], /division by zero at column 4/);
+  });
+  it.concurrent('rejects NaN and Infinity inside an expression', () => rejects(['derive', 'z + Infinity*z^2'], /unsupported constant Infinity; expected a finite number/));
   it.concurrent('rejects a fractional power', () => rejects(['derive', 'z^1.5'], /exponent 1\.5/));
   it.concurrent('rejects an order out of range', () => rejects(['derive', 'z^2', '--order', '9'], /--order must be a whole number from 1 to 4/));
   it.concurrent('rejects a parameter that does not occur', () => rejects(['derive', 'z + a*z^2', '--param', 'b=1'], /parameter 'b' does not occur \(its parameters: a\)/));
