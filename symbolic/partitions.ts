@@ -61,7 +61,24 @@ const patternCache = new Map<string, BlockPattern[]>();
  * With connected = false (any n), all partitions into blocks of size 2…K: the moment E[Π δ_k^{q_k}].
  */
 export function blockPatterns(q: readonly number[], maxBlock: number, connected = true): readonly BlockPattern[] {
-  // Work on q sorted in decreasing order (memoised), then map vertex positions back.
+  const { patterns, vertexPosition } = blockPatternsUpToOrder(q, maxBlock, connected);
+  if (vertexPosition.every((pos, k) => pos === k)) return patterns;
+  return patterns.map((p) => ({
+    weight: p.weight,
+    blocks: p.blocks.map((b) => ({ counts: vertexPosition.map((pos) => b.counts[pos]), multiplicity: b.multiplicity })),
+  }));
+}
+
+/**
+ * The diagram classes of q computed (and memoised) for q sorted in decreasing order, with the
+ * position of each original vertex in that order: vertex k's count in a block is
+ * block.counts[vertexPosition[k]]. Lets callers read permuted patterns without copying them.
+ */
+export function blockPatternsUpToOrder(
+  q: readonly number[],
+  maxBlock: number,
+  connected = true,
+): { patterns: readonly BlockPattern[]; vertexPosition: readonly number[] } {
   const order = q.map((_, k) => k).sort((a, b) => q[b] - q[a] || a - b);
   const sorted = order.map((k) => q[k]);
   const key = `${sorted.join(',')}|${maxBlock}|${connected ? 1 : 0}`;
@@ -70,15 +87,9 @@ export function blockPatterns(q: readonly number[], maxBlock: number, connected 
     patterns = enumeratePatterns(sorted, maxBlock, connected);
     patternCache.set(key, patterns);
   }
-  if (order.every((k, pos) => k === pos)) return patterns;
-  return patterns.map((p) => ({
-    weight: p.weight,
-    blocks: p.blocks.map((b) => {
-      const counts = new Array<number>(q.length).fill(0);
-      order.forEach((k, pos) => (counts[k] = b.counts[pos]));
-      return { counts, multiplicity: b.multiplicity };
-    }),
-  }));
+  const vertexPosition = new Array<number>(q.length);
+  order.forEach((k, pos) => (vertexPosition[k] = pos));
+  return { patterns, vertexPosition };
 }
 
 function enumeratePatterns(q: readonly number[], maxBlock: number, connected: boolean): BlockPattern[] {

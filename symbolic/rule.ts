@@ -1,4 +1,4 @@
-import { blockPatterns } from './partitions.ts';
+import { blockPatternsUpToOrder } from './partitions.ts';
 import { Rational } from './rational.ts';
 import type { PolynomialActivation } from './taylor.ts';
 
@@ -62,16 +62,31 @@ export function transferRule(activation: PolynomialActivation, order: number, in
     throw new RangeError(`input order must be an integer 1…${MAX_INPUT_ORDER}, got ${inputOrder}`);
   const d = activation.degree;
   const terms: RuleTerm[] = [];
+  // Large rules share few distinct factors: intern them (a degree-4, n = 4, K = 8 rule has 757k terms).
+  const cumulantFactors = new Map<string, CumulantFactor>();
+  const coefficients = new Map<number, Rational>();
   for (const q of exponentTuples(order, order === 1 ? 0 : 1, d)) {
     const factors: TaylorFactor[] = q.map((qk, slot) => ({ kind: 'taylor', q: qk, slot }));
-    for (const pattern of blockPatterns(q, inputOrder)) {
-      const cumulants = pattern.blocks.map((b) => ({
-        order: b.counts.reduce((a, c) => a + c, 0),
-        slots: b.counts.flatMap((c, slot) => new Array<number>(c).fill(slot)),
-        power: b.multiplicity,
-      }));
+    const { patterns, vertexPosition } = blockPatternsUpToOrder(q, inputOrder);
+    for (const pattern of patterns) {
+      const cumulants = pattern.blocks.map((b) => {
+        let key = `${b.multiplicity}:`;
+        for (const pos of vertexPosition) key += b.counts[pos];
+        let factor = cumulantFactors.get(key);
+        if (!factor) {
+          const slots: number[] = [];
+          vertexPosition.forEach((pos, slot) => {
+            for (let c = 0; c < b.counts[pos]; c++) slots.push(slot);
+          });
+          factor = { order: slots.length, slots, power: b.multiplicity };
+          cumulantFactors.set(key, factor);
+        }
+        return factor;
+      });
       cumulants.sort(compareCumulants);
-      terms.push({ coefficient: Rational.of(pattern.weight), factors, cumulants });
+      let coefficient = coefficients.get(pattern.weight);
+      if (!coefficient) coefficients.set(pattern.weight, (coefficient = Rational.of(pattern.weight)));
+      terms.push({ coefficient, factors, cumulants });
     }
   }
   return {
