@@ -57,23 +57,35 @@ interface Exactness {
 
 /**
  * Propagate cumulants through the network with the float64 reference evaluator. Every layer reads
- * pre-activation cumulants up to K and passes on max(K, n) orders; the result records which orders
- * are exact under this truncation.
+ * pre-activation cumulants up to K and passes on the orders the layers after it need (at most
+ * max(K, n)); the result records which orders are exact under this truncation.
  */
 export function propagateReference(network: Network, input: Cumulants, options: PropagateOptions): LayerResult[] {
   const K = options.inputOrder;
-  const stored = Math.max(K, options.outputOrder);
+  const n = options.outputOrder;
   const maxEntries = options.maxEntries ?? 2e7;
+  // Orders each layer must produce, from the output backwards: a layer with an activation reads
+  // its pre-activation up to K and reports n orders; one without passes on what follows needs.
+  const preOrders = new Array<number>(network.layers.length);
+  const postOrders = new Array<number>(network.layers.length);
+  for (let l = network.layers.length - 1; l >= 0; l--) {
+    postOrders[l] = l === network.layers.length - 1 ? n : Math.max(n, preOrders[l + 1]);
+    preOrders[l] = network.layers[l].activation ? Math.max(K, n) : postOrders[l];
+  }
+  network.layers.forEach((layer, l) => {
+    if (layer.activation && postOrders[l] > MAX_OUTPUT_ORDER)
+      throw new InputError(
+        `layer ${l + 1} would have to pass cumulants up to order ${postOrders[l]} to the next layer (its input order K = ${K}), but transfer rules go up to order ${MAX_OUTPUT_ORDER}; use --input-order ≤ ${MAX_OUTPUT_ORDER} when a layer with an activation feeds another`,
+      );
+  });
   const widths = [network.inputSize, ...network.layers.map((l) => l.rows)];
-  const widest = Math.max(...widths);
-  if (widest ** stored > maxEntries)
-    throw new InputError(
-      `order-${stored} cumulants of width ${widest} need ${widest ** stored} dense entries (limit ${maxEntries}); lower --input-order/--output-order or the width`,
-    );
-  if (network.layers.length > 1 && stored > MAX_OUTPUT_ORDER && network.layers.slice(0, -1).some((l) => l.activation))
-    throw new InputError(
-      `a hidden layer passes cumulants up to order max(K, n) = ${stored} on, but transfer rules go up to order ${MAX_OUTPUT_ORDER}; use --input-order ≤ ${MAX_OUTPUT_ORDER} for networks with more than one layer`,
-    );
+  network.layers.forEach((layer, l) => {
+    const entries = Math.max(widths[l] ** preOrders[l], layer.rows ** preOrders[l]);
+    if (entries > maxEntries)
+      throw new InputError(
+        `layer ${l + 1} needs order-${preOrders[l]} cumulants of width ${Math.max(widths[l], layer.rows)}: ${entries} dense entries (limit ${maxEntries}); lower --input-order/--output-order or the width`,
+      );
+  });
   const rules = new Map<string, TransferRule>();
   const ruleFor = (activation: PolynomialActivation, order: number): TransferRule => {
     const key = `${activation.expression.node.toString()}|${order}|${K}`;
@@ -85,21 +97,20 @@ export function propagateReference(network: Network, input: Cumulants, options: 
   let current = input;
   let known: Exactness = { exactOrder: Infinity, zeroAbove: highestGiven(input) };
   const results: LayerResult[] = [];
-  for (const [index, layer] of network.layers.entries()) {
-    // The last layer computes only the orders it reports; hidden layers pass max(K, n) orders on.
-    const orders = index === network.layers.length - 1 ? options.outputOrder : stored;
-    const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, stored);
+  for (const [l, layer] of network.layers.entries()) {
+    const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, preOrders[l]);
     let post: Cumulants;
     if (!layer.activation) {
       post = pre;
+      const stored = postOrders[l];
       known = { exactOrder: known.zeroAbove <= stored ? known.exactOrder : Math.min(known.exactOrder, stored), zeroAbove: known.zeroAbove };
     } else {
       const act = layer.activation;
       const truncated = pre.truncate(K);
       const tensors: (Float64Array | undefined)[] = [undefined];
-      for (let m = 1; m <= orders; m++) tensors.push(evaluateRule(ruleFor(act, m), truncated));
+      for (let m = 1; m <= postOrders[l]; m++) tensors.push(evaluateRule(ruleFor(act, m), truncated));
       post = new Cumulants(layer.rows, tensors);
-      known = afterActivation(known, act.degree, K, orders);
+      known = afterActivation(known, act.degree, K, postOrders[l]);
     }
     results.push({ pre, post, exactOrder: known.exactOrder });
     current = post;
