@@ -35,6 +35,12 @@ export interface PropagateOptions {
   readonly inputOrder: number;
   /** Orders reported for every layer (default 2). */
   readonly outputOrder: number;
+  /**
+   * True input cumulants of order above this vanish. Default: the highest order given (a stats
+   * file's convention: missing orders are zero). Infinity for a distribution known only up to
+   * the orders given, such as a sampled non-Gaussian input.
+   */
+  readonly inputZeroAbove?: number;
   /** Largest dense tensor the reference backend may allocate, in entries. */
   readonly maxEntries?: number;
 }
@@ -95,7 +101,7 @@ export function propagateReference(network: Network, input: Cumulants, options: 
   };
 
   let current = input;
-  let known: Exactness = { exactOrder: Infinity, zeroAbove: highestGiven(input) };
+  let known: Exactness = { exactOrder: Infinity, zeroAbove: options.inputZeroAbove ?? highestGiven(input) };
   const results: LayerResult[] = [];
   for (const [l, layer] of network.layers.entries()) {
     const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, preOrders[l]);
