@@ -121,13 +121,20 @@ export abstract class Printer {
   ruleExplicit(rule: TransferRule): string {
     const taylor = rule.activation.taylor;
     const parts: { sign: 1 | -1; text: string }[] = [];
+    // b_q at slot s, as an exact polynomial where it is one: the same few for every term.
+    const asPolynomial = new Map<string, Polynomial | undefined>();
+    const taylorPolynomial = (q: number, slot: number) => {
+      const key = `${q}:${slot}`;
+      if (!asPolynomial.has(key)) asPolynomial.set(key, polynomialOf(substituteSymbols(taylor[q], { [VARIABLE]: parse(slotSymbol(slot)) })));
+      return asPolynomial.get(key);
+    };
     for (const t of rule.terms) {
       let coefficient = t.coefficient;
       let monomial = Polynomial.constant(Rational.ONE);
       const sums = new Map<string, { printed: Printed; count: number }>();
       for (const f of t.factors) {
         const node = taylor[f.q];
-        const poly = polynomialOf(substituteSymbols(node, { [VARIABLE]: parse(slotSymbol(f.slot)) }));
+        const poly = taylorPolynomial(f.q, f.slot);
         if (poly && poly.size() <= 1) {
           const [term] = poly.entries();
           if (!term) {
