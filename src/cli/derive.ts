@@ -75,10 +75,17 @@ export function ruleSetText(activation: PolynomialActivation, rules: readonly Tr
   activation.taylor.forEach((node, q) => lines.push(`  b_${q}(μ) = ${p.expression(node, 'μ')}`));
   for (const rule of rules) {
     lines.push('', `Order ${rule.order}: ${rule.terms.length} term${rule.terms.length === 1 ? '' : 's'}; ${truncationNote(rule)}`);
-    lines.push(`  ${p.ruleStructure(rule)}`, `  ${p.ruleExplicit(rule)}`);
+    lines.push(layout(p.lhs(rule), p.structureTerms(rule)), layout(p.lhs(rule), p.explicitTerms(rule)));
   }
   if (elapsedMs !== undefined) lines.push('', `derived in ${elapsedMs.toFixed(1)} ms`);
   return lines.join('\n');
+}
+
+/** A rule on one line when short, else one summand per line under its left-hand side. */
+function layout(lhs: string, terms: readonly { sign: 1 | -1; text: string }[]): string {
+  const oneLine = terms.length <= 8 ? `  ${lhs} = ${new TextPrinter().sum(terms)}` : undefined;
+  if (oneLine && oneLine.length <= 400) return oneLine;
+  return [`  ${lhs} =`, ...terms.map((t, k) => `      ${k === 0 ? (t.sign < 0 ? '- ' : '  ') : t.sign < 0 ? '- ' : '+ '}${t.text}`)].join('\n');
 }
 
 export function ruleSetLatex(activation: PolynomialActivation, rules: readonly TransferRule[]): string {

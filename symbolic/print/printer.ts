@@ -107,11 +107,15 @@ export abstract class Printer {
 
   /** The rule with b_q(μ_i) kept as named factors: the diagram structure. */
   ruleStructure(rule: TransferRule): string {
-    const parts = rule.terms.map((t) => {
+    return `${this.lhs(rule)} = ${this.sum(this.structureTerms(rule))}`;
+  }
+
+  /** The signed summands of ruleStructure, for layouts of one term per line. */
+  structureTerms(rule: TransferRule): { sign: 1 | -1; text: string }[] {
+    return rule.terms.map((t) => {
       const factors = t.factors.map((f) => this.taylorName(f.q, rule.indices[f.slot]));
       return { sign: 1 as const, text: this.termText(t.coefficient, factors, t, rule) };
     });
-    return `${this.lhs(rule)} = ${this.sum(parts)}`;
   }
 
   /**
@@ -119,6 +123,11 @@ export abstract class Printer {
    * monomials of the b_q are gathered into the term's coefficient; sums stay as factors.
    */
   ruleExplicit(rule: TransferRule): string {
+    return `${this.lhs(rule)} = ${this.sum(this.explicitTerms(rule))}`;
+  }
+
+  /** The signed summands of ruleExplicit. */
+  explicitTerms(rule: TransferRule): { sign: 1 | -1; text: string }[] {
     const taylor = rule.activation.taylor;
     const parts: { sign: 1 | -1; text: string }[] = [];
     // b_q at slot s, as an exact polynomial where it is one: the same few for every term.
@@ -168,7 +177,7 @@ export abstract class Printer {
       const lone = t.cumulants.length === 0 && factors.length === 0;
       parts.push({ sign, text: lone ? this.rational(coefficient.abs()) : this.termText(coefficient.abs(), factors, t, rule) });
     }
-    return `${this.lhs(rule)} = ${this.sum(parts)}`;
+    return parts;
   }
 
   protected termText(coefficient: Rational, factors: readonly string[], term: RuleTerm, rule: TransferRule): string {
