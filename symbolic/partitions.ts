@@ -38,6 +38,25 @@ export function pairPartitions(n: number): SetPartition[] {
   return setPartitions(n).filter((p) => p.every((b) => b.length === 2));
 }
 
+/**
+ * Connected partitions (Leonov–Shiryaev) of the legs of κ(δ_1^{q_1}, …, δ_n^{q_n}), one set
+ * partition at a time: legs 0…Σq−1, the first q_1 on vertex 0 and so on; blocks of size 2…K that
+ * join all vertices. The literal definition, Bell(Σq) work: rules use blockPatterns, which groups
+ * these by the cumulant factor they produce.
+ */
+export function connectedPartitions(q: readonly number[], maxBlock: number): SetPartition[] {
+  const vertexOf = q.flatMap((qk, k) => new Array<number>(qk).fill(k));
+  return setPartitions(vertexOf.length).filter((p) => {
+    if (p.some((b) => b.length < 2 || b.length > maxBlock)) return false;
+    const blocks = p.map((b) => {
+      const counts = new Array<number>(q.length).fill(0);
+      for (const leg of b) counts[vertexOf[leg]]++;
+      return counts;
+    });
+    return connects(blocks, q.length);
+  });
+}
+
 /** A multiset of legs-per-vertex count vectors: one diagram class of a joint cumulant of products. */
 export interface BlockPattern {
   /** Distinct blocks, each a count vector over the vertices (how many legs of vertex k it holds). */

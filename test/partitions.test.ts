@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockPatterns, pairPartitions, setPartitions, type BlockPattern } from '../symbolic/partitions.ts';
+import { blockPatterns, connectedPartitions, pairPartitions, setPartitions, type BlockPattern } from '../symbolic/partitions.ts';
 import { bruteSetPartitions, gaussHermite } from './helpers.ts';
 
 /** Bell numbers B_0…B_8 (OEIS A000110). */
@@ -190,5 +190,18 @@ describe('blockPatterns (Leonov–Shiryaev diagram classes)', () => {
         const all = blockPatterns(q, Infinity, false).reduce((s, p) => s + p.weight, 0);
         expect(viaVertices, `q = [${q}]`).toBe(all);
       }
+  });
+});
+
+describe('connectedPartitions (the literal Leonov–Shiryaev sum)', () => {
+  it('has as many set partitions as the blockPatterns weights add up to', () => {
+    for (const q of [[2, 2], [1, 2], [2, 1, 1], [3, 2], [1, 1, 2], [2, 2, 2]])
+      for (const K of [2, 3, 4, 6]) {
+        const partitions = connectedPartitions(q, K);
+        const total = blockPatterns(q, K).reduce((s, p) => s + p.weight, 0);
+        expect(partitions.length, `q=${q} K=${K}`).toBe(total);
+      }
+    // κ(δ_i², δ_j²) at K = 4: {i1 j1}{i2 j2}, {i1 j2}{i2 j1} and {i1 i2 j1 j2} (DESIGN §4).
+    expect(connectedPartitions([2, 2], 4)).toHaveLength(3);
   });
 });
