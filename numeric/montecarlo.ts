@@ -2,6 +2,7 @@ import type { Network } from './network.ts';
 import { Random } from './random.ts';
 import { Cumulants, fillSymmetric, offsetOf } from './tensor.ts';
 import { taylorTable } from './reference.ts';
+import { cholesky } from './linalg.ts';
 
 /** Draws input vectors of a known distribution. */
 export interface InputSampler {
@@ -14,7 +15,7 @@ export interface InputSampler {
 /** x ~ N(mean, cov), drawn as mean + L ε with the Cholesky factor L of cov. */
 export function gaussianSampler(mean: Float64Array, cov: Float64Array): InputSampler {
   const n = mean.length;
-  const l = choleskyFactor(cov, n);
+  const l = cholesky(cov, n).factor;
   const eps = new Float64Array(n);
   return {
     size: n,
@@ -68,22 +69,6 @@ export function exponentialMixtureSampler(mean: Float64Array, mixing: Float64Arr
       }
     },
   };
-}
-
-function choleskyFactor(a: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let k = 0; k < j; k++) d -= l[j * n + k] ** 2;
-    const ljj = Math.sqrt(Math.max(d, 0));
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = ljj > 0 ? s / ljj : 0;
-    }
-  }
-  return l;
 }
 
 /** A Monte Carlo estimate of one cumulant tensor: the mean over batches and its standard error. */

@@ -3,6 +3,7 @@ import { InputError } from '../symbolic/errors.ts';
 import { parseActivation } from '../symbolic/expression.ts';
 import { makeLayer, type Layer, type Network } from '../numeric/network.ts';
 import { Cumulants, asymmetry } from '../numeric/tensor.ts';
+import { cholesky, smallestEigenvalue } from '../numeric/linalg.ts';
 
 /** Names of the cumulant orders in stats files (DESIGN §2): mean, cov, k3, k4, … */
 export const ORDER_KEYS = ['', 'mean', 'cov', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'] as const;
@@ -173,68 +174,14 @@ export function statsFromJson(json: unknown, where: string): Cumulants {
   return new Cumulants(n, tensors);
 }
 
-/** Smallest eigenvalue by cyclic Jacobi rotations (exact enough for the PSD check). */
-export function smallestEigenvalue(a: Float64Array, n: number): number {
-  const m = Float64Array.from(a);
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++)
-      for (let q = p + 1; q < n; q++) {
-        const apq = m[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = m[k * n + p];
-          const akq = m[k * n + q];
-          m[k * n + p] = c * akp - s * akq;
-          m[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = m[p * n + k];
-          const aqk = m[q * n + k];
-          m[p * n + k] = c * apk - s * aqk;
-          m[q * n + k] = s * apk + c * aqk;
-        }
-      }
-  }
-  let min = Infinity;
-  for (let i = 0; i < n; i++) min = Math.min(min, m[i * n + i]);
-  return min;
-}
-
 function checkPsd(cov: Float64Array, n: number, where: string): void {
   let scale = 0;
   for (const v of cov) scale = Math.max(scale, Math.abs(v));
   if (scale === 0) return;
-  const lambda = n <= 256 ? smallestEigenvalue(cov, n) : choleskyPivot(cov, n);
+  // Above 256 units Jacobi is slow: a Cholesky factorisation with a small jitter, failing on a negative pivot.
+  const lambda = n <= 256 ? smallestEigenvalue(cov, n) : (cholesky(cov, n, 1e-12 * n).negativePivot ?? 0);
   if (lambda < -1e-10 * scale * n)
     throw new InputError(`${where} is not positive semidefinite (smallest eigenvalue ${lambda.toPrecision(3)}); a covariance must have no negative eigenvalues`);
-}
-
-/** Most negative pivot of a Cholesky factorisation with a small jitter (0 when it succeeds). */
-function choleskyPivot(a: Float64Array, n: number): number {
-  const l = new Float64Array(n * n);
-  let scale = 0;
-  for (let i = 0; i < n; i++) scale = Math.max(scale, a[i * n + i]);
-  const jitter = 1e-12 * scale * n;
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j] + jitter;
-    for (let k = 0; k < j; k++) d -= l[j * n + k] ** 2;
-    if (d < 0) return d;
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = ljj > 0 ? s / ljj : 0;
-    }
-  }
-  return 0;
 }
 
 /** Read and check a network: {"layers": [{"weight": [[…]], "bias": […], "activation": "…", "params": {…}}]}. */

@@ -80,7 +80,7 @@ const patternCache = new Map<string, BlockPattern[]>();
  * With connected = false (any n), all partitions into blocks of size 2…K: the moment E[Π δ_k^{q_k}].
  */
 export function blockPatterns(q: readonly number[], maxBlock: number, connected = true): readonly BlockPattern[] {
-  const { patterns, vertexPosition } = blockPatternsUpToOrder(q, maxBlock, connected);
+  const { patterns, vertexPosition } = blockPatternsUpToPermutation(q, maxBlock, connected);
   if (vertexPosition.every((pos, k) => pos === k)) return patterns;
   return patterns.map((p) => ({
     weight: p.weight,
@@ -93,7 +93,7 @@ export function blockPatterns(q: readonly number[], maxBlock: number, connected 
  * position of each original vertex in that order: vertex k's count in a block is
  * block.counts[vertexPosition[k]]. Lets callers read permuted patterns without copying them.
  */
-export function blockPatternsUpToOrder(
+export function blockPatternsUpToPermutation(
   q: readonly number[],
   maxBlock: number,
   connected = true,

@@ -1,4 +1,4 @@
-import { blockPatternsUpToOrder } from './partitions.ts';
+import { blockPatternsUpToPermutation } from './partitions.ts';
 import { Rational } from './rational.ts';
 import type { PolynomialActivation } from './taylor.ts';
 
@@ -67,7 +67,7 @@ export function transferRule(activation: PolynomialActivation, order: number, in
   const coefficients = new Map<number, Rational>();
   for (const q of exponentTuples(order, order === 1 ? 0 : 1, d)) {
     const factors: TaylorFactor[] = q.map((qk, slot) => ({ kind: 'taylor', q: qk, slot }));
-    const { patterns, vertexPosition } = blockPatternsUpToOrder(q, inputOrder);
+    const { patterns, vertexPosition } = blockPatternsUpToPermutation(q, inputOrder);
     for (const pattern of patterns) {
       const cumulants = pattern.blocks.map((b) => {
         let key = `${b.multiplicity}:`;

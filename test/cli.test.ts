@@ -114,6 +114,12 @@ describe('corrmap propagate', () => {
   it.concurrent('rejects NaN', () => rejects(['propagate', file('n3.json', network), '--input', file('nan.json', '{"mean": [NaN, 0], "cov": [[1,0],[0,1]]}')], /NaN at line 1 column 11 is not allowed/));
   it.concurrent('rejects a non-symmetric covariance', () => rejects(['propagate', file('n4.json', network), '--input', file('asym.json', { mean: [0, 0], cov: [[1, 0.3], [0.2, 1]] })], /cov is not symmetric/));
   it.concurrent('rejects a covariance that is not PSD', () => rejects(['propagate', file('n5.json', network), '--input', file('npsd.json', { mean: [0, 0], cov: [[1, 2], [2, 1]] })], /not positive semidefinite \(smallest eigenvalue -1\.00\)/));
+  it.concurrent('rejects a large covariance that is not PSD (the Cholesky path above 256 units)', () => {
+    const n = 300;
+    const cov: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+    cov[0][1] = cov[1][0] = 2;
+    return rejects(['propagate', file('n300.json', network), '--input', file('big.json', { mean: new Array(n).fill(0), cov })], /cov is not positive semidefinite \(smallest eigenvalue -3\.00\)/);
+  });
   it.concurrent('rejects wrong shapes', () => rejects(['propagate', file('n6.json', network), '--input', file('shape.json', { mean: [0, 0, 0], cov: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] })], /layers\[0\]\.weight has 2 columns but its input has width 3/));
   it.concurrent('rejects a ragged tensor', () => rejects(['propagate', file('n7.json', network), '--input', file('ragged.json', { mean: [0, 0], cov: [[1, 0], [0]] })], /cov\[1\] has 1 entries; expected 2/));
   it.concurrent('rejects a string entry', () => rejects(['propagate', file('n8.json', network), '--input', file('str.json', { mean: [0, '1'], cov: [[1, 0], [0, 1]] })], /mean\[1\] is "1"; expected a finite number/));
