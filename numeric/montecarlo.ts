@@ -1,6 +1,6 @@
 import type { Network } from './network.ts';
 import { Random } from './random.ts';
-import { Cumulants, fillSymmetric, offsetOf } from './tensor.ts';
+import { Cumulants, fillSymmetric, forEachSortedTuple, offsetOf } from './tensor.ts';
 import { taylorTable } from './reference.ts';
 import { cholesky } from './linalg.ts';
 
@@ -225,7 +225,7 @@ export function agreement(theory: Float64Array, estimate: Estimate, width: numbe
   let maxZ = 0;
   let worstAt: number[] = [];
   let entries = 0;
-  fillSymmetric(width, order, (tuple) => {
+  forEachSortedTuple(width, order, (tuple) => {
     const k = offsetOf(tuple, width);
     const z = Math.abs(theory[k] - estimate.value[k]) / Math.sqrt(estimate.standardError[k] ** 2 + floor ** 2);
     entries++;
@@ -233,7 +233,6 @@ export function agreement(theory: Float64Array, estimate: Estimate, width: numbe
       maxZ = z;
       worstAt = [...tuple];
     }
-    return 0;
   });
   return { maxZ, worstAt, entries };
 }

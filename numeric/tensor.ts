@@ -59,6 +59,19 @@ export function fillSymmetric(n: number, r: number, valueAt: (sortedTuple: reado
   return out;
 }
 
+/** Visit every non-decreasing index tuple of length r over 0…n−1 (the unique entries of a symmetric tensor). */
+export function forEachSortedTuple(n: number, r: number, visit: (tuple: readonly number[]) => void): void {
+  const tuple = new Array<number>(r).fill(0);
+  const rec = (k: number, from: number) => {
+    if (k === r) return visit(tuple);
+    for (let i = from; i < n; i++) {
+      tuple[k] = i;
+      rec(k + 1, i);
+    }
+  };
+  rec(0, 0);
+}
+
 export function offsetOf(tuple: readonly number[], n: number): number {
   let o = 0;
   for (const i of tuple) o = o * n + i;
