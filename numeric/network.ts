@@ -61,17 +61,25 @@ interface Exactness {
   zeroAbove: number;
 }
 
+/** What each layer computes and what of it is exact, fixed by the network and the truncation alone. */
+export interface PropagationPlan {
+  /** Orders of the pre-activation cumulants each layer computes. */
+  readonly preOrders: readonly number[];
+  /** Orders of the post-activation cumulants each layer passes on (≥ the reported n). */
+  readonly postOrders: readonly number[];
+  /** Post-activation cumulants of orders ≤ exactOrders[l] are exact (Infinity: all). */
+  readonly exactOrders: readonly number[];
+}
+
 /**
- * Propagate cumulants through the network with the float64 reference evaluator. Every layer reads
- * pre-activation cumulants up to K and passes on the orders the layers after it need (at most
- * max(K, n)); the result records which orders are exact under this truncation.
+ * Orders each layer must produce, from the output backwards: a layer with an activation reads its
+ * pre-activation up to K and reports n orders; one without passes on what follows needs. Checks
+ * that every rule exists and that dense tensors stay below `maxEntries`.
  */
-export function propagateReference(network: Network, input: Cumulants, options: PropagateOptions): LayerResult[] {
+export function planPropagation(network: Network, options: PropagateOptions, inputHighestOrder: number): PropagationPlan {
   const K = options.inputOrder;
   const n = options.outputOrder;
   const maxEntries = options.maxEntries ?? 2e7;
-  // Orders each layer must produce, from the output backwards: a layer with an activation reads
-  // its pre-activation up to K and reports n orders; one without passes on what follows needs.
   const preOrders = new Array<number>(network.layers.length);
   const postOrders = new Array<number>(network.layers.length);
   for (let l = network.layers.length - 1; l >= 0; l--) {
@@ -92,39 +100,53 @@ export function propagateReference(network: Network, input: Cumulants, options: 
         `layer ${l + 1} needs order-${preOrders[l]} cumulants of width ${Math.max(widths[l], layer.rows)}: ${entries} dense entries (limit ${maxEntries}); lower --input-order/--output-order or the width`,
       );
   });
-  const rules = new Map<string, TransferRule>();
-  const ruleFor = (activation: PolynomialActivation, order: number): TransferRule => {
-    const key = `${activation.expression.node.toString()}|${order}|${K}`;
-    let rule = rules.get(key);
-    if (!rule) rules.set(key, (rule = transferRule(activation, order, K)));
-    return rule;
-  };
-
-  let current = input;
-  let known: Exactness = { exactOrder: Infinity, zeroAbove: options.inputZeroAbove ?? highestGiven(input) };
-  const results: LayerResult[] = [];
-  for (const [l, layer] of network.layers.entries()) {
-    const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, preOrders[l]);
-    let post: Cumulants;
+  let known: Exactness = { exactOrder: Infinity, zeroAbove: options.inputZeroAbove ?? inputHighestOrder };
+  const exactOrders = network.layers.map((layer, l) => {
     if (!layer.activation) {
-      post = pre;
       const stored = postOrders[l];
       known = { exactOrder: known.zeroAbove <= stored ? known.exactOrder : Math.min(known.exactOrder, stored), zeroAbove: known.zeroAbove };
-    } else {
-      const act = layer.activation;
-      const truncated = pre.truncate(K);
-      const tensors: (Float64Array | undefined)[] = [undefined];
-      for (let m = 1; m <= postOrders[l]; m++) tensors.push(evaluateRule(ruleFor(act, m), truncated));
-      post = new Cumulants(layer.rows, tensors);
-      known = afterActivation(known, act.degree, K, postOrders[l]);
-    }
-    results.push({ pre, post, exactOrder: known.exactOrder });
-    current = post;
-  }
-  return results;
+    } else known = afterActivation(known, layer.activation.degree, K, postOrders[l]);
+    return known.exactOrder;
+  });
+  return { preOrders, postOrders, exactOrders };
 }
 
-function highestGiven(c: Cumulants): number {
+/** One transfer rule per (activation, order, K), derived once per process. */
+const ruleCache = new Map<string, TransferRule>();
+export function cachedRule(activation: PolynomialActivation, order: number, inputOrder: number): TransferRule {
+  const key = `${activation.expression.node.toString()}|${order}|${inputOrder}`;
+  let rule = ruleCache.get(key);
+  if (!rule) {
+    if (ruleCache.size > 256) ruleCache.clear();
+    ruleCache.set(key, (rule = transferRule(activation, order, inputOrder)));
+  }
+  return rule;
+}
+
+/**
+ * Propagate cumulants through the network with the float64 reference evaluator. Every layer reads
+ * pre-activation cumulants up to K and passes on the orders the layers after it need (at most
+ * max(K, n)); the result records which orders are exact under this truncation.
+ */
+export function propagateReference(network: Network, input: Cumulants, options: PropagateOptions): LayerResult[] {
+  const K = options.inputOrder;
+  const plan = planPropagation(network, options, highestGiven(input));
+  let current = input;
+  return network.layers.map((layer, l) => {
+    const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, plan.preOrders[l]);
+    let post = pre;
+    if (layer.activation) {
+      const truncated = pre.truncate(K);
+      const tensors: (Float64Array | undefined)[] = [undefined];
+      for (let m = 1; m <= plan.postOrders[l]; m++) tensors.push(evaluateRule(cachedRule(layer.activation, m, K), truncated));
+      post = new Cumulants(layer.rows, tensors);
+    }
+    current = post;
+    return { pre, post, exactOrder: plan.exactOrders[l] };
+  });
+}
+
+export function highestGiven(c: Cumulants): number {
   let r = 1;
   for (let k = 2; k <= c.maxOrder; k++) if (c.order(k)) r = k;
   return r;

@@ -1,0 +1,139 @@
+/**
+ * Network propagation on a tfjs backend: a batch of input distributions (e.g. one per class) goes
+ * through every layer in one call, with no host round trip between layers; results are read back
+ * once at the end. The float64 reference path (numeric/network.ts) follows the same plan.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TransferRule } from '../symbolic/rule.ts';
+import { useBackend, type BackendName, type TfBackendName } from './backend.ts';
+import { affineKernel, compileRule, compileTaylor, type RuleKernel } from './kernels.ts';
+import {
+  cachedRule, highestGiven, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions,
+  type PropagationPlan,
+} from './network.ts';
+import { Cumulants } from './tensor.ts';
+
+/** Cumulant tensors of a batch by order (index 1 = mean [B, N]; r ≥ 2: [B, N, …, N]; undefined = zero). */
+export type CumulantTensors = (tf.Tensor | undefined)[];
+
+export interface LayerTensors {
+  readonly pre: CumulantTensors;
+  readonly post: CumulantTensors;
+}
+
+const kernels = new WeakMap<TransferRule, RuleKernel>();
+function kernelFor(rule: TransferRule): RuleKernel {
+  let k = kernels.get(rule);
+  if (!k) kernels.set(rule, (k = compileRule(rule)));
+  return k;
+}
+
+/** Per-layer device data: Wᵀ (the layout the fast matMul path wants) and b. */
+export interface LayerWeights {
+  readonly weightT: tf.Tensor2D;
+  readonly bias: tf.Tensor1D;
+}
+
+export function uploadWeights(network: Network): LayerWeights[] {
+  return network.layers.map((layer) => {
+    const wT = new Float32Array(layer.rows * layer.cols);
+    for (let o = 0; o < layer.rows; o++) for (let i = 0; i < layer.cols; i++) wT[i * layer.rows + o] = layer.weight[o * layer.cols + i];
+    return { weightT: tf.tensor2d(wT, [layer.cols, layer.rows]), bias: tf.tensor1d(Float32Array.from(layer.bias)) };
+  });
+}
+
+/**
+ * Propagate cumulant tensors through every layer (call inside tf.tidy). Each layer: the exact affine
+ * map of every order, then, for an activation, its transfer rules of orders 1…postOrders[l] applied
+ * to the pre-activation cumulants truncated at K.
+ */
+export function propagateTensors(network: Network, weights: readonly LayerWeights[], plan: PropagationPlan, inputOrder: number, input: CumulantTensors): LayerTensors[] {
+  let current = input;
+  return network.layers.map((layer, l) => {
+    const affine = affineKernel(weights[l].weightT, weights[l].bias);
+    const pre: CumulantTensors = [undefined, affine.mean(current[1]!)];
+    for (let r = 2; r <= plan.preOrders[l]; r++) pre.push(current[r] ? affine.cumulant(current[r]!, r) : undefined);
+    let post = pre;
+    if (layer.activation) {
+      const taylor = compileTaylor(layer.activation.taylor)(pre[1]!);
+      const truncated = pre.slice(0, inputOrder + 1);
+      post = [undefined];
+      for (let m = 1; m <= plan.postOrders[l]; m++) post.push(kernelFor(cachedRule(layer.activation, m, inputOrder)).run(taylor, truncated));
+    }
+    current = post;
+    return { pre, post };
+  });
+}
+
+/** Stack a batch of Cumulants (same width) into device tensors, orders 1…maxOrder. */
+export function uploadCumulants(inputs: readonly Cumulants[], maxOrder: number): CumulantTensors {
+  const n = inputs[0].size;
+  const out: CumulantTensors = [undefined];
+  for (let r = 1; r <= maxOrder; r++) {
+    if (r > 1 && inputs.every((c) => !c.order(r))) {
+      out.push(undefined);
+      continue;
+    }
+    const block = n ** r;
+    const data = new Float32Array(inputs.length * block);
+    inputs.forEach((c, b) => {
+      const t = r === 1 ? c.mean : c.order(r);
+      if (t) data.set(t, b * block);
+    });
+    out.push(tf.tensor(data, [inputs.length, ...new Array<number>(r).fill(n)]));
+  }
+  return out;
+}
+
+async function download(tensors: CumulantTensors, batch: number, width: number): Promise<Cumulants[]> {
+  const perOrder = await Promise.all(tensors.map((t) => (t ? t.data() : undefined)));
+  return Array.from({ length: batch }, (_, b) => {
+    const orders = perOrder.map((data, r) => {
+      if (!data || r === 0) return undefined;
+      const block = width ** r;
+      return Float64Array.from(data.subarray(b * block, (b + 1) * block) as Float32Array);
+    });
+    return new Cumulants(width, orders);
+  });
+}
+
+export interface BatchLayerResult {
+  /** One entry per input distribution. */
+  readonly pre: Cumulants[];
+  readonly post: Cumulants[];
+  readonly exactOrder: number;
+}
+
+/**
+ * Propagate a batch of input distributions (all of the same width and truncation) on a tfjs
+ * backend. Everything between upload and download runs inside one tf.tidy; no tensor outlives it.
+ */
+export async function propagateCompiled(network: Network, inputs: readonly Cumulants[], options: PropagateOptions & { backend: TfBackendName }): Promise<BatchLayerResult[]> {
+  if (inputs.length === 0) throw new RangeError('propagateCompiled needs at least one input distribution');
+  await useBackend(options.backend);
+  const plan = planPropagation(network, options, Math.max(...inputs.map(highestGiven)));
+  const layers = tf.tidy(() => {
+    const weights = uploadWeights(network);
+    const maxIn = Math.max(1, plan.preOrders[0]);
+    return propagateTensors(network, weights, plan, options.inputOrder, uploadCumulants(inputs, maxIn)) as unknown as tf.TensorContainer;
+  }) as unknown as LayerTensors[];
+  try {
+    const results: BatchLayerResult[] = [];
+    for (const [l, layer] of layers.entries()) {
+      const width = network.layers[l].rows;
+      const pre = await download(layer.pre, inputs.length, width);
+      const post = layer.post === layer.pre ? pre : await download(layer.post, inputs.length, width);
+      results.push({ pre, post, exactOrder: plan.exactOrders[l] });
+    }
+    return results;
+  } finally {
+    for (const layer of layers) for (const t of [...layer.pre, ...layer.post]) t?.dispose();
+  }
+}
+
+/** Propagate one input distribution on any backend, the float64 reference included. */
+export async function propagate(network: Network, input: Cumulants, options: PropagateOptions & { backend: BackendName }): Promise<LayerResult[]> {
+  if (options.backend === 'reference') return propagateReference(network, input, options);
+  const batch = await propagateCompiled(network, [input], { ...options, backend: options.backend });
+  return batch.map((r) => ({ pre: r.pre[0], post: r.post[0], exactOrder: r.exactOrder }));
+}
