@@ -3,6 +3,7 @@ import { Random } from './random.ts';
 import { Cumulants, fillSymmetric, forEachSortedTuple, offsetOf } from './tensor.ts';
 import { taylorTable } from './reference.ts';
 import { cholesky } from './linalg.ts';
+import { PowerSums, hostBatchSums } from './powersums.ts';
 
 /** Draws input vectors of a known distribution. */
 export interface InputSampler {
@@ -109,7 +110,7 @@ export function sampleNetwork(network: Network, input: InputSampler, options: Mo
   );
   const stages = network.layers.flatMap((l) => [l.rows, l.rows]);
   const buffers = stages.map((w) => new Float64Array(perBatch * w));
-  const accumulators = stages.map((w) => new BatchAccumulator(w, maxOrder));
+  const accumulators = stages.map((w) => new PowerSums(w, maxOrder));
   const x = new Float64Array(input.size);
   for (let b = 0; b < batches; b++) {
     for (let s = 0; s < perBatch; s++) {
@@ -133,80 +134,10 @@ export function sampleNetwork(network: Network, input: InputSampler, options: Mo
         y = post;
       });
     }
-    stages.forEach((_, k) => accumulators[k].addBatch(buffers[k], perBatch));
+    stages.forEach((w, k) => accumulators[k].add(hostBatchSums(b, buffers[k], perBatch, w, maxOrder)));
     options.onProgress?.((b + 1) / batches);
   }
   return network.layers.map((_, l) => ({ pre: accumulators[2 * l].estimates(), post: accumulators[2 * l + 1].estimates() }));
-}
-
-/** Collects per-batch k-statistics of orders 1…maxOrder; estimates() gives mean ± SE over batches. */
-class BatchAccumulator {
-  private readonly sums: Float64Array[] = [];
-  private readonly squares: Float64Array[] = [];
-  private count = 0;
-
-  constructor(
-    private readonly width: number,
-    private readonly maxOrder: number,
-  ) {
-    for (let r = 0; r <= maxOrder; r++) {
-      this.sums.push(new Float64Array(width ** r));
-      this.squares.push(new Float64Array(width ** r));
-    }
-  }
-
-  addBatch(data: Float64Array, n: number): void {
-    const w = this.width;
-    const mean = new Float64Array(w);
-    for (let s = 0; s < n; s++) for (let i = 0; i < w; i++) mean[i] += data[s * w + i];
-    for (let i = 0; i < w; i++) mean[i] /= n;
-    const centred = new Float64Array(n * w);
-    for (let s = 0; s < n; s++) for (let i = 0; i < w; i++) centred[s * w + i] = data[s * w + i] - mean[i];
-    // Central sample moments (divisor n) of orders 2…maxOrder, on sorted tuples.
-    const moment = (tuple: readonly number[]) => {
-      let sum = 0;
-      for (let s = 0; s < n; s++) {
-        let p = 1;
-        for (const a of tuple) p *= centred[s * w + a];
-        sum += p;
-      }
-      return sum / n;
-    };
-    const m2 = this.maxOrder >= 2 ? fillSymmetric(w, 2, moment) : undefined;
-    const stats: Float64Array[] = [new Float64Array(1), mean];
-    if (this.maxOrder >= 2) stats.push(m2!.map((v) => (v * n) / (n - 1)));
-    if (this.maxOrder >= 3) stats.push(fillSymmetric(w, 3, moment).map((v) => (v * n * n) / ((n - 1) * (n - 2))));
-    if (this.maxOrder >= 4) {
-      const m4 = fillSymmetric(w, 4, moment);
-      const c = (n * n) / ((n - 1) * (n - 2) * (n - 3));
-      stats.push(
-        fillSymmetric(w, 4, (t) => {
-          const [a, b, cc, d] = t;
-          const pairs = m2![a * w + b] * m2![cc * w + d] + m2![a * w + cc] * m2![b * w + d] + m2![a * w + d] * m2![b * w + cc];
-          return c * ((n + 1) * m4[offsetOf(t, w)] - (n - 1) * pairs);
-        }),
-      );
-    }
-    for (let r = 1; r <= this.maxOrder; r++) {
-      const s = stats[r];
-      for (let k = 0; k < s.length; k++) {
-        this.sums[r][k] += s[k];
-        this.squares[r][k] += s[k] * s[k];
-      }
-    }
-    this.count++;
-  }
-
-  estimates(): Estimate[] {
-    const b = this.count;
-    const out: Estimate[] = [{ value: new Float64Array(1), standardError: new Float64Array(1) }];
-    for (let r = 1; r <= this.maxOrder; r++) {
-      const value = this.sums[r].map((s) => s / b);
-      const standardError = this.squares[r].map((q, k) => Math.sqrt(Math.max(q / b - value[k] ** 2, 0) * (b / (b - 1)) / b));
-      out.push({ value, standardError });
-    }
-    return out;
-  }
 }
 
 export interface Agreement {

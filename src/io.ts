@@ -4,6 +4,7 @@ import { parseActivation } from '../symbolic/expression.ts';
 import { makeLayer, type Layer, type Network } from '../numeric/network.ts';
 import { Cumulants, asymmetry } from '../numeric/tensor.ts';
 import { cholesky, smallestEigenvalue } from '../numeric/linalg.ts';
+import type { InputDistribution } from '../numeric/simulate.ts';
 
 /** Names of the cumulant orders in stats files (DESIGN §2): mean, cov, k3, k4, … */
 export const ORDER_KEYS = ['', 'mean', 'cov', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'] as const;
@@ -242,4 +243,43 @@ export function statsToJson(c: Cumulants, maxOrder: number): Record<string, unkn
     out[ORDER_KEYS[r]] = nestedArray(t, c.size, r);
   }
   return out;
+}
+
+/**
+ * An input distribution that can be sampled, from a JSON object:
+ * - {"mean": […], "cov": [[…]]}: Gaussian;
+ * - {"mean": […], "mixing": [[…]]}: x = mean + A s with independent centred exponentials s
+ *   (A is width × sources; every cumulant is known: κ_n = (n−1)! Σ_j A_{a1 j}…A_{an j});
+ * - {"data": [[…], …]}: the empirical distribution of the rows (sampled with replacement).
+ */
+export function distributionFromJson(json: unknown, where: string): InputDistribution {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new InputError(`${where}: expected an object {"mean": […], "cov": [[…]]}, {"mean": […], "mixing": [[…]]} or {"data": [[…], …]}, got ${describe(json)}`);
+  const obj = json as Record<string, unknown>;
+  if (obj.data !== undefined) {
+    const extra = Object.keys(obj).filter((k) => k !== 'data');
+    if (extra.length) throw new InputError(`${where}: "data" stands alone (the rows define the distribution); remove ${extra.map((k) => `"${k}"`).join(', ')}`);
+    const rows = obj.data;
+    if (!Array.isArray(rows) || rows.length < 2 || !Array.isArray(rows[0]) || (rows[0] as unknown[]).length === 0)
+      throw new InputError(`${where}: "data" must be an array of at least 2 rows, each an array of numbers, got ${describe(rows)}`);
+    const width = (rows[0] as unknown[]).length;
+    return { kind: 'data', rows: denseArray(rows, [rows.length, width], `${where}: data`), count: rows.length, width };
+  }
+  if (obj.mixing !== undefined) {
+    const extra = Object.keys(obj).filter((k) => k !== 'mean' && k !== 'mixing');
+    if (extra.length) throw new InputError(`${where}: with "mixing" the cumulants follow from it; remove ${extra.map((k) => `"${k}"`).join(', ')}`);
+    if (!Array.isArray(obj.mean) || obj.mean.length === 0) throw new InputError(`${where}: "mean" must be a non-empty array of numbers, got ${describe(obj.mean)}`);
+    const n = obj.mean.length;
+    const m = obj.mixing;
+    if (!Array.isArray(m) || !Array.isArray(m[0]) || (m[0] as unknown[]).length === 0)
+      throw new InputError(`${where}: "mixing" must be a ${n}×sources array (x = mean + A s), got ${describe(m)}`);
+    const sources = (m[0] as unknown[]).length;
+    return { kind: 'exponential-mixture', mean: denseArray(obj.mean, [n], `${where}: mean`), mixing: denseArray(m, [n, sources], `${where}: mixing`), sources };
+  }
+  const stats = statsFromJson(json, where);
+  if (stats.maxOrder > 2)
+    throw new InputError(
+      `${where}: cannot sample a distribution given only by its cumulants (${ORDER_KEYS[stats.maxOrder]} given); give {"mean", "cov"} for a Gaussian, {"mean", "mixing"} for x = mean + A s with exponential sources, or {"data": rows}`,
+    );
+  return { kind: 'gaussian', mean: stats.mean, cov: stats.order(2)! };
 }

@@ -10,7 +10,8 @@ export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
-  run(argv: string[], out: Output): Promise<void> | void;
+  /** Returns the exit code (default 0). */
+  run(argv: string[], out: Output): Promise<number | void> | number | void;
 }
 
 /** util.parseArgs with errors turned into one-line input errors that point at --help. */

@@ -1,18 +1,18 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
-import { propagateReference, type LayerResult, type Network } from '../../numeric/network.ts';
+import type { LayerResult, Network } from '../../numeric/network.ts';
+import { propagate } from '../../numeric/propagate.ts';
+import { BACKENDS, BACKEND_NOTES, DEFAULT_BACKEND } from '../../numeric/backend.ts';
 import type { Cumulants } from '../../numeric/tensor.ts';
 import { networkFromJson, readJson, statsFromJson, statsToJson } from '../io.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
 import { cumulantsText } from './format.ts';
 import { integerOption, oneOf, parseOptions, type Command } from './command.ts';
 
-export const BACKENDS = ['reference'] as const;
-
 export const propagateCommand: Command = {
   name: 'propagate',
   summary: 'propagate input cumulants through a network',
-  usage: `Usage: corrmap propagate <network.json> --input <stats.json> [--input-order K] [--output-order n] [--backend reference] [--json]
+  usage: `Usage: corrmap propagate <network.json> --input <stats.json> [--input-order K] [--output-order n] [--backend b] [--json]
 
 Propagate the input distribution, described by its cumulants, through every layer: exact affine
 maps (DESIGN §3) and the transfer rules of each activation (DESIGN §4). Each layer reads its
@@ -28,13 +28,14 @@ Options:
   --input <file>       input statistics (required)
   --input-order K      input cumulant order kept by each layer, 1…${MAX_INPUT_ORDER} (default 2: Gaussian closure)
   --output-order n     cumulant orders reported, 1…${MAX_OUTPUT_ORDER} (default 2)
-  --backend b          reference (float64 evaluator; default)
+  --backend b          where to compute (default ${DEFAULT_BACKEND}):
+${BACKENDS.map((b) => `                         ${b.padEnd(11)}${BACKEND_NOTES[b]}`).join('\n')}
   --json               machine-readable output
   -h, --help           show this help
 
 Example:
   corrmap propagate examples/network.json --input examples/stats.json --input-order 4 --json`,
-  run(argv, out) {
+  async run(argv, out) {
     const { values, positionals } = parseOptions('propagate', argv, {
       input: { type: 'string', short: 'i' },
       'input-order': { type: 'string', short: 'K' },
@@ -47,12 +48,14 @@ Example:
     if (!values.input) throw new InputError('--input <stats.json> is required: the mean, covariance and optional higher cumulants of the input');
     const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
     const outputOrder = integerOption(values['output-order'], 'output-order', 1, MAX_OUTPUT_ORDER, 2);
-    const backend = oneOf(values.backend, 'backend', BACKENDS, 'reference');
+    const backend = oneOf(values.backend, 'backend', BACKENDS, DEFAULT_BACKEND);
     const input = statsFromJson(readJson(values.input, 'stats file'), `stats file "${values.input}"`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, input.size);
-    const results = propagateReference(network, input, { inputOrder, outputOrder });
-    if (values.json) out.log(JSON.stringify(propagationJson(network, results, inputOrder, outputOrder, backend)));
-    else out.log(propagationText(network, input, results, inputOrder, outputOrder));
+    const started = performance.now();
+    const results = await propagate(network, input, { inputOrder, outputOrder, backend });
+    const seconds = (performance.now() - started) / 1000;
+    if (values.json) out.log(JSON.stringify({ ...propagationJson(network, results, inputOrder, outputOrder, backend), seconds }));
+    else out.log(propagationText(network, input, results, inputOrder, outputOrder, backend));
   },
 };
 
@@ -80,10 +83,11 @@ export function propagationJson(network: Network, results: readonly LayerResult[
   };
 }
 
-export function propagationText(network: Network, input: Cumulants, results: readonly LayerResult[], inputOrder: number, outputOrder: number): string {
+export function propagationText(network: Network, input: Cumulants, results: readonly LayerResult[], inputOrder: number, outputOrder: number, backend: string): string {
   const p = new TextPrinter();
   const closure = inputOrder === 2 ? 'Gaussian closure (K = 2)' : `input cumulants up to K = ${inputOrder}`;
-  const lines = [`network ${[input.size, ...network.layers.map((l) => l.rows)].join(' → ')}; ${closure}; reporting orders 1…${outputOrder}`];
+  const precision = backend === 'reference' ? 'float64' : 'float32';
+  const lines = [`network ${[input.size, ...network.layers.map((l) => l.rows)].join(' → ')}; ${closure}; reporting orders 1…${outputOrder}; backend ${backend} (${precision})`];
   results.forEach((r, l) => {
     const layer = network.layers[l];
     const act = layer.activation ? `φ(z) = ${p.expression(layer.expression.node)}` : 'no activation';

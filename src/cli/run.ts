@@ -3,8 +3,9 @@ import type { Command, Output } from './command.ts';
 import { deriveCommand } from './derive.ts';
 import { propagateCommand } from './propagate.ts';
 import { demoCommand } from './demo.ts';
+import { validateCommand } from './validate.ts';
 
-const commands: readonly Command[] = [deriveCommand, propagateCommand, demoCommand];
+const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand];
 
 const usage = `corrmap — neural networks as maps between probability distributions, described by cumulants
 
@@ -32,8 +33,7 @@ export async function runCli(argv: readonly string[], out: Output, errors: Outpu
     }
     const command = commands.find((c) => c.name === name);
     if (!command) throw new InputError(`unknown command "${name}"; commands: ${commands.map((c) => c.name).join(', ')} (corrmap --help)`);
-    await command.run(rest, out);
-    return 0;
+    return (await command.run(rest, out)) ?? 0;
   } catch (err: unknown) {
     if (err instanceof InputError || err instanceof RangeError) {
       errors.log(`corrmap: error: ${(err as Error).message}`);

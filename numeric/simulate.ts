@@ -1,0 +1,424 @@
+/**
+ * Monte Carlo on a tfjs backend (DESIGN §8): draw inputs of a known distribution, run the network
+ * forward in chunks on the device, and accumulate shifted power sums of every layer's pre- and
+ * post-activation in float64 on the host (numeric/powersums.ts). The run is a fixed list of batches
+ * whose random streams depend only on (seed, batch, chunk), so any split of the batches into shards
+ * (worker threads) gives the same numbers, bit for bit.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseActivation } from '../symbolic/expression.ts';
+import { InputError } from '../symbolic/errors.ts';
+import { useBackend, type TfBackendName } from './backend.ts';
+import { compileExpression } from './kernels.ts';
+import { cholesky } from './linalg.ts';
+import type { LayerEstimates } from './montecarlo.ts';
+import { exponentialMixtureSampler, gaussianSampler, type InputSampler } from './montecarlo.ts';
+import { makeLayer, type Network } from './network.ts';
+import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
+import { uploadWeights } from './propagate.ts';
+import { Random } from './random.ts';
+import { Cumulants } from './tensor.ts';
+
+/** An input distribution that can be sampled and whose cumulants are known exactly. */
+export type InputDistribution =
+  | { readonly kind: 'gaussian'; readonly mean: Float64Array; readonly cov: Float64Array }
+  /** x = m + A s, s_j independent centred exponentials (κ_n(s) = (n−1)!); mixing is width × sources. */
+  | { readonly kind: 'exponential-mixture'; readonly mean: Float64Array; readonly mixing: Float64Array; readonly sources: number }
+  /** The empirical distribution of `count` data rows (sampled uniformly with replacement). */
+  | { readonly kind: 'data'; readonly rows: Float64Array; readonly count: number; readonly width: number };
+
+export function distributionWidth(d: InputDistribution): number {
+  return d.kind === 'data' ? d.width : d.mean.length;
+}
+
+/**
+ * The exact cumulants of the distribution up to `maxOrder`: Gaussian (orders > 2 vanish), the
+ * exponential mixture (every order), the data's population cumulants (orders ≤ 4).
+ */
+export function distributionCumulants(d: InputDistribution, maxOrder: number): Cumulants {
+  switch (d.kind) {
+    case 'gaussian':
+      return new Cumulants(d.mean.length, [undefined, Float64Array.from(d.mean), ...(maxOrder >= 2 ? [Float64Array.from(d.cov)] : [])]);
+    case 'exponential-mixture':
+      return exponentialMixtureSampler(d.mean, d.mixing, d.sources).cumulants(maxOrder);
+    case 'data': {
+      const order = Math.min(maxOrder, MAX_ESTIMATED_ORDER);
+      return populationCumulants(hostBatchSums(0, d.rows, d.count, d.width, order), d.width, order);
+    }
+  }
+}
+
+/** A float64 host sampler of the distribution (numeric/montecarlo.ts sampleNetwork, the reference path). */
+export function hostSampler(d: InputDistribution): InputSampler {
+  switch (d.kind) {
+    case 'gaussian':
+      return gaussianSampler(d.mean, d.cov);
+    case 'exponential-mixture':
+      return exponentialMixtureSampler(d.mean, d.mixing, d.sources);
+    case 'data':
+      return {
+        size: d.width,
+        cumulants: (maxOrder) => distributionCumulants(d, maxOrder),
+        draw(rng, out) {
+          const row = Math.floor(rng.uniform() * d.count);
+          for (let i = 0; i < d.width; i++) out[i] = d.rows[row * d.width + i];
+        },
+      };
+  }
+}
+
+/** Orders above this vanish for the distribution (Infinity: not known to vanish). */
+export function distributionZeroAbove(d: InputDistribution): number {
+  return d.kind === 'gaussian' ? 2 : Infinity;
+}
+
+export interface SimulationOptions {
+  readonly samples: number;
+  readonly batches: number;
+  readonly seed: number;
+  /** Highest cumulant order estimated, 1…4. */
+  readonly maxOrder: number;
+  readonly backend: TfBackendName;
+  /** Worker threads (shards); 1 runs in this thread. Default: 1. */
+  readonly workers?: number;
+  /** Largest number of samples pushed through the network at once (default: from the widths). */
+  readonly chunk?: number;
+  readonly onProgress?: (fraction: number) => void;
+}
+
+export interface Simulation {
+  /** Power sums of the pre- and post-activation of every layer (2 per layer), mergeable. */
+  readonly stages: PowerSums[];
+  readonly samples: number;
+  readonly seconds: number;
+  estimates(): LayerEstimates[];
+}
+
+/** Largest width at which order-3/4 power sums are computed (the pair products have N(N+1)/2 columns). */
+const MAX_WIDTH_BY_ORDER = [Infinity, Infinity, 4096, 256, 64];
+
+/** What a shard needs to run its batches; structured-cloneable for worker threads. */
+export interface ShardSpec {
+  readonly network: { inputSize: number; layers: { weight: Float64Array; rows: number; cols: number; bias: Float64Array; source: string; values: Record<string, number> }[] };
+  readonly input: InputDistribution;
+  readonly seed: number;
+  readonly maxOrder: number;
+  readonly backend: TfBackendName;
+  readonly perBatch: number;
+  readonly chunk: number;
+  /** Per-stage shift vectors (float32 values), the same for every shard. */
+  readonly shifts: Float64Array[];
+  readonly firstBatch: number;
+  readonly endBatch: number;
+}
+
+export function networkSpec(network: Network): ShardSpec['network'] {
+  return {
+    inputSize: network.inputSize,
+    layers: network.layers.map((l) => ({ weight: l.weight, rows: l.rows, cols: l.cols, bias: l.bias, source: l.expression.text, values: { ...l.expression.values } })),
+  };
+}
+
+function networkFromSpec(spec: ShardSpec['network']): Network {
+  return { inputSize: spec.inputSize, layers: spec.layers.map((l) => makeLayer(l.weight, l.rows, l.cols, l.bias, parseActivation(l.source, l.values))) };
+}
+
+/**
+ * Estimate the cumulants (orders 1…maxOrder) of every layer's pre- and post-activation by sampling
+ * the network on a tfjs backend. Batches are split into `workers` shards run in worker threads.
+ */
+export async function simulateNetwork(network: Network, input: InputDistribution, options: SimulationOptions): Promise<Simulation> {
+  const start = performance.now();
+  const { batches, maxOrder } = options;
+  if (!(maxOrder >= 1 && maxOrder <= MAX_ESTIMATED_ORDER)) throw new InputError(`Monte Carlo estimates cumulants of order 1…${MAX_ESTIMATED_ORDER}, not ${maxOrder}`);
+  if (distributionWidth(input) !== network.inputSize) throw new InputError(`the input distribution has width ${distributionWidth(input)}, the network takes ${network.inputSize}`);
+  const widths = network.layers.map((l) => l.rows);
+  const widest = Math.max(...widths);
+  if (widest > MAX_WIDTH_BY_ORDER[maxOrder])
+    throw new InputError(`Monte Carlo cumulants of order ${maxOrder} are limited to layers of width ≤ ${MAX_WIDTH_BY_ORDER[maxOrder]} (this network has a layer of width ${widest}); lower --output-order`);
+  if (!Number.isInteger(batches) || batches < 2) throw new InputError(`at least 2 batches are needed for standard errors, got ${batches}`);
+  const perBatch = Math.floor(options.samples / batches);
+  if (perBatch < 16) throw new InputError(`${options.samples} samples are too few for ${batches} batches (at least 16 per batch)`);
+  const columns = Math.max(network.inputSize, ...widths.map((w) => (maxOrder >= 3 ? sortedTupleCount(w, 2) + w : w)));
+  const chunk = Math.min(options.chunk ?? Math.max(256, Math.min(8192, Math.floor(4e6 / columns))), perBatch);
+
+  const spec0: Omit<ShardSpec, 'shifts' | 'firstBatch' | 'endBatch'> = {
+    network: networkSpec(network), input, seed: options.seed, maxOrder, backend: options.backend, perBatch, chunk,
+  };
+  await useBackend(options.backend);
+  const shifts = await pilotShifts(network, { ...spec0, shifts: [], firstBatch: 0, endBatch: 0 });
+  const workers = Math.max(1, Math.min(options.workers ?? 1, batches));
+  const stages = [...widths.flatMap((w) => [w, w])].map((w) => new PowerSums(w, maxOrder));
+  let done = 0;
+  const progress = () => options.onProgress?.(++done / batches);
+  const record = (result: BatchSums[][]) => result.forEach((perStage) => perStage.forEach((b, k) => stages[k].add(b)));
+  if (workers === 1) record(await runBatches(network, { ...spec0, shifts, firstBatch: 0, endBatch: batches }, progress));
+  else {
+    const bounds = Array.from({ length: workers + 1 }, (_, k) => Math.round((k * batches) / workers));
+    const shards = await Promise.all(bounds.slice(0, -1).map((first, k) => runShardInWorker({ ...spec0, shifts, firstBatch: first, endBatch: bounds[k + 1] }, progress)));
+    for (const s of shards) record(s);
+  }
+  const samples = perBatch * batches;
+  return {
+    stages,
+    samples,
+    seconds: (performance.now() - start) / 1000,
+    estimates: () => network.layers.map((_, l) => ({ pre: stages[2 * l].estimates(), post: stages[2 * l + 1].estimates() })),
+  };
+}
+
+/** A well-mixed 32-bit seed for (seed, batch, chunk). */
+function streamSeed(seed: number, batch: number, chunk: number): number {
+  let h = (seed ^ 0x3c6ef372) >>> 0;
+  for (const v of [batch, chunk]) {
+    h = Math.imul(h ^ (v >>> 0), 0x9e3779b1) >>> 0;
+    h = (h ^ (h >>> 15)) >>> 0;
+    h = Math.imul(h, 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+  }
+  return h;
+}
+
+/** Device-side sampler: rows × width inputs from a seeded host stream, mapped on the device. */
+function inputSampler(input: InputDistribution): { draw(rng: Random, rows: number): tf.Tensor2D; dispose(): void } {
+  switch (input.kind) {
+    case 'gaussian': {
+      const n = input.mean.length;
+      const l = cholesky(input.cov, n).factor;
+      const lT = tf.tensor2d(Float32Array.from({ length: n * n }, (_, k) => l[(k % n) * n + Math.floor(k / n)]), [n, n]);
+      const mean = tf.tensor1d(Float32Array.from(input.mean));
+      return {
+        draw(rng, rows) {
+          const eps = new Float32Array(rows * n);
+          for (let k = 0; k < eps.length; k++) eps[k] = rng.normal();
+          return tf.add(tf.matMul(tf.tensor2d(eps, [rows, n]), lT), mean);
+        },
+        dispose: () => tf.dispose([lT, mean]),
+      };
+    }
+    case 'exponential-mixture': {
+      const n = input.mean.length;
+      const m = input.sources;
+      const aT = tf.tensor2d(Float32Array.from({ length: m * n }, (_, k) => input.mixing[(k % n) * m + Math.floor(k / n)]), [m, n]);
+      const mean = tf.tensor1d(Float32Array.from(input.mean));
+      return {
+        draw(rng, rows) {
+          const s = new Float32Array(rows * m);
+          for (let k = 0; k < s.length; k++) s[k] = rng.centredExponential();
+          return tf.add(tf.matMul(tf.tensor2d(s, [rows, m]), aT), mean);
+        },
+        dispose: () => tf.dispose([aT, mean]),
+      };
+    }
+    case 'data': {
+      const w = input.width;
+      return {
+        draw(rng, rows) {
+          const x = new Float32Array(rows * w);
+          for (let s = 0; s < rows; s++) {
+            const row = Math.floor(rng.uniform() * input.count);
+            for (let i = 0; i < w; i++) x[s * w + i] = input.rows[row * w + i];
+          }
+          return tf.tensor2d(x, [rows, w]);
+        },
+        dispose: () => {},
+      };
+    }
+  }
+}
+
+/** The network forward on a chunk: pre- and post-activation of every layer (2 stages per layer). */
+function forward(network: Network, weights: ReturnType<typeof uploadWeights>, activations: (((x: tf.Tensor) => tf.Tensor) | undefined)[], x: tf.Tensor2D): tf.Tensor2D[] {
+  const stages: tf.Tensor2D[] = [];
+  let y: tf.Tensor2D = x;
+  network.layers.forEach((_, l) => {
+    const pre = tf.add(tf.matMul(y, weights[l].weightT), weights[l].bias) as tf.Tensor2D;
+    const act = activations[l];
+    const post = act ? (act(pre) as tf.Tensor2D) : pre;
+    stages.push(pre, post);
+    y = post;
+  });
+  return stages;
+}
+
+/** Means of every stage on a pilot chunk with its own stream: the shifts every shard uses. */
+async function pilotShifts(network: Network, spec: ShardSpec): Promise<Float64Array[]> {
+  const sampler = inputSampler(spec.input);
+  const weights = uploadWeights(network);
+  const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
+  try {
+    const means = tf.tidy(() => forward(network, weights, activations, sampler.draw(new Random(streamSeed(spec.seed, 0xffffffff, 0)), Math.min(spec.chunk, 4096))).map((s) => tf.mean(s, 0)));
+    const data = await Promise.all(means.map((m) => m.data()));
+    tf.dispose(means);
+    return data.map((d, k) => {
+      if (!d.every(Number.isFinite)) throw new InputError(`the network's ${stageName(k)} overflows float32 on sampled inputs; scale the weights or the input down`);
+      return Float64Array.from(d);
+    });
+  } finally {
+    sampler.dispose();
+    for (const w of weights) tf.dispose([w.weightT, w.bias]);
+  }
+}
+
+function stageName(k: number): string {
+  return `layer ${Math.floor(k / 2) + 1} ${k % 2 === 0 ? 'pre-activation' : 'post-activation'}`;
+}
+
+/** Where the entries of each sorted tuple sit in the dense device results of order r. */
+const layoutCache = new Map<string, Int32Array>();
+function deviceLayout(w: number, r: number): Int32Array {
+  const key = `${w}/${r}`;
+  let out = layoutCache.get(key);
+  if (out) return out;
+  out = new Int32Array(sortedTupleCount(w, r));
+  const pairs = w * (w + 1) / 2;
+  const pairPos = r >= 3 ? sortedPositions(w, 2) : undefined;
+  const pair = (i: number, j: number) => pairPos![i * w + j];
+  let e = 0;
+  const visit = (t: number[]) => {
+    if (r === 1) out![e++] = t[0];
+    else if (r === 2) out![e++] = t[0] * w + t[1];
+    else if (r === 3) out![e++] = t[0] * pairs + pair(t[1], t[2]);
+    else out![e++] = pair(t[0], t[1]) * pairs + pair(t[2], t[3]);
+  };
+  const tuple: number[] = [];
+  const rec = (k: number, from: number) => {
+    if (k === r) return visit(tuple);
+    for (let i = from; i < w; i++) {
+      tuple[k] = i;
+      rec(k + 1, i);
+    }
+  };
+  rec(0, 0);
+  layoutCache.set(key, out);
+  return out;
+}
+
+/**
+ * Power sums of a shifted chunk Y (rows × w) on the device: S1 = Σ y, S2 = YᵀY, and with the pair
+ * products P_{s,(j≤k)} = y_sj y_sk: S3 = YᵀP, S4 = PᵀP. Plain matMuls with explicit transposes
+ * (transposed matMul operands are slow on wasm).
+ */
+function devicePowerSums(y: tf.Tensor2D, maxOrder: number, pairIndex: [tf.Tensor1D, tf.Tensor1D] | undefined): tf.Tensor[] {
+  const out: tf.Tensor[] = [tf.sum(y, 0)];
+  if (maxOrder >= 2) {
+    const yT = tf.transpose(y);
+    out.push(tf.matMul(yT, y));
+    if (maxOrder >= 3) {
+      const p = tf.mul(tf.gather(y, pairIndex![0], 1), tf.gather(y, pairIndex![1], 1)) as tf.Tensor2D;
+      out.push(tf.matMul(yT, p));
+      if (maxOrder >= 4) out.push(tf.matMul(tf.transpose(p), p));
+    }
+  }
+  return out;
+}
+
+/** Run batches [firstBatch, endBatch) of a shard in this thread; returns, per batch, one BatchSums per stage. */
+export async function runBatches(network: Network, spec: ShardSpec, onBatch?: () => void): Promise<BatchSums[][]> {
+  await useBackend(spec.backend);
+  const sampler = inputSampler(spec.input);
+  const weights = uploadWeights(network);
+  const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
+  const widths = network.layers.flatMap((l) => [l.rows, l.rows]);
+  const shiftTensors = spec.shifts.map((s) => tf.tensor1d(Float32Array.from(s)));
+  const pairIndices = new Map<number, [tf.Tensor1D, tf.Tensor1D]>();
+  if (spec.maxOrder >= 3)
+    for (const w of new Set(widths)) {
+      const is: number[] = [];
+      const js: number[] = [];
+      for (let i = 0; i < w; i++) for (let j = i; j < w; j++) is.push(i), js.push(j);
+      pairIndices.set(w, [tf.tensor1d(is, 'int32'), tf.tensor1d(js, 'int32')]);
+    }
+  const results: BatchSums[][] = [];
+  try {
+    for (let b = spec.firstBatch; b < spec.endBatch; b++) {
+      const sums = widths.map((w) => Array.from({ length: spec.maxOrder + 1 }, (_, r) => new Float64Array(r === 0 ? 0 : sortedTupleCount(w, r))));
+      for (let done = 0, c = 0; done < spec.perBatch; c++) {
+        const rows = Math.min(spec.chunk, spec.perBatch - done);
+        done += rows;
+        const rng = new Random(streamSeed(spec.seed, b, c));
+        const device = tf.tidy(() => {
+          const stages = forward(network, weights, activations, sampler.draw(rng, rows));
+          return stages.flatMap((s, k) => devicePowerSums(tf.sub(s, shiftTensors[k]) as tf.Tensor2D, spec.maxOrder, pairIndices.get(widths[k])));
+        });
+        const host = await Promise.all(device.map((t) => t.data()));
+        tf.dispose(device);
+        let at = 0;
+        widths.forEach((w, k) => {
+          for (let r = 1; r <= spec.maxOrder; r++) {
+            const data = host[at++];
+            const layout = deviceLayout(w, r);
+            const acc = sums[k][r];
+            for (let e = 0; e < layout.length; e++) acc[e] += data[layout[e]];
+          }
+        });
+      }
+      results.push(
+        widths.map((_, k) => {
+          for (let r = 1; r <= spec.maxOrder; r++)
+            if (!sums[k][r].every(Number.isFinite)) throw new InputError(`the network's ${stageName(k)} overflows float32 on sampled inputs; scale the weights or the input down`);
+          return { index: b, count: spec.perBatch, shift: spec.shifts[k], sums: sums[k] };
+        }),
+      );
+      onBatch?.();
+    }
+    return results;
+  } finally {
+    sampler.dispose();
+    for (const w of weights) tf.dispose([w.weightT, w.bias]);
+    tf.dispose(shiftTensors);
+    for (const p of pairIndices.values()) tf.dispose(p);
+  }
+}
+
+/** URL of tsx's ESM register API (the "import" export of tsx/esm/api). */
+function tsxEsmApi(from: string): string {
+  const manifest = createRequire(from).resolve('tsx/package.json');
+  const exported = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
+  return pathToFileURL(join(dirname(manifest), exported.import.default)).href;
+}
+
+/** Run one shard in a worker thread (the same code, in a fresh tfjs instance). */
+function runShardInWorker(spec: ShardSpec, onBatch: () => void): Promise<BatchSums[][]> {
+  const here = import.meta.url;
+  const fromSource = here.endsWith('.ts');
+  const url = new URL(fromSource ? './shard-worker.ts' : './shard-worker.mjs', here);
+  // From the TypeScript sources, the worker registers tsx's loader before importing its entry.
+  const tsxApi = fromSource ? tsxEsmApi(here) : '';
+  const entry = fromSource ? `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });` : url;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(entry, { workerData: spec, eval: fromSource });
+    worker.on('message', (m: { batch?: true; result?: BatchSums[][]; error?: string; input?: boolean }) => {
+      if (m.batch) onBatch();
+      else if (m.result) resolve(m.result);
+      else if (m.error !== undefined) reject(m.input ? new InputError(m.error) : new Error(m.error));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => code !== 0 && reject(new Error(`Monte Carlo worker exited with code ${code}`)));
+  });
+}
+
+/** Entry point of a worker thread (numeric/shard-worker.ts). */
+export async function shardMain(spec: ShardSpec, post: (message: unknown) => void): Promise<void> {
+  try {
+    const result = await runBatches(networkFromSpec(spec.network), spec, () => post({ batch: true }));
+    post({ result });
+  } catch (err) {
+    post({ error: (err as Error).message, input: err instanceof InputError });
+  }
+}
+
+/**
+ * Default number of worker threads: the cores (at most 8) for runs long enough to repay starting
+ * them (about 5·10^6 sample·layers, several seconds on one core), else 1.
+ */
+export function defaultWorkers(samples: number, layers: number, batches: number): number {
+  if (samples * layers < 5e6) return 1;
+  return Math.max(1, Math.min(availableParallelism(), 8, batches));
+}

@@ -1,0 +1,91 @@
+/**
+ * Theory against sampling (DESIGN §8): every unique entry of every reported cumulant of every layer,
+ * z = |theory − MC| / √(SE² + ε²) with ε covering float rounding in the theory, against a
+ * Bonferroni bound over all entries compared. An entry the truncation bookkeeping marks exact must
+ * agree; an approximate one reports how far the closure is from sampling.
+ */
+import type { LayerEstimates } from './montecarlo.ts';
+import type { LayerResult } from './network.ts';
+import { bonferroniCritical } from './statistics.ts';
+import { forEachSortedTuple, offsetOf } from './tensor.ts';
+
+export interface EntryComparison {
+  readonly index: readonly number[];
+  readonly theory: number;
+  readonly estimate: number;
+  readonly standardError: number;
+  readonly z: number;
+}
+
+export type Verdict = 'agrees' | 'disagrees' | 'approximate';
+
+export interface BlockComparison {
+  readonly layer: number;
+  readonly stage: 'pre' | 'post';
+  readonly order: number;
+  /** Whether the theory is exact for this block under the truncation. */
+  readonly exact: boolean;
+  readonly maxZ: number;
+  readonly worst: readonly number[];
+  readonly verdict: Verdict;
+  readonly entries: readonly EntryComparison[];
+}
+
+export interface Validation {
+  readonly blocks: readonly BlockComparison[];
+  /** Bonferroni-corrected bound on |z| for the family of all entries compared. */
+  readonly critical: number;
+  readonly alpha: number;
+  readonly entries: number;
+  /** True when every exact block agrees with sampling. */
+  readonly passed: boolean;
+}
+
+export interface ValidationOptions {
+  /** Family-wise false-rejection probability (default 1e-3). */
+  readonly alpha?: number;
+  /** Batches behind each standard error (Student-t degrees of freedom B − 1). */
+  readonly batches: number;
+  /** Highest order compared (≤ the orders estimated). */
+  readonly maxOrder: number;
+  /** ε per block: rounding allowance of the theory, relative to the block's largest |entry|. */
+  readonly relativeFloor: number;
+}
+
+/** Compare theory with Monte Carlo estimates, layer by layer, pre- and post-activation. */
+export function validateLayers(theory: readonly LayerResult[], mc: readonly LayerEstimates[], options: ValidationOptions): Validation {
+  const alpha = options.alpha ?? 1e-3;
+  const raw: Omit<BlockComparison, 'verdict'>[] = [];
+  theory.forEach((layer, l) => {
+    const width = layer.pre.size;
+    const preExact = l === 0 ? Infinity : theory[l - 1].exactOrder;
+    for (const stage of ['pre', 'post'] as const) {
+      const exactOrder = stage === 'pre' ? preExact : layer.exactOrder;
+      for (let r = 1; r <= options.maxOrder; r++) {
+        const t = layer[stage].order(r) ?? new Float64Array(width ** r);
+        const est = mc[l][stage][r];
+        let scale = 0;
+        for (const v of t) scale = Math.max(scale, Math.abs(v));
+        const floor = options.relativeFloor * scale + Number.MIN_VALUE;
+        const entries: EntryComparison[] = [];
+        let maxZ = 0;
+        let worst: number[] = [];
+        forEachSortedTuple(width, r, (tuple) => {
+          const k = offsetOf(tuple, width);
+          const se = est.standardError[k];
+          const z = Math.abs(t[k] - est.value[k]) / Math.sqrt(se * se + floor * floor);
+          entries.push({ index: [...tuple], theory: t[k], estimate: est.value[k], standardError: se, z });
+          if (!(z <= maxZ)) {
+            maxZ = z;
+            worst = [...tuple];
+          }
+        });
+        raw.push({ layer: l + 1, stage, order: r, exact: r <= exactOrder, maxZ, worst, entries });
+      }
+    }
+  });
+  const entries = raw.reduce((s, b) => s + b.entries.length, 0);
+  const critical = bonferroniCritical(alpha, entries, options.batches - 1);
+  const blocks = raw.map((b) => ({ ...b, verdict: (!b.exact ? 'approximate' : b.maxZ <= critical ? 'agrees' : 'disagrees') as Verdict }));
+  return { blocks, critical, alpha, entries, passed: blocks.every((b) => b.verdict !== 'disagrees') };
+}
