@@ -108,4 +108,20 @@ export async function useBackend(name: TfBackendName): Promise<typeof tf> {
   return tf;
 }
 
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Run `work` with `name` as the active backend, after every earlier call has finished. tfjs keeps
+ * one global active backend, so concurrent callers (e.g. tests, a server) take turns instead of
+ * switching the backend under each other's feet. `work` must not call withBackend itself.
+ */
+export function withBackend<T>(name: TfBackendName, work: () => Promise<T> | T): Promise<T> {
+  const turn = queue.then(async () => {
+    await useBackend(name);
+    return work();
+  });
+  queue = turn.catch(() => undefined);
+  return turn;
+}
+
 export { tf };

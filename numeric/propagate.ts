@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TransferRule } from '../symbolic/rule.ts';
-import { useBackend, type BackendName, type TfBackendName } from './backend.ts';
+import { withBackend, type BackendName, type TfBackendName } from './backend.ts';
 import { affineKernel, compileRule, compileTaylor, type RuleKernel } from './kernels.ts';
 import {
   cachedRule, highestGiven, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions,
@@ -110,7 +110,10 @@ export interface BatchLayerResult {
  */
 export async function propagateCompiled(network: Network, inputs: readonly Cumulants[], options: PropagateOptions & { backend: TfBackendName }): Promise<BatchLayerResult[]> {
   if (inputs.length === 0) throw new RangeError('propagateCompiled needs at least one input distribution');
-  await useBackend(options.backend);
+  return withBackend(options.backend, () => propagateBatch(network, inputs, options));
+}
+
+async function propagateBatch(network: Network, inputs: readonly Cumulants[], options: PropagateOptions): Promise<BatchLayerResult[]> {
   const plan = planPropagation(network, options, Math.max(...inputs.map(highestGiven)));
   const layers = tf.tidy(() => {
     const weights = uploadWeights(network);

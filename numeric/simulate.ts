@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseActivation } from '../symbolic/expression.ts';
 import { InputError } from '../symbolic/errors.ts';
-import { useBackend, type TfBackendName } from './backend.ts';
+import { useBackend, withBackend, type TfBackendName } from './backend.ts';
 import { compileExpression } from './kernels.ts';
 import { cholesky } from './linalg.ts';
 import type { LayerEstimates } from './montecarlo.ts';
@@ -133,7 +133,11 @@ function networkFromSpec(spec: ShardSpec['network']): Network {
  * Estimate the cumulants (orders 1…maxOrder) of every layer's pre- and post-activation by sampling
  * the network on a tfjs backend. Batches are split into `workers` shards run in worker threads.
  */
-export async function simulateNetwork(network: Network, input: InputDistribution, options: SimulationOptions): Promise<Simulation> {
+export function simulateNetwork(network: Network, input: InputDistribution, options: SimulationOptions): Promise<Simulation> {
+  return withBackend(options.backend, () => simulate(network, input, options));
+}
+
+async function simulate(network: Network, input: InputDistribution, options: SimulationOptions): Promise<Simulation> {
   const start = performance.now();
   const { batches, maxOrder } = options;
   if (!(maxOrder >= 1 && maxOrder <= MAX_ESTIMATED_ORDER)) throw new InputError(`Monte Carlo estimates cumulants of order 1…${MAX_ESTIMATED_ORDER}, not ${maxOrder}`);
@@ -151,7 +155,6 @@ export async function simulateNetwork(network: Network, input: InputDistribution
   const spec0: Omit<ShardSpec, 'shifts' | 'firstBatch' | 'endBatch'> = {
     network: networkSpec(network), input, seed: options.seed, maxOrder, backend: options.backend, perBatch, chunk,
   };
-  await useBackend(options.backend);
   const shifts = await pilotShifts(network, { ...spec0, shifts: [], firstBatch: 0, endBatch: 0 });
   const workers = Math.max(1, Math.min(options.workers ?? 1, batches));
   const stages = [...widths.flatMap((w) => [w, w])].map((w) => new PowerSums(w, maxOrder));

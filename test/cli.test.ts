@@ -94,19 +94,30 @@ describe('corrmap derive', () => {
 });
 
 describe('corrmap propagate', () => {
-  it.concurrent('reports every layer as JSON with the truncation used', async () => {
-    const r = await corrmap('propagate', file('net.json', network), '--input', file('stats.json', stats), '--json', '--input-order', '4');
+  // μ' = Wμ + b; E[y] = μ' + a(μ'^2 + Σ'_ii) with Σ' = W Σ Wᵀ, computed here by hand.
+  const mu0 = 1 * 0.1 + 0.5 * -0.2;
+  const s00 = 1 * 1 * 1 + 2 * 1 * 0.5 * 0.3 + 0.25 * 0.5;
+  for (const [backend, digits] of [['reference', 12], ['wasm', 6], ['cpu', 6]] as const)
+    it.concurrent(`reports every layer as JSON with the truncation used (${backend}: ${digits} digits)`, async () => {
+      const r = await corrmap('propagate', file(`net-${backend}.json`, network), '--input', file(`stats-${backend}.json`, stats), '--json', '--input-order', '4', '--backend', backend);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.backend).toBe(backend);
+      expect(out.truncation).toMatchObject({ inputOrder: 4, outputOrder: 2, exact: true });
+      expect(out.layers).toHaveLength(1);
+      expect(out.layers[0].pre.mean[0]).toBeCloseTo(mu0, digits);
+      expect(out.layers[0].pre.cov[0][0]).toBeCloseTo(s00, digits);
+      expect(out.layers[0].post.mean[0]).toBeCloseTo(mu0 + 0.5 * (mu0 ** 2 + s00), digits);
+    });
+
+  it.concurrent('defaults to the wasm backend and names it', async () => {
+    const r = await corrmap('propagate', file('net-default.json', network), '--input', file('stats-default.json', stats));
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout);
-    expect(out.truncation).toMatchObject({ inputOrder: 4, outputOrder: 2, exact: true });
-    expect(out.layers).toHaveLength(1);
-    // μ' = Wμ + b; E[y] = μ' + a(μ'^2 + Σ'_ii) with Σ' = W Σ Wᵀ, computed here by hand.
-    const mu0 = 1 * 0.1 + 0.5 * -0.2;
-    const s00 = 1 * 1 * 1 + 2 * 1 * 0.5 * 0.3 + 0.25 * 0.5;
-    expect(out.layers[0].pre.mean[0]).toBeCloseTo(mu0, 12);
-    expect(out.layers[0].pre.cov[0][0]).toBeCloseTo(s00, 12);
-    expect(out.layers[0].post.mean[0]).toBeCloseTo(mu0 + 0.5 * (mu0 ** 2 + s00), 12);
+    expect(r.stdout).toMatch(/backend wasm \(float32\)/);
   });
+  it.concurrent('rejects an unknown backend', () => rejects(['propagate', file('nb.json', network), '--input', file('sb.json', stats), '--backend', 'gpu'], /--backend must be one of wasm, cpu, tensorflow, webgpu, reference, got "gpu"/));
+  it.concurrent('explains a missing tfjs-node (as a process)', () =>
+    rejects(['propagate', file('ntf.json', network), '--input', file('stf.json', stats), '--backend', 'tensorflow'], /needs @tensorflow\/tfjs-node, which is not installed.*use --backend wasm/, spawned));
 
   it.concurrent('rejects a missing file (as a process)', () =>
     rejects(['propagate', join(dir, 'nope.json'), '--input', file('s1.json', stats)], /cannot read network file .*nope\.json": no such file/, spawned));
