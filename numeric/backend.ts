@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../symbolic/errors.ts';
 
 /**
@@ -30,10 +32,27 @@ async function importOptional(name: string): Promise<unknown | undefined> {
   }
 }
 
+/**
+ * Whether the Vulkan loader Dawn needs on Linux can be found (LD_LIBRARY_PATH, the linker cache,
+ * the usual directories). Without it Dawn prints native warnings and finds no adapter.
+ */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const name = 'libvulkan.so.1';
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/lib'];
+  if (dirs.some((d) => existsSync(join(d, name)))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes(name);
+  } catch {
+    return false;
+  }
+}
+
 /** Dawn's Node bindings provide navigator.gpu; returns why they could not, or undefined. */
 async function provideNavigatorGpu(): Promise<string | undefined> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator?.gpu) return undefined;
+  if (!vulkanLoaderPresent()) return 'no Vulkan loader (libvulkan.so.1) was found, and Dawn needs one with a GPU driver';
   const webgpu = (await importOptional('webgpu')) as { create: (flags: string[]) => unknown; globals: object } | undefined;
   if (!webgpu) return 'the optional package "webgpu" (Dawn for Node) is not installed; run npm install webgpu';
   let gpu: unknown;

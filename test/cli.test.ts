@@ -140,3 +140,71 @@ describe('corrmap propagate', () => {
     rejects(['propagate', file('par.json', { layers: [{ weight: [[1, 0]], activation: 'z + a*z^2' }] }), '--input', file('s10.json', stats)], /parameter a need values in "params"/));
   it.concurrent('rejects a missing --input', () => rejects(['propagate', file('n11.json', network)], /--input <stats.json> is required/));
 });
+
+describe('corrmap validate', () => {
+  const examples = join(root, 'examples');
+  it.concurrent('agrees with sampling on the exact blocks of the example (non-Gaussian input, K = 4), as JSON', async () => {
+    const r = await corrmap('validate', join(examples, 'network.json'), '--input', join(examples, 'mixture.json'), '--input-order', '4', '--samples', '200000', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.passed).toBe(true);
+    expect(out.run).toMatchObject({ samples: 200000, batches: 50, seed: 1, backend: 'wasm', inputOrder: 4, outputOrder: 2, input: 'exponential-mixture', network: [3, 4, 2] });
+    // Layer 1 is exact at K = 4 = d·n; the linear layer 2 inherits it.
+    expect(out.blocks.filter((b: { exact: boolean }) => b.exact)).toHaveLength(8);
+    expect(out.entries).toBe(2 * (4 + 10) + 2 * (2 + 3));
+    for (const b of out.blocks) {
+      expect(b.verdict).toBe('agrees');
+      expect(b.maxZ).toBeLessThanOrEqual(out.critical);
+      for (const e of b.entries) expect(Math.abs(e.theory - e.estimate) / e.standardError).toBeCloseTo(e.z, 3);
+    }
+  });
+
+  it.concurrent('marks the Gaussian closure of a non-Gaussian input as approximate and shows how far off it is', async () => {
+    const r = await corrmap('validate', join(examples, 'network.json'), '--input', join(examples, 'mixture.json'), '--samples', '400000', '--seed', '7');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/theory: Gaussian closure \(K = 2\)/);
+    expect(r.stdout).toMatch(/1 {6}post {3}cov .*approximate .*closure is off/);
+    expect(r.stdout).toMatch(/verdict: agrees — all 5 exact blocks within the bound/);
+  });
+
+  it.concurrent('is reproducible with a seed and runs on the float64 reference backend too', async () => {
+    const args = ['validate', file('vnet.json', network), '--input', file('vstats.json', stats), '--samples', '20000', '--batches', '20', '--json'];
+    const [a, b, ref] = await Promise.all([corrmap(...args), corrmap(...args), corrmap(...args, '--backend', 'reference')]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toBe(b.stdout.replace(/"theorySeconds":[^,]*,"monteCarloSeconds":[^,]*/, a.stdout.match(/"theorySeconds":[^,]*,"monteCarloSeconds":[^,]*/)![0]));
+    const out = JSON.parse(ref.stdout);
+    expect(out.run.backend).toBe('reference');
+    expect(out.passed).toBe(true);
+  });
+
+  it.concurrent('accepts data rows as the input distribution', async () => {
+    const rows = Array.from({ length: 50 }, (_, s) => [Math.sin(s), Math.cos(3 * s)]);
+    const r = await corrmap('validate', file('dnet.json', network), '--input', file('data.json', { data: rows }), '--input-order', '4', '--samples', '100000', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.run.input).toBe('data');
+    expect(out.blocks.every((b: { exact: boolean; verdict: string }) => b.exact && b.verdict === 'agrees')).toBe(true);
+  });
+
+  it.concurrent('prints every entry with --entries and has --help', async () => {
+    const r = await corrmap('validate', file('enet.json', network), '--input', file('estats.json', stats), '--samples', '10000', '--entries');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\[1,2\] +[-\d.e]+ +[\d.]+ +MC [-\d.e]+ ± /);
+    const h = await corrmap('validate', '--help');
+    expect(h.stdout).toMatch(/Usage: corrmap validate/);
+    expect(h.stdout).toMatch(/Exit code: 0 when every exact block agrees, 3 when one disagrees/);
+  });
+
+  it.concurrent('rejects a missing --input', () => rejects(['validate', file('v1.json', network)], /--input <input.json> is required/));
+  it.concurrent('rejects cumulants it cannot sample from', () =>
+    rejects(['validate', file('v2.json', network), '--input', file('k3.json', { ...stats, k3: [[[0, 0], [0, 0]], [[0, 0], [0, 0]]] })], /cannot sample a distribution given only by its cumulants \(k3 given\)/));
+  it.concurrent('rejects extra keys next to data', () => rejects(['validate', file('v3.json', network), '--input', file('dx.json', { data: [[0, 1], [1, 0]], mean: [0, 0] })], /"data" stands alone.*remove "mean"/));
+  it.concurrent('rejects a mixing matrix of the wrong height', () =>
+    rejects(['validate', file('v4.json', network), '--input', file('mx.json', { mean: [0, 0], mixing: [[1, 0]] })], /mixing has 1 entries; expected 2/));
+  it.concurrent('rejects an order Monte Carlo does not estimate', () => rejects(['validate', file('v5.json', network), '--input', file('v5s.json', stats), '--output-order', '5'], /--output-order must be a whole number from 1 to 4/));
+  it.concurrent('rejects too few samples per batch', () => rejects(['validate', file('v6.json', network), '--input', file('v6s.json', stats), '--samples', '1000', '--batches', '100'], /at least 16 samples per batch/));
+  it.concurrent('rejects an input order beyond a data set\'s cumulants', () =>
+    rejects(['validate', file('v7.json', network), '--input', file('v7d.json', { data: [[0, 1], [1, 0], [2, 2]] }), '--input-order', '6'], /cumulants of a data set are computed up to order 4/));
+  it.concurrent('explains a missing WebGPU adapter or Vulkan driver (as a process)', () =>
+    rejects(['validate', file('v8.json', network), '--input', file('v8s.json', stats), '--backend', 'webgpu', '--samples', '10000'], /(backend "webgpu" is unavailable: no Vulkan loader|backend "webgpu": no WebGPU adapter).*use --backend wasm/, spawned));
+});
