@@ -82,13 +82,13 @@ async function registerBackend(name: TfBackendName): Promise<void> {
           'backend "tensorflow" needs @tensorflow/tfjs-node, which is not installed (it downloads libtensorflow when installed: npm install @tensorflow/tfjs-node); use --backend wasm',
         );
       if (!tf.findBackendFactory('tensorflow'))
-        throw new InputError('@tensorflow/tfjs-node is installed but registered its backend with another copy of @tensorflow/tfjs-core; install a tfjs-node of the same version as @tensorflow/tfjs-core (4.22.0)');
+        throw new InputError('@tensorflow/tfjs-node is installed but registered its backend with another copy of @tensorflow/tfjs-core; install a tfjs-node of the same version as @tensorflow/tfjs-core (4.22.0), or use --backend wasm');
       return;
     case 'webgpu': {
       const why = await provideNavigatorGpu();
       if (why) throw new InputError(`backend "webgpu" is unavailable: ${why}; use --backend wasm`);
       if (!(await importOptional('@tensorflow/tfjs-backend-webgpu')))
-        throw new InputError('backend "webgpu" needs the optional package @tensorflow/tfjs-backend-webgpu; run npm install @tensorflow/tfjs-backend-webgpu');
+        throw new InputError('backend "webgpu" needs the optional package @tensorflow/tfjs-backend-webgpu (npm install @tensorflow/tfjs-backend-webgpu); use --backend wasm meanwhile');
       return;
     }
   }
@@ -122,7 +122,7 @@ export async function useBackend(name: TfBackendName): Promise<typeof tf> {
   else {
     if (name === 'webgpu')
       throw new InputError('backend "webgpu": no WebGPU adapter was found (it needs a GPU with a Vulkan driver that Dawn can use); use --backend wasm');
-    throw new InputError(`backend "${name}" failed to initialise; use --backend cpu`);
+    throw new InputError(`backend "${name}" failed to initialise; use --backend ${name === 'wasm' ? 'cpu' : 'wasm'}`);
   }
   return tf;
 }

@@ -111,6 +111,13 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
   return { preOrders, postOrders, exactOrders };
 }
 
+/** Every input distribution must have the network's input width. */
+export function checkInputWidths(network: Network, inputs: readonly Cumulants[]): void {
+  for (const [b, input] of inputs.entries())
+    if (input.size !== network.inputSize)
+      throw new InputError(`input distribution${inputs.length > 1 ? ` ${b + 1}` : ''} has width ${input.size}, but the network takes ${network.inputSize} inputs`);
+}
+
 /** One transfer rule per (activation, order, K), derived once per process. */
 const ruleCache = new Map<string, TransferRule>();
 export function cachedRule(activation: PolynomialActivation, order: number, inputOrder: number): TransferRule {
@@ -130,6 +137,7 @@ export function cachedRule(activation: PolynomialActivation, order: number, inpu
  */
 export function propagateReference(network: Network, input: Cumulants, options: PropagateOptions): LayerResult[] {
   const K = options.inputOrder;
+  checkInputWidths(network, [input]);
   const plan = planPropagation(network, options, highestGiven(input));
   let current = input;
   return network.layers.map((layer, l) => {

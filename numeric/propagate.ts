@@ -8,7 +8,7 @@ import type { TransferRule } from '../symbolic/rule.ts';
 import { withBackend, type BackendName, type TfBackendName } from './backend.ts';
 import { affineKernel, compileRule, compileTaylor, type RuleKernel } from './kernels.ts';
 import {
-  cachedRule, highestGiven, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions,
+  cachedRule, checkInputWidths, highestGiven, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions,
   type PropagationPlan,
 } from './network.ts';
 import { Cumulants } from './tensor.ts';
@@ -114,6 +114,7 @@ export async function propagateCompiled(network: Network, inputs: readonly Cumul
 }
 
 async function propagateBatch(network: Network, inputs: readonly Cumulants[], options: PropagateOptions): Promise<BatchLayerResult[]> {
+  checkInputWidths(network, inputs);
   const plan = planPropagation(network, options, Math.max(...inputs.map(highestGiven)));
   const layers = tf.tidy(() => {
     const weights = uploadWeights(network);
