@@ -119,21 +119,19 @@ export function affineKernel(weightT: tf.Tensor2D, bias: tf.Tensor1D) {
       return tf.add(tf.matMul(mean as tf.Tensor2D, weightT), bias);
     },
     cumulant(kappa: tf.Tensor, r: number): tf.Tensor {
-      return tf.tidy(() => {
-        const batch = kappa.shape[0];
-        let t = kappa;
-        let dims = new Array<number>(r).fill(cols);
-        for (let step = 0; step < r; step++) {
-          const flat = tf.matMul(tf.reshape(t, [-1, cols]) as tf.Tensor2D, weightT);
-          dims = [...dims.slice(0, r - 1), rows];
-          t = tf.reshape(flat, [batch, ...dims]);
-          if (step < r - 1) {
-            t = tf.transpose(t, [0, r, ...Array.from({ length: r - 1 }, (_, k) => k + 1)]);
-            dims = [rows, ...dims.slice(0, r - 1)];
-          }
+      const batch = kappa.shape[0];
+      let t = kappa;
+      let dims = new Array<number>(r).fill(cols);
+      for (let step = 0; step < r; step++) {
+        const flat = tf.matMul(tf.reshape(t, [-1, cols]) as tf.Tensor2D, weightT);
+        dims = [...dims.slice(0, r - 1), rows];
+        t = tf.reshape(flat, [batch, ...dims]);
+        if (step < r - 1) {
+          t = tf.transpose(t, [0, r, ...Array.from({ length: r - 1 }, (_, k) => k + 1)]);
+          dims = [rows, ...dims.slice(0, r - 1)];
         }
-        return t;
-      });
+      }
+      return t;
     },
   };
 }
@@ -167,10 +165,6 @@ export function compileRule(rule: TransferRule): RuleKernel {
   return {
     order: n,
     run(taylor, cumulants) {
-      return tf.tidy(() => evaluate(taylor, cumulants));
-    },
-  };
-  function evaluate(taylor: readonly tf.Tensor[], cumulants: readonly (tf.Tensor | undefined)[]): tf.Tensor {
       const batch = taylor[0].shape[0];
       const width = taylor[0].shape[1]!;
       const full = [batch, ...new Array<number>(n).fill(width)];
@@ -210,7 +204,8 @@ export function compileRule(rule: TransferRule): RuleKernel {
       }
       if (!sum) return tf.zeros(full);
       return sum.shape.every((d, k) => d === full[k]) ? sum : tf.broadcastTo(sum, full);
-  }
+    },
+  };
 }
 
 /** Flat offsets into an N^r tensor of the entries κ[slots → index], over the grid of the distinct slots. */

@@ -58,3 +58,15 @@ export function cholesky(a: Float64Array, n: number, jitter = 0): { factor: Floa
   }
   return { factor: l, negativePivot };
 }
+
+/**
+ * Whether a symmetric matrix is positive semidefinite up to rounding, with its smallest eigenvalue
+ * (n ≤ 256, Jacobi) or, above that, the first negative Cholesky pivot under a small jitter.
+ */
+export function semidefiniteness(a: Float64Array, n: number): { semidefinite: boolean; lambda: number } {
+  let scale = 0;
+  for (const v of a) scale = Math.max(scale, Math.abs(v));
+  if (scale === 0) return { semidefinite: true, lambda: 0 };
+  const lambda = n <= 256 ? smallestEigenvalue(a, n) : (cholesky(a, n, 1e-12 * n).negativePivot ?? 0);
+  return { semidefinite: lambda >= -1e-10 * scale * n, lambda };
+}

@@ -2,7 +2,8 @@ import type { Network } from './network.ts';
 import { Random } from './random.ts';
 import { Cumulants, fillSymmetric, forEachSortedTuple, offsetOf } from './tensor.ts';
 import { taylorTable } from './reference.ts';
-import { cholesky } from './linalg.ts';
+import { cholesky, semidefiniteness } from './linalg.ts';
+import { InputError } from '../symbolic/errors.ts';
 import { PowerSums, hostBatchSums } from './powersums.ts';
 
 /** Draws input vectors of a known distribution. */
@@ -13,10 +14,18 @@ export interface InputSampler {
   draw(rng: Random, out: Float64Array): void;
 }
 
+/** The Cholesky factor used to draw N(μ, cov); a covariance that is not PSD is an input error. */
+export function gaussianFactor(cov: Float64Array, n: number): Float64Array {
+  if (cov.length !== n * n) throw new InputError(`the covariance has ${cov.length} entries; expected ${n}×${n}`);
+  const { semidefinite, lambda } = semidefiniteness(cov, n);
+  if (!semidefinite) throw new InputError(`the covariance is not positive semidefinite (smallest eigenvalue ${lambda.toPrecision(3)}); it cannot be sampled`);
+  return cholesky(cov, n).factor;
+}
+
 /** x ~ N(mean, cov), drawn as mean + L ε with the Cholesky factor L of cov. */
 export function gaussianSampler(mean: Float64Array, cov: Float64Array): InputSampler {
   const n = mean.length;
-  const l = cholesky(cov, n).factor;
+  const l = gaussianFactor(cov, n);
   const eps = new Float64Array(n);
   return {
     size: n,

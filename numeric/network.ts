@@ -77,6 +77,7 @@ export interface PropagationPlan {
  * that every rule exists and that dense tensors stay below `maxEntries`.
  */
 export function planPropagation(network: Network, options: PropagateOptions, inputHighestOrder: number): PropagationPlan {
+  checkParameterValues(network);
   const K = options.inputOrder;
   const n = options.outputOrder;
   const maxEntries = options.maxEntries ?? 2e7;
@@ -109,6 +110,14 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
     return known.exactOrder;
   });
   return { preOrders, postOrders, exactOrders };
+}
+
+/** Every activation parameter must have a value before anything is evaluated. */
+export function checkParameterValues(network: Network): void {
+  network.layers.forEach((layer, l) => {
+    const p = layer.expression.parameters;
+    if (p.length) throw new InputError(`layer ${l + 1}: parameter${p.length > 1 ? 's' : ''} ${p.join(', ')} of "${layer.expression.source}" need${p.length > 1 ? '' : 's'} a value`);
+  });
 }
 
 /** Every input distribution must have the network's input width. */

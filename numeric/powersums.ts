@@ -60,7 +60,7 @@ export class PowerSums {
   add(batch: BatchSums): void {
     if (batch.shift.length !== this.width) throw new RangeError(`batch shift has width ${batch.shift.length}, expected ${this.width}`);
     for (let r = 1; r <= this.maxOrder; r++)
-      if (batch.sums[r].length !== sortedTupleCount(this.width, r)) throw new RangeError(`batch power sums of order ${r} have the wrong length`);
+      if (batch.sums[r]?.length !== sortedTupleCount(this.width, r)) throw new RangeError(`batch power sums of order ${r} have the wrong length`);
     if (this.batchList.some((b) => b.index === batch.index)) throw new RangeError(`batch ${batch.index} is already present`);
     this.batchList.push(batch);
     this.batchList.sort((a, b) => a.index - b.index);

@@ -16,10 +16,9 @@ import { parseActivation } from '../symbolic/expression.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { useBackend, withBackend, type TfBackendName } from './backend.ts';
 import { compileExpression } from './kernels.ts';
-import { cholesky } from './linalg.ts';
 import type { LayerEstimates } from './montecarlo.ts';
-import { exponentialMixtureSampler, gaussianSampler, type InputSampler } from './montecarlo.ts';
-import { makeLayer, type Network } from './network.ts';
+import { exponentialMixtureSampler, gaussianFactor, gaussianSampler, type InputSampler } from './montecarlo.ts';
+import { checkParameterValues, makeLayer, type Network } from './network.ts';
 import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
 import { uploadWeights } from './propagate.ts';
 import { Random } from './random.ts';
@@ -139,6 +138,7 @@ export function simulateNetwork(network: Network, input: InputDistribution, opti
 
 async function simulate(network: Network, input: InputDistribution, options: SimulationOptions): Promise<Simulation> {
   const start = performance.now();
+  checkParameterValues(network);
   const { batches, maxOrder } = options;
   if (!(maxOrder >= 1 && maxOrder <= MAX_ESTIMATED_ORDER)) throw new InputError(`Monte Carlo estimates cumulants of order 1…${MAX_ESTIMATED_ORDER}, not ${maxOrder}`);
   if (distributionWidth(input) !== network.inputSize) throw new InputError(`the input distribution has width ${distributionWidth(input)}, the network takes ${network.inputSize}`);
@@ -164,7 +164,14 @@ async function simulate(network: Network, input: InputDistribution, options: Sim
   if (workers === 1) record(await runBatches(network, { ...spec0, shifts, firstBatch: 0, endBatch: batches }, progress));
   else {
     const bounds = Array.from({ length: workers + 1 }, (_, k) => Math.round((k * batches) / workers));
-    const shards = await Promise.all(bounds.slice(0, -1).map((first, k) => runShardInWorker({ ...spec0, shifts, firstBatch: first, endBatch: bounds[k + 1] }, progress)));
+    const running: Worker[] = [];
+    let shards: BatchSums[][][];
+    try {
+      shards = await Promise.all(bounds.slice(0, -1).map((first, k) => runShardInWorker({ ...spec0, shifts, firstBatch: first, endBatch: bounds[k + 1] }, progress, running)));
+    } finally {
+      // One failed shard stops the others.
+      for (const w of running) void w.terminate();
+    }
     for (const s of shards) record(s);
   }
   const samples = perBatch * batches;
@@ -193,7 +200,7 @@ function inputSampler(input: InputDistribution): { draw(rng: Random, rows: numbe
   switch (input.kind) {
     case 'gaussian': {
       const n = input.mean.length;
-      const l = cholesky(input.cov, n).factor;
+      const l = gaussianFactor(input.cov, n);
       const lT = tf.tensor2d(Float32Array.from({ length: n * n }, (_, k) => l[(k % n) * n + Math.floor(k / n)]), [n, n]);
       const mean = tf.tensor1d(Float32Array.from(input.mean));
       return {
@@ -252,20 +259,22 @@ function forward(network: Network, weights: ReturnType<typeof uploadWeights>, ac
 
 /** Means of every stage on a pilot chunk with its own stream: the shifts every shard uses. */
 async function pilotShifts(network: Network, spec: ShardSpec): Promise<Float64Array[]> {
-  const sampler = inputSampler(spec.input);
-  const weights = uploadWeights(network);
   const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
+  const held: tf.Tensor[] = [];
+  const sampler = inputSampler(spec.input);
   try {
+    const weights = uploadWeights(network);
+    for (const w of weights) held.push(w.weightT, w.bias);
     const means = tf.tidy(() => forward(network, weights, activations, sampler.draw(new Random(streamSeed(spec.seed, 0xffffffff, 0)), Math.min(spec.chunk, 4096))).map((s) => tf.mean(s, 0)));
+    held.push(...means);
     const data = await Promise.all(means.map((m) => m.data()));
-    tf.dispose(means);
     return data.map((d, k) => {
       if (!d.every(Number.isFinite)) throw new InputError(`the network's ${stageName(k)} overflows float32 on sampled inputs; scale the weights or the input down`);
       return Float64Array.from(d);
     });
   } finally {
     sampler.dispose();
-    for (const w of weights) tf.dispose([w.weightT, w.bias]);
+    tf.dispose(held);
   }
 }
 
@@ -325,10 +334,10 @@ function devicePowerSums(y: tf.Tensor2D, maxOrder: number, pairIndex: [tf.Tensor
 /** Run batches [firstBatch, endBatch) of a shard in this thread; returns, per batch, one BatchSums per stage. */
 export async function runBatches(network: Network, spec: ShardSpec, onBatch?: () => void): Promise<BatchSums[][]> {
   await useBackend(spec.backend);
-  const sampler = inputSampler(spec.input);
-  const weights = uploadWeights(network);
   const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
   const widths = network.layers.flatMap((l) => [l.rows, l.rows]);
+  const sampler = inputSampler(spec.input);
+  const weights = uploadWeights(network);
   const shiftTensors = spec.shifts.map((s) => tf.tensor1d(Float32Array.from(s)));
   const pairIndices = new Map<number, [tf.Tensor1D, tf.Tensor1D]>();
   if (spec.maxOrder >= 3)
@@ -388,7 +397,7 @@ function tsxEsmApi(from: string): string {
 }
 
 /** Run one shard in a worker thread (the same code, in a fresh tfjs instance). */
-function runShardInWorker(spec: ShardSpec, onBatch: () => void): Promise<BatchSums[][]> {
+function runShardInWorker(spec: ShardSpec, onBatch: () => void, running: Worker[]): Promise<BatchSums[][]> {
   const here = import.meta.url;
   const fromSource = here.endsWith('.ts');
   const url = new URL(fromSource ? './shard-worker.ts' : './shard-worker.mjs', here);
@@ -397,6 +406,7 @@ function runShardInWorker(spec: ShardSpec, onBatch: () => void): Promise<BatchSu
   const entry = fromSource ? `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });` : url;
   return new Promise((resolve, reject) => {
     const worker = new Worker(entry, { workerData: spec, eval: fromSource });
+    running.push(worker);
     worker.on('message', (m: { batch?: true; result?: BatchSums[][]; error?: string; input?: boolean }) => {
       if (m.batch) onBatch();
       else if (m.result) resolve(m.result);

@@ -3,7 +3,7 @@ import { InputError } from '../symbolic/errors.ts';
 import { parseActivation } from '../symbolic/expression.ts';
 import { makeLayer, type Layer, type Network } from '../numeric/network.ts';
 import { Cumulants, asymmetry } from '../numeric/tensor.ts';
-import { cholesky, smallestEigenvalue } from '../numeric/linalg.ts';
+import { semidefiniteness } from '../numeric/linalg.ts';
 import type { InputDistribution } from '../numeric/simulate.ts';
 
 /** Names of the cumulant orders in stats files (DESIGN §2): mean, cov, k3, k4, … */
@@ -176,12 +176,8 @@ export function statsFromJson(json: unknown, where: string): Cumulants {
 }
 
 function checkPsd(cov: Float64Array, n: number, where: string): void {
-  let scale = 0;
-  for (const v of cov) scale = Math.max(scale, Math.abs(v));
-  if (scale === 0) return;
-  // Above 256 units Jacobi is slow: a Cholesky factorisation with a small jitter, failing on a negative pivot.
-  const lambda = n <= 256 ? smallestEigenvalue(cov, n) : (cholesky(cov, n, 1e-12 * n).negativePivot ?? 0);
-  if (lambda < -1e-10 * scale * n)
+  const { semidefinite, lambda } = semidefiniteness(cov, n);
+  if (!semidefinite)
     throw new InputError(`${where} is not positive semidefinite (smallest eigenvalue ${lambda.toPrecision(3)}); a covariance must have no negative eigenvalues`);
 }
 
