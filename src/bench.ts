@@ -1,20 +1,37 @@
 /**
  * corrmap benchmarks (npm run bench): rule derivation against a straightforward SymPy derivation
- * measured in the same run, the float64 reference evaluator and float64 Monte Carlo throughput.
- * Prints a table; --json prints the figures as JSON.
+ * measured in the same run, the float64 reference evaluator, float64 Monte Carlo throughput, and
+ * Gaussian-closure propagation of class-conditional distributions through a wide network on the
+ * tfjs backends. Prints a table; --json prints the figures as JSON.
+ *
+ * Options: --json; --no-sympy (skip the SymPy baseline); --quick (a narrower network for the
+ * propagation section, fewer repetitions, no SymPy); --only a,b (run only the named sections:
+ * derive, reference, montecarlo, closure).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { parseActivation } from '../symbolic/expression.ts';
 import { transferRule } from '../symbolic/rule.ts';
 import { polynomialActivation } from '../symbolic/taylor.ts';
-import { makeLayer, propagateReference } from '../numeric/network.ts';
+import { makeLayer, planPropagation, propagateReference, type Network } from '../numeric/network.ts';
 import { exponentialMixtureSampler, sampleNetwork } from '../numeric/montecarlo.ts';
+import { simulateNetwork, type InputDistribution } from '../numeric/simulate.ts';
+import { availableParallelism } from 'node:os';
 import { Random } from '../numeric/random.ts';
+import { useBackend, tf, type TfBackendName } from '../numeric/backend.ts';
+import { propagateTensors, uploadWeights, type CumulantTensors } from '../numeric/propagate.ts';
 
 const root = join(import.meta.dirname, '..');
-const json = process.argv.includes('--json');
-const skipSympy = process.argv.includes('--no-sympy');
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+const quick = argv.includes('--quick');
+const skipSympy = quick || argv.includes('--no-sympy');
+const SECTIONS = ['derive', 'reference', 'montecarlo', 'closure'] as const;
+const onlyAt = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+const only = onlyAt < 0 ? undefined : (argv[onlyAt].includes('=') ? argv[onlyAt].slice('--only='.length) : argv[onlyAt + 1] ?? '').split(',').filter(Boolean);
+for (const name of only ?? []) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown section "${name}" (sections: ${SECTIONS.join(', ')})`);
+const want = (section: (typeof SECTIONS)[number]) => !only || only.includes(section);
 const figures: Record<string, number | string> = {};
 const log = (text: string) => void (json || console.log(text));
 
@@ -23,71 +40,301 @@ function timed<T>(f: () => T): [T, number] {
   const v = f();
   return [v, (performance.now() - t) / 1000];
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 log('corrmap benchmarks (one run; ratios are measured here, now)\n');
 
-// 1. Derivation: cubic with symbolic coefficients, n = 3, K = 4 — CLI process and in-process.
-// Rebuild the bundle first, so the CLI timed is the one users run (not the TypeScript fallback).
-const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' });
-if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);
-const cubic = 'c0 + c1*z + c2*z^2 + c3*z^3';
-// Median of 5 runs: single process timings on this VM vary by ±20 %.
-const cli = (() => {
-  const runs = Array.from({ length: 5 }, () => {
-    const t = performance.now();
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'corrmap.js'), 'derive', cubic, '--order', '3', '--input-order', '4', '--format', 'json'], { encoding: 'utf8' });
-    const wall = (performance.now() - t) / 1000;
-    if (r.status !== 0) throw new Error(`derive failed: ${r.stderr}`);
-    return { wall, derive: JSON.parse(r.stdout).elapsedMs / 1000 };
-  });
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { wall: median(runs.map((r) => r.wall)), derive: median(runs.map((r) => r.derive)) };
-})();
-const [cubicRule, cubicIn] = timed(() => transferRule(polynomialActivation(parseActivation(cubic)), 3, 4));
-figures.cubicDeriveCliWallSeconds = cli.wall;
-figures.cubicDeriveFirstSeconds = cli.derive;
-figures.cubicDeriveWarmSeconds = cubicIn;
-log(`derive "${cubic}" --order 3 --input-order 4 (${cubicRule.terms.length} terms)`);
-log(`  CLI process, wall, median of 5 (start-up included) ${cli.wall.toFixed(3)} s`);
-log(`  derivation of orders 1…3 inside that process       ${cli.derive.toFixed(3)} s`);
-log(`  again in a warm process (parse, Taylor, order 3)    ${cubicIn.toFixed(4)} s`);
+if (want('derive')) {
+  // 1. Derivation: cubic with symbolic coefficients, n = 3, K = 4 — CLI process and in-process.
+  // Rebuild the bundle first, so the CLI timed is the one users run (not the TypeScript fallback).
+  const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);
+  const cubic = 'c0 + c1*z + c2*z^2 + c3*z^3';
+  // Median of 5 runs: single process timings on this VM vary by ±20 %.
+  const cli = (() => {
+    const runs = Array.from({ length: 5 }, () => {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, [join(root, 'bin', 'corrmap.js'), 'derive', cubic, '--order', '3', '--input-order', '4', '--format', 'json'], { encoding: 'utf8' });
+      const wall = (performance.now() - t) / 1000;
+      if (r.status !== 0) throw new Error(`derive failed: ${r.stderr}`);
+      return { wall, derive: JSON.parse(r.stdout).elapsedMs / 1000 };
+    });
+    return { wall: median(runs.map((r) => r.wall)), derive: median(runs.map((r) => r.derive)) };
+  })();
+  const [cubicRule, cubicIn] = timed(() => transferRule(polynomialActivation(parseActivation(cubic)), 3, 4));
+  figures.cubicDeriveCliWallSeconds = cli.wall;
+  figures.cubicDeriveFirstSeconds = cli.derive;
+  figures.cubicDeriveWarmSeconds = cubicIn;
+  log(`derive "${cubic}" --order 3 --input-order 4 (${cubicRule.terms.length} terms)`);
+  log(`  CLI process, wall, median of 5 (start-up included) ${cli.wall.toFixed(3)} s`);
+  log(`  derivation of orders 1…3 inside that process       ${cli.derive.toFixed(3)} s`);
+  log(`  again in a warm process (parse, Taylor, order 3)    ${cubicIn.toFixed(4)} s`);
 
-if (!skipSympy) {
-  const py = spawnSync('python3', [join(root, 'bench', 'sympy_baseline.py'), '3', '3', '4'], { encoding: 'utf8', timeout: 600_000 });
-  if (py.status === 0) {
-    const seconds = Number(py.stdout.trim().split(/\s+/)[0]);
-    figures.sympySeconds = seconds;
-    figures.speedupVsSympyCliWall = seconds / cli.wall;
-    figures.speedupVsSympyDerivation = seconds / cli.derive;
-    log(`  SymPy, moments from exp(CGF) derivatives            ${seconds.toFixed(2)} s`);
-    log(`  → ${(seconds / cli.wall).toFixed(0)}× faster than SymPy counting process start-up, ${(seconds / cli.derive).toFixed(0)}× for the derivation itself`);
-  } else log(`  SymPy baseline not run (${(py.error?.message ?? py.stderr.trim().split('\n').pop()) || 'python3 with sympy missing'})`);
+  if (!skipSympy) {
+    const py = spawnSync('python3', [join(root, 'bench', 'sympy_baseline.py'), '3', '3', '4'], { encoding: 'utf8', timeout: 600_000 });
+    if (py.status === 0) {
+      const seconds = Number(py.stdout.trim().split(/\s+/)[0]);
+      figures.sympySeconds = seconds;
+      figures.speedupVsSympyCliWall = seconds / cli.wall;
+      figures.speedupVsSympyDerivation = seconds / cli.derive;
+      log(`  SymPy, moments from exp(CGF) derivatives            ${seconds.toFixed(2)} s`);
+      log(`  → ${(seconds / cli.wall).toFixed(0)}× faster than SymPy counting process start-up, ${(seconds / cli.derive).toFixed(0)}× for the derivation itself`);
+    } else log(`  SymPy baseline not run (${(py.error?.message ?? py.stderr.trim().split('\n').pop()) || 'python3 with sympy missing'})`);
+  }
+
+  // 2. The largest rule: degree 4, n = 4, K = 8.
+  const [big, bigSeconds] = timed(() => transferRule(polynomialActivation(parseActivation('c0 + c1*z + c2*z^2 + c3*z^3 + c4*z^4')), 4, 8));
+  figures.quarticN4K8Seconds = bigSeconds;
+  figures.quarticN4K8Terms = big.terms.length;
+  log(`\nderive degree 4, --order 4 --input-order 8: ${big.terms.length} terms in ${bigSeconds.toFixed(2)} s`);
 }
 
-// 2. The largest rule: degree 4, n = 4, K = 8.
-const [big, bigSeconds] = timed(() => transferRule(polynomialActivation(parseActivation('c0 + c1*z + c2*z^2 + c3*z^3 + c4*z^4')), 4, 8));
-figures.quarticN4K8Seconds = bigSeconds;
-figures.quarticN4K8Terms = big.terms.length;
-log(`\nderive degree 4, --order 4 --input-order 8: ${big.terms.length} terms in ${bigSeconds.toFixed(2)} s`);
-
-// 3. Reference propagation: one quadratic layer, width 32, K = 4, orders up to 2.
-const width = 32;
 const rng = new Random(7);
-const w = Float64Array.from({ length: width * width }, () => rng.normal() / Math.sqrt(width));
-const net = { inputSize: width, layers: [makeLayer(w, width, width, new Float64Array(width), parseActivation('z + a*z^2', { a: 0.1 }))] };
-const a = Float64Array.from({ length: width * width }, () => rng.normal() / Math.sqrt(width));
-const sampler = exponentialMixtureSampler(new Float64Array(width), a, width);
-const inputStats = sampler.cumulants(4);
-const [, propSeconds] = timed(() => propagateReference(net, inputStats, { inputOrder: 4, outputOrder: 2 }));
-figures.referencePropagateSeconds = propSeconds;
-log(`\nreference propagate, one ${width}→${width} quadratic layer, K = 4 (mean, cov): ${propSeconds.toFixed(3)} s`);
+if (want('reference')) {
+  // 3. Reference propagation: one quadratic layer, width 32, K = 4, orders up to 2.
+  const width = 32;
+  const w = Float64Array.from({ length: width * width }, () => rng.normal() / Math.sqrt(width));
+  const net = { inputSize: width, layers: [makeLayer(w, width, width, new Float64Array(width), parseActivation('z + a*z^2', { a: 0.1 }))] };
+  const a = Float64Array.from({ length: width * width }, () => rng.normal() / Math.sqrt(width));
+  const sampler = exponentialMixtureSampler(new Float64Array(width), a, width);
+  const inputStats = sampler.cumulants(4);
+  const [, propSeconds] = timed(() => propagateReference(net, inputStats, { inputOrder: 4, outputOrder: 2 }));
+  figures.referencePropagateSeconds = propSeconds;
+  log(`\nreference propagate, one ${width}→${width} quadratic layer, K = 4 (mean, cov): ${propSeconds.toFixed(3)} s`);
+}
 
-// 4. Monte Carlo throughput (float64, this process).
-const small = { inputSize: 4, layers: [0, 1, 2].map(() => makeLayer(Float64Array.from({ length: 16 }, () => rng.normal() / 2), 4, 4, new Float64Array(4), parseActivation('z + a*z^2', { a: 0.1 }))) };
-const smallSampler = exponentialMixtureSampler(new Float64Array(4), Float64Array.from({ length: 16 }, () => rng.normal() / 2), 4);
-const samples = 400_000;
-const [, mcSeconds] = timed(() => sampleNetwork(small, smallSampler, { samples, batches: 40, seed: 1, maxOrder: 2 }));
-figures.monteCarloSampleLayersPerSecond = (samples * small.layers.length) / mcSeconds;
-log(`Monte Carlo float64, 4-4-4-4 network, mean+cov estimates: ${((samples * 3) / mcSeconds / 1e6).toFixed(2)} M sample·layers/s`);
+if (want('montecarlo')) {
+  // 4. Monte Carlo throughput (float64, this process).
+  const small = { inputSize: 4, layers: [0, 1, 2].map(() => makeLayer(Float64Array.from({ length: 16 }, () => rng.normal() / 2), 4, 4, new Float64Array(4), parseActivation('z + a*z^2', { a: 0.1 }))) };
+  const smallSampler = exponentialMixtureSampler(new Float64Array(4), Float64Array.from({ length: 16 }, () => rng.normal() / 2), 4);
+  const samples = 400_000;
+  const [, mcSeconds] = timed(() => sampleNetwork(small, smallSampler, { samples, batches: 40, seed: 1, maxOrder: 2 }));
+  figures.monteCarloSampleLayersPerSecond = (samples * small.layers.length) / mcSeconds;
+  log(`Monte Carlo float64, 4-4-4-4 network, mean+cov estimates: ${((samples * 3) / mcSeconds / 1e6).toFixed(2)} M sample·layers/s`);
+
+  // 4b. Monte Carlo on tfjs (wasm): sampling, forward pass and power sums; one thread and worker shards.
+  const mixture = { kind: 'exponential-mixture' as const, mean: new Float64Array(4), mixing: Float64Array.from({ length: 16 }, () => rng.normal() / 2), sources: 4 };
+  const tfRuns: [string, Network, InputDistribution, number, number][] = [
+    ['4-4-4-4, mean+cov', small, mixture, quick ? 400_000 : 2_000_000, 2],
+    ['4-4-4-4, orders 1–4', small, mixture, quick ? 200_000 : 1_000_000, 4],
+    ['784-1000-1000-1000-10 (φ = z + 0.1 z²), mean+cov', wideNetwork([784, 1000, 1000, 1000, 10], 5), { kind: 'gaussian', mean: new Float64Array(784), cov: identity(784) }, quick ? 2_000 : 10_000, 2],
+  ];
+  for (const [label, network, input, n, maxOrder] of tfRuns)
+    for (const workers of [1, availableParallelism()]) {
+      if (workers === 1 || n * network.layers.length >= 1e6) {
+        const sim = await simulateNetwork(network, input, { samples: n, batches: 20, seed: 1, maxOrder, backend: 'wasm', workers });
+        const rate = (sim.samples * network.layers.length) / sim.seconds;
+        figures[`monteCarloWasm ${label}, ${workers} worker${workers > 1 ? 's' : ''}`] = rate;
+        log(`Monte Carlo tfjs wasm, ${label}, ${workers} worker${workers > 1 ? 's' : ''}: ${num(rate)} sample·layers/s (${sim.samples} samples in ${sim.seconds.toFixed(2)} s)`);
+      }
+    }
+}
+
+if (want('closure')) await closureSection();
 
 if (json) console.log(JSON.stringify(figures, null, 1));
+
+// 5. Gaussian-closure propagation (K = 2, n = 2) of class-conditional distributions through a wide
+// network on the tfjs backends. The covariance transform W Σ Wᵀ is matMul-bound, so its rate is set
+// against the same backend's plain matMul, measured in the same run. Timings are wall clock; the
+// process CPU time is given too, since other work on the machine stretches the wall clock.
+interface ClosureProblem {
+  readonly classes: number;
+  readonly widths: readonly number[];
+  readonly runs: number;
+  /** Side of the plain square matMul it is compared with. */
+  readonly plainSize: number;
+  /** Why this backend runs a smaller problem, if it does. */
+  readonly reduced?: string;
+}
+
+interface ClosureResult {
+  /** Median wall-clock and process CPU seconds of the whole propagation. */
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  /** Nominal flops of W Σ Wᵀ over all classes and layers: 2·Nout·Nin² + 2·Nout²·Nin each. */
+  readonly covFlops: number;
+  /** Flops the covariance matMul kernels of the profiled run executed (2·M·K·N each). */
+  readonly executedFlops: number;
+  /** From one profiled run: its wall clock and the kernel time by kind. */
+  readonly profiledSeconds: number;
+  readonly kernelSeconds: { covMatMul: number; transposeConcat: number; rule: number };
+  readonly peakBytes: number;
+}
+
+async function closureSection(): Promise<void> {
+  const full: ClosureProblem = { classes: 10, widths: [784, 1000, 1000, 1000, 10], runs: 3, plainSize: 1000 };
+  const problems: [TfBackendName, ClosureProblem][] = quick
+    ? [['wasm', { classes: 10, widths: [196, 250, 250, 250, 10], runs: 1, plainSize: 250, reduced: '--quick' }]]
+    : [
+        ['wasm', full],
+        // ~1 GFLOP/s: the full problem (108 GFLOP) would take about two minutes a run.
+        ['cpu', { classes: 2, widths: [392, 500, 500, 500, 10], runs: 3, plainSize: 500, reduced: 'cpu matMul is ~40× slower than wasm: 2 classes, half the widths' }],
+      ];
+  log('\nGaussian closure (K = 2, output order 2) of class-conditional distributions: φ = z + 0.1 z² on the');
+  log('hidden layers, linear output layer, weights ~ N(0, 1/fan_in), biases 0; per class a random mean');
+  log(`and covariance AᵀA/N + 0.1·I made on the device. Load average at the start: ${loadavg()[0].toFixed(1)} (${cpus().length} cores).`);
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  for (const [backend, problem] of problems) {
+    await useBackend(backend);
+    const baseline = tf.memory().numTensors;
+    const r = await closureBench(problem);
+    const plain = await plainMatMulRate(problem.plainSize, 11);
+    const tensorsLeft = tf.memory().numTensors - baseline;
+    const k = r.kernelSeconds;
+    const rest = Math.max(0, r.profiledSeconds - k.covMatMul - k.transposeConcat - k.rule);
+    const kernelRate = r.covFlops / k.covMatMul;
+    const executedRate = r.executedFlops / k.covMatMul;
+    const wholeRate = r.covFlops / r.seconds;
+    const key = `closure_${backend}_`;
+    Object.assign(figures, {
+      [`${key}classes`]: problem.classes,
+      [`${key}widths`]: problem.widths.join('-'),
+      [`${key}seconds`]: r.seconds,
+      [`${key}cpuSeconds`]: r.cpuSeconds,
+      [`${key}covarianceGflop`]: r.covFlops / 1e9,
+      [`${key}covarianceMatMulGflops`]: kernelRate / 1e9,
+      [`${key}executedGflop`]: r.executedFlops / 1e9,
+      [`${key}executedMatMulGflops`]: executedRate / 1e9,
+      [`${key}ratioExecutedMatMul`]: executedRate / plain.rate,
+      [`${key}covarianceWholeGflops`]: wholeRate / 1e9,
+      [`${key}plainMatMulSize`]: plain.size,
+      [`${key}plainMatMulGflops`]: plain.rate / 1e9,
+      [`${key}ratioMatMulKernels`]: kernelRate / plain.rate,
+      [`${key}ratioWhole`]: wholeRate / plain.rate,
+      [`${key}shareCovarianceMatMul`]: k.covMatMul / r.profiledSeconds,
+      [`${key}shareTransposeSliceConcat`]: k.transposeConcat / r.profiledSeconds,
+      [`${key}shareRuleKernels`]: k.rule / r.profiledSeconds,
+      [`${key}shareRest`]: rest / r.profiledSeconds,
+      [`${key}peakMB`]: r.peakBytes / 2 ** 20,
+      [`${key}tensorsLeft`]: tensorsLeft,
+    });
+    log(`\n${backend}: ${problem.classes} classes, ${problem.widths.join('-')}${problem.reduced ? ` (${problem.reduced})` : ''}`);
+    log(`  whole propagation, median of ${problem.runs} after a warm-up     ${r.seconds.toFixed(3)} s (process CPU ${r.cpuSeconds.toFixed(3)} s)`);
+    log(`  covariance transform W Σ Wᵀ, all classes and layers    ${(r.covFlops / 1e9).toFixed(2)} GFLOP nominal (2·Nout·Nin² + 2·Nout²·Nin)`);
+    log(`    nominal rate in its matMul kernels                   ${(kernelRate / 1e9).toFixed(1)} GFLOP/s`);
+    log(`    nominal rate over the whole propagation              ${(wholeRate / 1e9).toFixed(1)} GFLOP/s`);
+    log(`    executed: ${(r.executedFlops / 1e9).toFixed(2)} GFLOP (wide layers compute Σ' on and above its block diagonal), ${(executedRate / 1e9).toFixed(1)} GFLOP/s`);
+    log(`  plain matMul ${plain.size}³ on ${backend}, median of ${plain.runs}               ${(plain.rate / 1e9).toFixed(1)} GFLOP/s`);
+    log(`    nominal / plain: matMul kernels ${pct(kernelRate / plain.rate)}, whole propagation ${pct(wholeRate / plain.rate)} (goal ≥ 70 %);`);
+    log(`    executed / plain, matMul kernels: ${pct(executedRate / plain.rate)}`);
+    log(`  time in one profiled run (${r.profiledSeconds.toFixed(3)} s): covariance matMuls ${pct(k.covMatMul / r.profiledSeconds)}, transposes,`);
+    log(`    slices and concatenation ${pct(k.transposeConcat / r.profiledSeconds)}, rule kernels (elementwise, gathers, mean matMuls) ${pct(k.rule / r.profiledSeconds)}, rest ${pct(rest / r.profiledSeconds)}`);
+    log(`  peak tensor memory ${(r.peakBytes / 2 ** 20).toFixed(0)} MB; tensors left afterwards: ${tensorsLeft}`);
+    if (tensorsLeft !== 0) throw new Error(`closure bench on ${backend} left ${tensorsLeft} tensors`);
+  }
+}
+
+function wideNetwork(widths: readonly number[], seed: number): Network {
+  const r = new Random(seed);
+  const quadratic = parseActivation('z + a*z^2', { a: 0.1 });
+  const linear = parseActivation('z');
+  const layers = widths.slice(1).map((rows, l) => {
+    const cols = widths[l];
+    const w = Float64Array.from({ length: rows * cols }, () => r.normal() / Math.sqrt(cols));
+    return makeLayer(w, rows, cols, new Float64Array(rows), l === widths.length - 2 ? linear : quadratic);
+  });
+  return { inputSize: widths[0], layers };
+}
+
+/** Per class a mean ~ N(0, 0.25) and a covariance AᵀA/N + 0.1·I (A with N(0, 1) entries), made on the device. */
+function classInputs(classes: number, n: number, seed: number): { mean: tf.Tensor; cov: tf.Tensor } {
+  return tf.tidy(() => {
+    const ridge = tf.mul(tf.eye(n), 0.1);
+    const covs = Array.from({ length: classes }, (_, c) => {
+      const a = tf.randomNormal([n, n], 0, 1, 'float32', seed + 1 + c) as tf.Tensor2D;
+      // AᵀA with an explicit transposed copy: matMul's transpose flags are slow on wasm.
+      return tf.add(tf.div(tf.matMul(tf.transpose(a), a), n), ridge);
+    });
+    return { mean: tf.randomNormal([classes, n], 0, 0.5, 'float32', seed), cov: tf.stack(covs) };
+  });
+}
+
+async function closureBench(problem: ClosureProblem): Promise<ClosureResult> {
+  const { classes, widths } = problem;
+  const network = wideNetwork(widths, 11);
+  const plan = planPropagation(network, { inputOrder: 2, outputOrder: 2 }, 2);
+  const weights = uploadWeights(network);
+  const { mean, cov } = classInputs(classes, widths[0], 5);
+  const input: CumulantTensors = [undefined, mean, cov];
+  let covFlops = 0;
+  for (let l = 1; l < widths.length; l++) covFlops += classes * (2 * widths[l] * widths[l - 1] ** 2 + 2 * widths[l] ** 2 * widths[l - 1]);
+  // Reading back the output layer's means and covariances (classes × (N + N²) numbers) waits for all the work.
+  const once = async (): Promise<[number, number]> => {
+    const t = performance.now();
+    const c = process.cpuUsage();
+    const out = tf.tidy(() => {
+      const layers = propagateTensors(network, weights, plan, 2, input);
+      const last = layers[layers.length - 1].post;
+      return tf.concat([tf.reshape(last[1]!, [-1]), tf.reshape(last[2]!, [-1])]);
+    });
+    const values = await out.data();
+    out.dispose();
+    const used = process.cpuUsage(c);
+    if (!values.every(Number.isFinite)) throw new Error('closure bench: non-finite output');
+    return [(performance.now() - t) / 1000, (used.user + used.system) / 1e6];
+  };
+  await once();
+  const runs = await sequential(problem.runs, once);
+  let profiledSeconds = 0;
+  const profile = await tf.profile(async () => {
+    [profiledSeconds] = await once();
+  });
+  const kernelSeconds = { covMatMul: 0, transposeConcat: 0, rule: 0 };
+  let executedFlops = 0;
+  for (const k of profile.kernels) {
+    const s = (k.kernelTimeMs as number) / 1000;
+    if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') {
+      // Covariance products have B·N rows; the mean's have B. No transposed operands here.
+      const [a, b] = k.inputShapes as number[][];
+      const size = a.reduce((p, d) => p * d, 1);
+      if (size / a[a.length - 1] > classes) {
+        kernelSeconds.covMatMul += s;
+        executedFlops += 2 * size * b[b.length - 1];
+      } else kernelSeconds.rule += s;
+    } else if (['Transpose', 'Concat', 'Slice'].includes(k.name)) kernelSeconds.transposeConcat += s;
+    else kernelSeconds.rule += s;
+  }
+  tf.dispose([mean, cov, ...weights.flatMap((w) => [w.weightT, w.bias])]);
+  return {
+    seconds: median(runs.map((r) => r[0])),
+    cpuSeconds: median(runs.map((r) => r[1])),
+    covFlops,
+    executedFlops,
+    profiledSeconds,
+    kernelSeconds,
+    peakBytes: profile.peakBytes,
+  };
+}
+
+async function sequential<T>(n: number, f: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let k = 0; k < n; k++) out.push(await f());
+  return out;
+}
+
+/** FLOP/s of one plain m×m×m matMul on the active backend: warm-up, then the median of `runs`. */
+async function plainMatMulRate(m: number, runs: number): Promise<{ size: number; runs: number; rate: number }> {
+  const [a, b] = [tf.randomNormal([m, m], 0, 1, 'float32', 1), tf.randomNormal([m, m], 0, 1, 'float32', 2)] as tf.Tensor2D[];
+  const once = async () => {
+    const t = performance.now();
+    const c = tf.tidy(() => tf.slice(tf.matMul(a, b), [0, 0], [1, 1]));
+    await c.data();
+    c.dispose();
+    return (performance.now() - t) / 1000;
+  };
+  await once();
+  const seconds = median(await sequential(runs, once));
+  tf.dispose([a, b]);
+  return { size: m, runs, rate: (2 * m ** 3) / seconds };
+}
+
+function identity(n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) out[i * n + i] = 1;
+  return out;
+}
+
+function num(v: number): string {
+  return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : v.toFixed(0);
+}

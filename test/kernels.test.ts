@@ -11,6 +11,7 @@ import { exponentialMixtureSampler } from '../numeric/montecarlo.ts';
 import { cachedRule, highestGiven, makeLayer, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions } from '../numeric/network.ts';
 import { propagate, propagateCompiled, uploadCumulants } from '../numeric/propagate.ts';
 import { evaluateRule } from '../numeric/reference.ts';
+import { Random } from '../numeric/random.ts';
 import { Cumulants, affineCumulants, fillSymmetric } from '../numeric/tensor.ts';
 import { LONG, maxAbs, polynomialActivationOf, polynomialSource } from './helpers.ts';
 
@@ -395,6 +396,20 @@ describe('compiled kernels agree with the float64 reference (fast-check, fixed s
     const net = buildNetwork(c);
     expect(cachedRule(net.layers[0].activation!, 4, 4).terms.length).toBe(11_164);
     await compiledAgrees(net, input, options, 'wasm', describeCase(c));
+  });
+
+  it('wasm and cpu: wide layers take the blocked covariance transform (500 and 750 outputs: 2 and 3 blocks, K = 2)', { timeout: 120_000 }, async () => {
+    const rng = new Random(20261121);
+    const widths = [5, 500, 750, 3];
+    const c = {
+      widths,
+      coefficients: [[0.05, 1, 0.1], [0, 0.9, -0.1], [0, 1]],
+      weights: widths.slice(1).map((rows, l) => Array.from({ length: rows * widths[l] }, () => (2 * rng.uniform() - 1) / Math.sqrt(widths[l]))),
+      biases: widths.slice(1).map((rows) => Array.from({ length: rows }, () => 0.1 * (2 * rng.uniform() - 1))),
+    };
+    const net = buildNetwork(c);
+    const input = gaussianInput([0.2, -0.1, 0.3, 0, 0.1], Array.from({ length: 25 }, () => 0.4 * (2 * rng.uniform() - 1)));
+    for (const backend of ['wasm', 'cpu'] as const) await compiledAgrees(net, input, { inputOrder: 2, outputOrder: 2 }, backend, 'blocked 5 → 500 → 750 → 3');
   });
 
   it("backend 'reference' is the float64 evaluator itself", async () => {
