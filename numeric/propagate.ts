@@ -12,6 +12,7 @@ import {
   type PropagationPlan,
 } from './network.ts';
 import { Cumulants } from './tensor.ts';
+import { networkFromSpec, networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 
 /** Cumulant tensors of a batch by order (index 1 = mean [B, N]; r ≥ 2: [B, N, …, N]; undefined = zero). */
 export type CumulantTensors = (tf.Tensor | undefined)[];
@@ -104,26 +105,67 @@ export interface BatchLayerResult {
   readonly exactOrder: number;
 }
 
+export interface CompiledOptions extends PropagateOptions {
+  readonly backend: TfBackendName;
+  /** Layers whose cumulants are read back: every layer (default) or only the output layer. */
+  readonly keep?: 'all' | 'output';
+  /**
+   * Worker threads: the inputs are split into this many groups, each propagated in its own thread
+   * with its own tfjs instance (default 1: this thread).
+   */
+  readonly workers?: number;
+}
+
 /**
  * Propagate a batch of input distributions (all of the same width and truncation) on a tfjs
  * backend. Everything between upload and download runs inside one tf.tidy; no tensor outlives it.
+ * Returns one result per layer kept (`keep`), each with one entry per input distribution.
  */
-export async function propagateCompiled(network: Network, inputs: readonly Cumulants[], options: PropagateOptions & { backend: TfBackendName }): Promise<BatchLayerResult[]> {
+export async function propagateCompiled(network: Network, inputs: readonly Cumulants[], options: CompiledOptions): Promise<BatchLayerResult[]> {
   if (inputs.length === 0) throw new RangeError('propagateCompiled needs at least one input distribution');
-  return withBackend(options.backend, () => propagateBatch(network, inputs, options));
+  checkInputWidths(network, inputs);
+  const workers = Math.min(options.workers ?? 1, inputs.length);
+  if (workers <= 1) return withBackend(options.backend, () => propagateBatch(network, inputs, options));
+  planPropagation(network, options, Math.max(...inputs.map(highestGiven)));
+  const bounds = Array.from({ length: workers + 1 }, (_, k) => Math.round((k * inputs.length) / workers));
+  const { workers: _, ...rest } = options;
+  const tasks = bounds.slice(0, -1).map((first, k) => ({
+    kind: 'propagate',
+    network: networkSpec(network),
+    inputs: inputs.slice(first, bounds[k + 1]).map((c) => ({ size: c.size, tensors: [...c.tensors] })),
+    options: rest,
+  }));
+  const groups = await runAllInWorkers<PlainLayerResult[]>(tasks, () => {});
+  return groups[0].map((layer, l) => ({
+    pre: groups.flatMap((g) => g[l].pre.map(fromPlain)),
+    post: groups.flatMap((g) => g[l].post.map(fromPlain)),
+    exactOrder: layer.exactOrder,
+  }));
 }
 
-async function propagateBatch(network: Network, inputs: readonly Cumulants[], options: PropagateOptions): Promise<BatchLayerResult[]> {
-  checkInputWidths(network, inputs);
+/** A BatchLayerResult after structured cloning (Cumulants lose their class). */
+type PlainCumulants = { size: number; tensors: (Float64Array | undefined)[] };
+type PlainLayerResult = { pre: PlainCumulants[]; post: PlainCumulants[]; exactOrder: number };
+const fromPlain = (c: PlainCumulants) => new Cumulants(c.size, c.tensors);
+
+/** The worker side of propagateCompiled: one group of inputs, in this thread. */
+export async function propagateGroup(task: { network: NetworkSpec; inputs: PlainCumulants[]; options: Omit<CompiledOptions, 'workers'> }): Promise<BatchLayerResult[]> {
+  return propagateCompiled(networkFromSpec(task.network), task.inputs.map(fromPlain), task.options);
+}
+
+async function propagateBatch(network: Network, inputs: readonly Cumulants[], options: CompiledOptions): Promise<BatchLayerResult[]> {
   const plan = planPropagation(network, options, Math.max(...inputs.map(highestGiven)));
+  const last = network.layers.length - 1;
+  const first = options.keep === 'output' ? last : 0;
   const layers = tf.tidy(() => {
     const weights = uploadWeights(network);
     const maxIn = Math.max(1, plan.preOrders[0]);
-    return propagateTensors(network, weights, plan, options.inputOrder, uploadCumulants(inputs, maxIn)) as unknown as tf.TensorContainer;
+    return propagateTensors(network, weights, plan, options.inputOrder, uploadCumulants(inputs, maxIn)).slice(first) as unknown as tf.TensorContainer;
   }) as unknown as LayerTensors[];
   try {
     const results: BatchLayerResult[] = [];
-    for (const [l, layer] of layers.entries()) {
+    for (const [k, layer] of layers.entries()) {
+      const l = first + k;
       const width = network.layers[l].rows;
       const pre = await download(layer.pre, inputs.length, width);
       const post = layer.post === layer.pre ? pre : await download(layer.post, inputs.length, width);

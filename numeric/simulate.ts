@@ -7,18 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { parseActivation } from '../symbolic/expression.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { useBackend, withBackend, type TfBackendName } from './backend.ts';
 import { compileExpression } from './kernels.ts';
 import type { LayerEstimates } from './montecarlo.ts';
 import { exponentialMixtureSampler, gaussianFactor, gaussianSampler, type InputSampler } from './montecarlo.ts';
-import { checkParameterValues, makeLayer, type Network } from './network.ts';
+import { checkParameterValues, type Network } from './network.ts';
+import { networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
 import { uploadWeights } from './propagate.ts';
 import { Random } from './random.ts';
@@ -104,7 +99,7 @@ const MAX_WIDTH_BY_ORDER = [Infinity, Infinity, 4096, 256, 64];
 
 /** What a shard needs to run its batches; structured-cloneable for worker threads. */
 export interface ShardSpec {
-  readonly network: { inputSize: number; layers: { weight: Float64Array; rows: number; cols: number; bias: Float64Array; source: string; values: Record<string, number> }[] };
+  readonly network: NetworkSpec;
   readonly input: InputDistribution;
   readonly seed: number;
   readonly maxOrder: number;
@@ -115,17 +110,6 @@ export interface ShardSpec {
   readonly shifts: Float64Array[];
   readonly firstBatch: number;
   readonly endBatch: number;
-}
-
-export function networkSpec(network: Network): ShardSpec['network'] {
-  return {
-    inputSize: network.inputSize,
-    layers: network.layers.map((l) => ({ weight: l.weight, rows: l.rows, cols: l.cols, bias: l.bias, source: l.expression.text, values: { ...l.expression.values } })),
-  };
-}
-
-function networkFromSpec(spec: ShardSpec['network']): Network {
-  return { inputSize: spec.inputSize, layers: spec.layers.map((l) => makeLayer(l.weight, l.rows, l.cols, l.bias, parseActivation(l.source, l.values))) };
 }
 
 /**
@@ -164,14 +148,8 @@ async function simulate(network: Network, input: InputDistribution, options: Sim
   if (workers === 1) record(await runBatches(network, { ...spec0, shifts, firstBatch: 0, endBatch: batches }, progress));
   else {
     const bounds = Array.from({ length: workers + 1 }, (_, k) => Math.round((k * batches) / workers));
-    const running: Worker[] = [];
-    let shards: BatchSums[][][];
-    try {
-      shards = await Promise.all(bounds.slice(0, -1).map((first, k) => runShardInWorker({ ...spec0, shifts, firstBatch: first, endBatch: bounds[k + 1] }, progress, running)));
-    } finally {
-      // One failed shard stops the others.
-      for (const w of running) void w.terminate();
-    }
+    const tasks = bounds.slice(0, -1).map((first, k) => ({ kind: 'simulate', spec: { ...spec0, shifts, firstBatch: first, endBatch: bounds[k + 1] } }));
+    const shards = await runAllInWorkers<BatchSums[][]>(tasks, progress);
     for (const s of shards) record(s);
   }
   const samples = perBatch * batches;
@@ -395,44 +373,6 @@ export async function runBatches(network: Network, spec: ShardSpec, onBatch?: ()
     for (const w of weights) tf.dispose([w.weightT, w.bias]);
     tf.dispose(shiftTensors);
     for (const p of pairSelectors.values()) tf.dispose(p);
-  }
-}
-
-/** URL of tsx's ESM register API (the "import" export of tsx/esm/api). */
-function tsxEsmApi(from: string): string {
-  const manifest = createRequire(from).resolve('tsx/package.json');
-  const exported = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
-  return pathToFileURL(join(dirname(manifest), exported.import.default)).href;
-}
-
-/** Run one shard in a worker thread (the same code, in a fresh tfjs instance). */
-function runShardInWorker(spec: ShardSpec, onBatch: () => void, running: Worker[]): Promise<BatchSums[][]> {
-  const here = import.meta.url;
-  const fromSource = here.endsWith('.ts');
-  const url = new URL(fromSource ? './shard-worker.ts' : './shard-worker.mjs', here);
-  // From the TypeScript sources, the worker registers tsx's loader before importing its entry.
-  const tsxApi = fromSource ? tsxEsmApi(here) : '';
-  const entry = fromSource ? `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });` : url;
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(entry, { workerData: spec, eval: fromSource });
-    running.push(worker);
-    worker.on('message', (m: { batch?: true; result?: BatchSums[][]; error?: string; input?: boolean }) => {
-      if (m.batch) onBatch();
-      else if (m.result) resolve(m.result);
-      else if (m.error !== undefined) reject(m.input ? new InputError(m.error) : new Error(m.error));
-    });
-    worker.on('error', reject);
-    worker.on('exit', (code) => code !== 0 && reject(new Error(`Monte Carlo worker exited with code ${code}`)));
-  });
-}
-
-/** Entry point of a worker thread (numeric/shard-worker.ts). */
-export async function shardMain(spec: ShardSpec, post: (message: unknown) => void): Promise<void> {
-  try {
-    const result = await runBatches(networkFromSpec(spec.network), spec, () => post({ batch: true }));
-    post({ result });
-  } catch (err) {
-    post({ error: (err as Error).message, input: err instanceof InputError });
   }
 }
 

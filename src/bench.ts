@@ -17,10 +17,11 @@ import { polynomialActivation } from '../symbolic/taylor.ts';
 import { makeLayer, planPropagation, propagateReference, type Network } from '../numeric/network.ts';
 import { exponentialMixtureSampler, sampleNetwork } from '../numeric/montecarlo.ts';
 import { simulateNetwork, type InputDistribution } from '../numeric/simulate.ts';
+import { Cumulants } from '../numeric/tensor.ts';
 import { availableParallelism } from 'node:os';
 import { Random } from '../numeric/random.ts';
 import { useBackend, tf, type TfBackendName } from '../numeric/backend.ts';
-import { propagateTensors, uploadWeights, type CumulantTensors } from '../numeric/propagate.ts';
+import { propagateCompiled, propagateTensors, uploadWeights, type CumulantTensors } from '../numeric/propagate.ts';
 
 const root = join(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -130,7 +131,10 @@ if (want('montecarlo')) {
     }
 }
 
-if (want('closure')) await closureSection();
+if (want('closure')) {
+  await closureSection();
+  await classSplitSection();
+}
 
 if (json) console.log(JSON.stringify(figures, null, 1));
 
@@ -337,4 +341,36 @@ function identity(n: number): Float64Array {
 
 function num(v: number): string {
   return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : v.toFixed(0);
+}
+
+// 6. The same propagation through the public API, with the classes split across worker threads
+// (each its own tfjs/wasm instance; wasm is single-threaded in Node). Worker start-up is included.
+async function classSplitSection(): Promise<void> {
+  const widths = quick ? [196, 250, 250, 250, 10] : [784, 1000, 1000, 1000, 10];
+  const classes = 10;
+  const network = wideNetwork(widths, 11);
+  await useBackend('wasm');
+  const { mean, cov } = classInputs(classes, widths[0], 5);
+  const [m, c] = await Promise.all([mean.data(), cov.data()]);
+  tf.dispose([mean, cov]);
+  const n = widths[0];
+  const inputs = Array.from({ length: classes }, (_, k) => new Cumulants(n, [undefined, Float64Array.from(m.subarray(k * n, (k + 1) * n)), Float64Array.from(c.subarray(k * n * n, (k + 1) * n * n))]));
+  let covFlops = 0;
+  for (let l = 1; l < widths.length; l++) covFlops += classes * (2 * widths[l] * widths[l - 1] ** 2 + 2 * widths[l] ** 2 * widths[l - 1]);
+  const plain = await plainMatMulRate(quick ? 250 : 1000, 5);
+  log(`\nwasm, the same ${classes} classes through propagateCompiled (upload, propagation, read-back of the output layer), median of 3 after a warm-up:`);
+  let single = 0;
+  for (const workers of [1, ...new Set([2, availableParallelism()])]) {
+    const once = async () => {
+      const t = performance.now();
+      await propagateCompiled(network, inputs, { backend: 'wasm', inputOrder: 2, outputOrder: 2, keep: 'output', workers });
+      return (performance.now() - t) / 1000;
+    };
+    await once(); // warm-up: starts the pool's workers, grows their wasm heaps, derives the rules
+    const seconds = median(await sequential(3, once));
+    if (workers === 1) single = seconds;
+    figures[`classSplit_workers${workers}_seconds`] = seconds;
+    figures[`classSplit_workers${workers}_ratioToPlainMatMul`] = covFlops / seconds / plain.rate;
+    log(`  ${workers} ${workers === 1 ? 'thread ' : 'workers'}  ${seconds.toFixed(3)} s  ${(covFlops / seconds / 1e9).toFixed(1)} GFLOP/s nominal = ${(100 * covFlops / seconds / plain.rate).toFixed(0)} % of one thread's plain matMul (${(plain.rate / 1e9).toFixed(1)} GFLOP/s)${workers > 1 ? `, ${(single / seconds).toFixed(2)}× one thread` : ''}`);
+  }
 }

@@ -541,6 +541,28 @@ describe('batches: propagateCompiled over several distributions equals one call 
   it('rejects an empty batch', async () => {
     await expect(propagateCompiled(network, [], { ...options, backend: 'wasm' })).rejects.toThrow(RangeError);
   });
+
+  it('split across worker threads: 2 groups give the numbers of one thread, bit for bit; 3 groups agree within the bound; keep: output', { timeout: 60_000 }, async () => {
+    const one = await propagateCompiled(network, inputs, { ...options, backend: 'wasm' });
+    const two = await propagateCompiled(network, inputs, { ...options, backend: 'wasm', workers: 2 });
+    expect(two.map((r) => r.exactOrder)).toEqual(one.map((r) => r.exactOrder));
+    two.forEach((layer, l) => (['pre', 'post'] as const).forEach((side) => layer[side].forEach((c, b) => expect(c.tensors, `layer ${l + 1} ${side}, input ${b}`).toEqual(one[l][side][b].tensors))));
+    // With 3 groups the Gaussian input is alone: its orders 3 and 4 are absent rather than zeros,
+    // so the rules skip those terms and round differently.
+    const three = await propagateCompiled(network, inputs, { ...options, backend: 'wasm', workers: 3 });
+    for (const [b, x] of inputs.entries()) {
+      const member: LayerResult[] = three.map((r) => ({ pre: r.pre[b], post: r.post[b], exactOrder: r.exactOrder }));
+      const want = propagateReference(network, x, options);
+      const check = worstOf(compareNetworks(member, want, errorBounds(network, x, want, options), 1, true));
+      expect(check.ratio, `input ${b}, 3 groups vs reference: ${describeCheck(check)}`).toBeLessThanOrEqual(1);
+    }
+    const output = await propagateCompiled(network, inputs, { ...options, backend: 'wasm', workers: 2, keep: 'output' });
+    expect(output).toHaveLength(1);
+    expect(output[0].post.map((c) => c.order(2))).toEqual(one[one.length - 1].post.map((c) => c.order(2)));
+    // An input error inside a worker arrives as the same InputError.
+    const open = buildNetwork({ widths, coefficients: [[0, 1], [0, 1]], weights: network.layers.map((l) => [...l.weight]), biases: [[0, 0, 0, 0], [0, 0]] });
+    await expect(propagateCompiled(open, inputs, { ...options, inputOrder: 9, backend: 'wasm', workers: 2 })).rejects.toThrow(/input order/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
