@@ -208,3 +208,20 @@ describe('corrmap validate', () => {
   it.concurrent('explains a missing WebGPU adapter or Vulkan driver (as a process)', () =>
     rejects(['validate', file('v8.json', network), '--input', file('v8s.json', stats), '--backend', 'webgpu', '--samples', '10000'], /(backend "webgpu" is unavailable: no Vulkan loader|backend "webgpu": no WebGPU adapter).*use --backend wasm/, spawned));
 });
+
+describe('no tensor outlives a command', () => {
+  it('tf.memory().numTensors is unchanged after repeated propagate and validate runs in this process', { timeout: 60_000 }, async () => {
+    const { tf } = await import('../numeric/backend.ts');
+    const args = (name: string) => [file(`leak-net-${name}.json`, network), '--input', file(`leak-stats-${name}.json`, stats)];
+    await corrmap('propagate', ...args('warm'));
+    const before = tf.memory().numTensors;
+    for (let k = 0; k < 3; k++) {
+      for (const backend of ['wasm', 'cpu']) {
+        expect((await corrmap('propagate', ...args(`p${k}${backend}`), '--backend', backend, '--input-order', '4', '--output-order', '3')).code).toBe(0);
+        expect((await corrmap('validate', ...args(`v${k}${backend}`), '--backend', backend, '--samples', '20000', '--output-order', '3')).code).toBe(0);
+      }
+      expect((await corrmap('validate', ...args(`bad${k}`), '--output-order', '9')).code).toBe(2);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
