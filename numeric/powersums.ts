@@ -175,13 +175,15 @@ function batchCumulants(batch: BatchSums, w: number, R: number, unbiased: boolea
 }
 
 /**
- * Power sums of one batch computed on the host in float64 (rows × w, row-major), shifted by the
- * batch's own mean.
+ * Power sums of one batch computed on the host in float64 (rows × w, row-major), about `shift`
+ * (default: the batch's own mean).
  */
-export function hostBatchSums(index: number, data: Float64Array, rows: number, w: number, maxOrder: number): BatchSums {
-  const shift = new Float64Array(w);
-  for (let s = 0; s < rows; s++) for (let i = 0; i < w; i++) shift[i] += data[s * w + i];
-  for (let i = 0; i < w; i++) shift[i] /= rows;
+export function hostBatchSums(index: number, data: Float64Array, rows: number, w: number, maxOrder: number, about?: Float64Array): BatchSums {
+  const shift = about ? Float64Array.from(about) : new Float64Array(w);
+  if (!about) {
+    for (let s = 0; s < rows; s++) for (let i = 0; i < w; i++) shift[i] += data[s * w + i];
+    for (let i = 0; i < w; i++) shift[i] /= rows;
+  }
   const centred = new Float64Array(rows * w);
   for (let s = 0; s < rows; s++) for (let i = 0; i < w; i++) centred[s * w + i] = data[s * w + i] - shift[i];
   const sums: Float64Array[] = [new Float64Array(0)];

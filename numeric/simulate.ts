@@ -17,7 +17,7 @@ import { networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
 import { uploadWeights } from './propagate.ts';
 import { Random } from './random.ts';
-import { Cumulants } from './tensor.ts';
+import { Cumulants, forEachSortedTuple } from './tensor.ts';
 
 /** An input distribution that can be sampled and whose cumulants are known exactly. */
 export type InputDistribution =
@@ -271,21 +271,12 @@ function deviceLayout(w: number, r: number): Int32Array {
   const pairPos = r >= 3 ? sortedPositions(w, 2) : undefined;
   const pair = (i: number, j: number) => pairPos![i * w + j];
   let e = 0;
-  const visit = (t: number[]) => {
+  forEachSortedTuple(w, r, (t) => {
     if (r === 1) out![e++] = t[0];
     else if (r === 2) out![e++] = t[0] * w + t[1];
     else if (r === 3) out![e++] = t[0] * pairs + pair(t[1], t[2]);
     else out![e++] = pair(t[0], t[1]) * pairs + pair(t[2], t[3]);
-  };
-  const tuple: number[] = [];
-  const rec = (k: number, from: number) => {
-    if (k === r) return visit(tuple);
-    for (let i = from; i < w; i++) {
-      tuple[k] = i;
-      rec(k + 1, i);
-    }
-  };
-  rec(0, 0);
+  });
   layoutCache.set(key, out);
   return out;
 }
@@ -317,6 +308,7 @@ export async function runBatches(network: Network, spec: ShardSpec, onBatch?: ()
   await useBackend(spec.backend);
   const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
   const widths = network.layers.flatMap((l) => [l.rows, l.rows]);
+  const linearPost = network.layers.flatMap((l) => [false, !l.activation]);
   const sampler = inputSampler(spec.input);
   const weights = uploadWeights(network);
   const shiftTensors = spec.shifts.map((s) => tf.tensor1d(Float32Array.from(s)));
@@ -342,14 +334,16 @@ export async function runBatches(network: Network, spec: ShardSpec, onBatch?: ()
         const rows = Math.min(spec.chunk, spec.perBatch - done);
         done += rows;
         const rng = new Random(streamSeed(spec.seed, b, c));
+        // A layer without activation has post = pre: its power sums are computed once.
         const device = tf.tidy(() => {
           const stages = forward(network, weights, activations, sampler.draw(rng, rows));
-          return stages.flatMap((s, k) => devicePowerSums(tf.sub(s, shiftTensors[k]) as tf.Tensor2D, spec.maxOrder, pairSelectors.get(widths[k])));
+          return stages.flatMap((s, k) => (linearPost[k] ? [] : devicePowerSums(tf.sub(s, shiftTensors[k]) as tf.Tensor2D, spec.maxOrder, pairSelectors.get(widths[k]))));
         });
         const host = await Promise.all(device.map((t) => t.data()));
         tf.dispose(device);
         let at = 0;
         widths.forEach((w, k) => {
+          if (linearPost[k]) at -= spec.maxOrder;
           for (let r = 1; r <= spec.maxOrder; r++) {
             const data = host[at++];
             const layout = deviceLayout(w, r);

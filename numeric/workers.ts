@@ -7,7 +7,8 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { freshBundle } from '../bin/bundle.mjs';
 import { dirname, join } from 'node:path';
 import { parseActivation } from '../symbolic/expression.ts';
 import { InputError } from '../symbolic/errors.ts';
@@ -48,24 +49,13 @@ function workerEntry(): { entry: string | URL; evaluate: boolean } {
   if (cachedEntry) return cachedEntry;
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return (cachedEntry = { entry: new URL('./shard-worker.mjs', here), evaluate: false });
-  const root = join(dirname(fileURLToPath(here)), '..');
-  const bundle = join(root, 'dist', 'shard-worker.mjs');
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= Math.max(...['src', 'symbolic', 'numeric'].map((d) => newestSource(join(root, d)))))
-    return (cachedEntry = { entry: pathToFileURL(bundle), evaluate: false });
+  const bundle = freshBundle(join(dirname(fileURLToPath(here)), '..'), 'shard-worker.mjs');
+  if (bundle) return (cachedEntry = { entry: pathToFileURL(bundle), evaluate: false });
   const source = new URL('./shard-worker.ts', here);
   const entry = `import(${JSON.stringify(tsxEsmApi(here))}).then((m) => { m.register(); return import(${JSON.stringify(source.href)}); });`;
   return (cachedEntry = { entry, evaluate: true });
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const item of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, item.name);
-    if (item.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (item.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 /** Messages a worker posts about a task: progress ticks, then one result or one error. */
 export type WorkerMessage = { id: number } & ({ progress: true } | { result: unknown } | { error: string; input: boolean });

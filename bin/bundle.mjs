@@ -1,0 +1,22 @@
+// Whether a bundled file in dist/ is newer than every TypeScript source it was built from, so an
+// edit is never shadowed by a stale bundle. Used by bin/corrmap.js and by numeric/workers.ts.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** The path of dist/<name> under root when it exists and is up to date, else undefined. */
+export function freshBundle(root, name) {
+  const bundle = join(root, 'dist', name);
+  if (!existsSync(bundle)) return undefined;
+  const newest = Math.max(...['src', 'symbolic', 'numeric'].map((d) => newestSource(join(root, d))));
+  return statSync(bundle).mtimeMs >= newest ? bundle : undefined;
+}
