@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -195,6 +195,19 @@ describe('corrmap validate', () => {
     expect(h.stdout).toMatch(/Exit code: 0 when every exact block agrees, 3 when one disagrees/);
   });
 
+  it.concurrent('draws every entry against the bound with --plot', async () => {
+    const svg = join(dir, 'validate.svg');
+    const r = await corrmap('validate', file('pnet.json', network), '--input', file('pstats.json', stats), '--samples', '20000', '--plot', svg, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const text = readFileSync(svg, 'utf8');
+    expect(text).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(text.match(/<circle cx="[\d.]+" cy="[\d.]+" r="3"/g)).toHaveLength(out.entries);
+    expect(text).toContain(`Bonferroni bound ${out.critical.toFixed(2)}`);
+    expect(text).toContain('layer 1 post cov');
+  });
+  it.concurrent('rejects a plot path it cannot write', () =>
+    rejects(['validate', file('pn2.json', network), '--input', file('ps2.json', stats), '--samples', '10000', '--plot', join(dir, 'no', 'such', 'dir.svg')], /cannot write the plot .*: no such directory/));
   it.concurrent('rejects a missing --input', () => rejects(['validate', file('v1.json', network)], /--input <input.json> is required/));
   it.concurrent('rejects cumulants it cannot sample from', () =>
     rejects(['validate', file('v2.json', network), '--input', file('k3.json', { ...stats, k3: [[[0, 0], [0, 0]], [[0, 0], [0, 0]]] })], /cannot sample a distribution given only by its cumulants \(k3 given\)/));

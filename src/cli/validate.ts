@@ -11,6 +11,8 @@ import {
 import { validateLayers, type Validation } from '../../numeric/validation.ts';
 import { distributionFromJson, networkFromJson, readJson, ORDER_KEYS } from '../io.ts';
 import { num, progressBar } from './format.ts';
+import { validationSvg } from '../plot.ts';
+import { writeFileSync } from 'node:fs';
 import { integerOption, oneOf, parseOptions, type Command } from './command.ts';
 
 /** Exit code when an exact theory disagrees with sampling (2 is bad input, 1 an internal error). */
@@ -20,7 +22,8 @@ export const validateCommand: Command = {
   name: 'validate',
   summary: 'theory vs Monte Carlo for every layer, with z-scores and a verdict',
   usage: `Usage: corrmap validate <network.json> --input <input.json> [--samples N] [--batches B] [--seed s]
-                        [--backend b] [--input-order K] [--output-order n] [--workers w] [--entries] [--json]
+                        [--backend b] [--input-order K] [--output-order n] [--workers w] [--entries]
+                        [--plot file.svg] [--json]
 
 Propagates the input's cumulants through the network (the theory, on the chosen backend) and samples
 the network (Monte Carlo on the same backend), then compares every unique entry of the mean,
@@ -45,6 +48,7 @@ Options:
   --output-order n     cumulant orders compared, 1…${MAX_ESTIMATED_ORDER} (default 2)
   --workers w          worker threads for sampling (default: the cores, for long runs)
   --entries            print every entry, not only the worst of each block
+  --plot <file.svg>    draw every entry's |z| against the bound, one row per block
   --json               machine-readable output (every entry with theory, MC, SE and z)
   -h, --help           show this help
 
@@ -63,6 +67,7 @@ Example:
       'output-order': { type: 'string', short: 'n' },
       workers: { type: 'string' },
       entries: { type: 'boolean' },
+      plot: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) return void out.log(this.usage);
@@ -97,6 +102,14 @@ Example:
     const perBatch = Math.floor(samples / batches);
     const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
     const run = { samples: perBatch * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
+    if (values.plot) {
+      const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
+      try {
+        writeFileSync(values.plot, validationSvg(validation, title));
+      } catch (err) {
+        throw new InputError(`cannot write the plot "${values.plot}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
+      }
+    }
     if (values.json) out.log(JSON.stringify(validationJson(network, input, validation, run)));
     else out.log(validationText(network, input, validation, run, values.entries ?? false));
     return validation.passed ? 0 : DISAGREES_EXIT_CODE;
