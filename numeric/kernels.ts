@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathNode } from '../symbolic/math.ts';
 import { NAMED_CONSTANTS, VARIABLE } from '../symbolic/expression.ts';
-import type { TransferRule } from '../symbolic/rule.ts';
+import type { RuleShape } from '../symbolic/rule.ts';
 
 type Unary = (x: tf.Tensor) => tf.Tensor;
 
@@ -206,7 +206,7 @@ export interface RuleKernel {
   run(taylor: readonly tf.Tensor[], cumulants: readonly (tf.Tensor | undefined)[]): tf.Tensor;
 }
 
-export function compileRule(rule: TransferRule): RuleKernel {
+export function compileRule(rule: RuleShape): RuleKernel {
   const n = rule.order;
   const info = new Map<string, FactorInfo>();
   const terms: PlanTerm[] = rule.terms.map((t) => {

@@ -1,5 +1,5 @@
 import { NAMED_CONSTANTS, VARIABLE } from '../symbolic/expression.ts';
-import type { TransferRule } from '../symbolic/rule.ts';
+import type { RuleShape, TransferRule } from '../symbolic/rule.ts';
 import type { PolynomialActivation } from '../symbolic/taylor.ts';
 import { fillSymmetric } from './tensor.ts';
 import type { Cumulants } from './tensor.ts';
@@ -17,9 +17,16 @@ interface CompiledTerm {
  * the `reference` backend.
  */
 export function evaluateRule(rule: TransferRule, input: Cumulants): Float64Array {
+  return evaluateTerms(rule, taylorTable(rule.activation, input.mean), input);
+}
+
+/**
+ * The same for any rule in the IR, given its per-index table: perIndex[q][i] is the value of the
+ * per-index factor q at unit i (b_q(μ_i), or g_q(i) under the Gaussian closure).
+ */
+export function evaluateTerms(rule: RuleShape, perIndex: readonly Float64Array[], input: Cumulants): Float64Array {
   const n = input.size;
-  const mean = input.mean;
-  const taylorValues = taylorTable(rule.activation, mean);
+  const taylorValues = perIndex;
   const terms: CompiledTerm[] = rule.terms
     .filter((t) => t.cumulants.every((c) => input.order(c.order) !== undefined))
     .map((t) => ({

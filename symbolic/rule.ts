@@ -2,9 +2,13 @@ import { blockPatternsUpToPermutation } from './partitions.ts';
 import { Rational } from './rational.ts';
 import type { PolynomialActivation } from './taylor.ts';
 
-/** b_q(μ_{i_slot}): a Taylor coefficient of φ at the mean of output index `slot`. */
+/**
+ * A per-index factor: entry q of the layer's per-index table at output index `slot`: the Taylor
+ * coefficient b_q(μ_i) of a polynomial φ (kind 'taylor'), or g_q(i) = E[φ^{(q)}(z_i)] under the
+ * Gaussian closure (kind 'smoothed', symbolic/gaussian.ts).
+ */
 export interface TaylorFactor {
-  readonly kind: 'taylor';
+  readonly kind: 'taylor' | 'smoothed';
   readonly q: number;
   readonly slot: number;
 }
@@ -38,6 +42,9 @@ export interface TransferRule {
   /** True when K ≥ d·n: the rule is exact for any input distribution. */
   readonly exact: boolean;
 }
+
+/** What printers, kernels and evaluators read of a rule. */
+export type RuleShape = Pick<TransferRule, 'order' | 'indices' | 'terms'>;
 
 /** Output orders supported: rules of order 5 and more run to 10^4…10^6 terms. */
 export const MAX_OUTPUT_ORDER = 4;

@@ -1,4 +1,4 @@
-import type { CumulantFactor, TransferRule } from '../rule.ts';
+import type { CumulantFactor, RuleShape } from '../rule.ts';
 import { CUMULANT_LETTERS, Precedence, Printer, indexString, type Printed } from './printer.ts';
 
 const GREEK = new Set(['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'lambda', 'sigma', 'tau', 'theta', 'omega', 'pi', 'rho', 'nu', 'eta', 'xi']);
@@ -39,10 +39,13 @@ export class LatexPrinter extends Printer {
   taylorName(q: number, index: string): string {
     return `b_{${q}}(${this.mean(index)})`;
   }
+  smoothedName(k: number, index: string): string {
+    return `g_{${k}}(${index})`;
+  }
   mean(index: string): string {
     return `\\mu_{${index}}`;
   }
-  lhs(rule: TransferRule): string {
+  lhs(rule: RuleShape): string {
     return rule.order === 1 ? `\\mathbb{E}[y_{${rule.indices[0]}}]` : `\\kappa(${rule.indices.map((i) => `y_{${i}}`).join(', ')})`;
   }
 }

@@ -1,7 +1,7 @@
 import { parse, type MathNode } from '../math.ts';
 import { Polynomial } from '../polynomial.ts';
 import { Rational } from '../rational.ts';
-import type { CumulantFactor, RuleTerm, TransferRule } from '../rule.ts';
+import type { CumulantFactor, RuleShape, RuleTerm, TransferRule } from '../rule.ts';
 import { VARIABLE, substituteSymbols } from '../expression.ts';
 
 /** Binding strength of a printed fragment: parentheses are added where a weaker one sits in a stronger place. */
@@ -35,8 +35,10 @@ export abstract class Printer {
   abstract paren(text: string): string;
   abstract cumulant(factor: CumulantFactor, indices: readonly string[]): string;
   abstract taylorName(q: number, index: string): string;
+  /** g_k(i) = E[φ^{(k)}(z_i)], z_i ~ N(μ_i, Σ_ii). */
+  abstract smoothedName(k: number, index: string): string;
   abstract mean(index: string): string;
-  abstract lhs(rule: TransferRule): string;
+  abstract lhs(rule: RuleShape): string;
 
   sum(terms: readonly { sign: 1 | -1; text: string }[]): string {
     if (terms.length === 0) return '0';
@@ -106,14 +108,14 @@ export abstract class Printer {
   }
 
   /** The rule with b_q(μ_i) kept as named factors: the diagram structure. */
-  ruleStructure(rule: TransferRule): string {
+  ruleStructure(rule: RuleShape): string {
     return `${this.lhs(rule)} = ${this.sum(this.structureTerms(rule))}`;
   }
 
   /** The signed summands of ruleStructure, for layouts of one term per line. */
-  structureTerms(rule: TransferRule): { sign: 1 | -1; text: string }[] {
+  structureTerms(rule: RuleShape): { sign: 1 | -1; text: string }[] {
     return rule.terms.map((t) => {
-      const factors = t.factors.map((f) => this.taylorName(f.q, rule.indices[f.slot]));
+      const factors = t.factors.map((f) => (f.kind === 'smoothed' ? this.smoothedName(f.q, rule.indices[f.slot]) : this.taylorName(f.q, rule.indices[f.slot])));
       return { sign: 1 as const, text: this.termText(t.coefficient, factors, t, rule) };
     });
   }
@@ -180,7 +182,7 @@ export abstract class Printer {
     return parts;
   }
 
-  protected termText(coefficient: Rational, factors: readonly string[], term: RuleTerm, rule: TransferRule): string {
+  protected termText(coefficient: Rational, factors: readonly string[], term: RuleTerm, rule: RuleShape): string {
     const cumulants = term.cumulants.map((c) => this.cumulant(c, rule.indices));
     const all = [...factors, ...cumulants];
     const c = this.rational(coefficient);

@@ -1,4 +1,4 @@
-import type { CumulantFactor, TransferRule } from '../rule.ts';
+import type { CumulantFactor, RuleShape } from '../rule.ts';
 import { CUMULANT_LETTERS, Precedence, Printer, indexString, type Printed } from './printer.ts';
 
 const GREEK: Readonly<Record<string, string>> = { pi: 'π', alpha: 'α', beta: 'β', gamma: 'γ', sigma: 'σ', lambda: 'λ' };
@@ -34,10 +34,13 @@ export class TextPrinter extends Printer {
   taylorName(q: number, index: string): string {
     return `b_${q}(${this.mean(index)})`;
   }
+  smoothedName(k: number, index: string): string {
+    return `g_${k}(${index})`;
+  }
   mean(index: string): string {
     return `μ_${index}`;
   }
-  lhs(rule: TransferRule): string {
+  lhs(rule: RuleShape): string {
     return rule.order === 1 ? `E[y_${rule.indices[0]}]` : `κ(${rule.indices.map((i) => `y_${i}`).join(', ')})`;
   }
 }

@@ -1,0 +1,221 @@
+/**
+ * Truncated Taylor series arithmetic (Taylor-mode automatic differentiation) over expression trees:
+ * the coefficients c_0…c_K of f(x0 + t) in t, so f^{(k)}(x0) = k! c_k for every k ≤ K at once. Used
+ * to evaluate g_k = ∂^k_μ G(μ, s) of a closed-form Gaussian-smoothed activation to high k without
+ * expanding symbolic derivatives (whose size grows with k).
+ */
+import type { MathNode } from '../symbolic/math.ts';
+import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
+
+export type Series = Float64Array;
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function constant(v: number, K: number): Series {
+  const out = new Float64Array(K + 1);
+  out[0] = v;
+  return out;
+}
+
+export function mul(a: Series, b: Series): Series {
+  const K = a.length - 1;
+  const out = new Float64Array(K + 1);
+  for (let k = 0; k <= K; k++) {
+    let s = 0;
+    for (let j = 0; j <= k; j++) s += a[j] * b[k - j];
+    out[k] = s;
+  }
+  return out;
+}
+
+export function div(a: Series, b: Series): Series {
+  const K = a.length - 1;
+  const out = new Float64Array(K + 1);
+  for (let k = 0; k <= K; k++) {
+    let s = a[k];
+    for (let j = 1; j <= k; j++) s -= b[j] * out[k - j];
+    out[k] = s / b[0];
+  }
+  return out;
+}
+
+/** exp(a): e' = a' e, i.e. k e_k = Σ_{j=1..k} j a_j e_{k−j}. */
+export function exp(a: Series): Series {
+  const K = a.length - 1;
+  const out = new Float64Array(K + 1);
+  out[0] = Math.exp(a[0]);
+  for (let k = 1; k <= K; k++) {
+    let s = 0;
+    for (let j = 1; j <= k; j++) s += j * a[j] * out[k - j];
+    out[k] = s / k;
+  }
+  return out;
+}
+
+/** log(a): a l' = a', i.e. k l_k a_0 = k a_k − Σ_{j=1..k−1} j l_j a_{k−j}. */
+export function log(a: Series): Series {
+  const K = a.length - 1;
+  const out = new Float64Array(K + 1);
+  out[0] = Math.log(a[0]);
+  for (let k = 1; k <= K; k++) {
+    let s = k * a[k];
+    for (let j = 1; j < k; j++) s -= j * out[j] * a[k - j];
+    out[k] = s / (k * a[0]);
+  }
+  return out;
+}
+
+/** a^p for a constant p: a q' = p a' q. */
+export function powConst(a: Series, p: number): Series {
+  const K = a.length - 1;
+  const out = new Float64Array(K + 1);
+  out[0] = a[0] ** p;
+  for (let k = 1; k <= K; k++) {
+    let s = 0;
+    for (let j = 1; j <= k; j++) s += (p * j - (k - j)) * a[j] * out[k - j];
+    out[k] = s / (k * a[0]);
+  }
+  return out;
+}
+
+/** sin and cos together: s' = a' c, c' = −a' s. */
+export function sinCos(a: Series): [Series, Series] {
+  const K = a.length - 1;
+  const s = new Float64Array(K + 1);
+  const c = new Float64Array(K + 1);
+  s[0] = Math.sin(a[0]);
+  c[0] = Math.cos(a[0]);
+  for (let k = 1; k <= K; k++) {
+    let ss = 0;
+    let cc = 0;
+    for (let j = 1; j <= k; j++) {
+      ss += j * a[j] * c[k - j];
+      cc -= j * a[j] * s[k - j];
+    }
+    s[k] = ss / k;
+    c[k] = cc / k;
+  }
+  return [s, c];
+}
+
+/** Integrate: F' = f · a' with F_0 given (for functions defined by their derivative, e.g. Φ, erf). */
+function integrate(value0: number, derivative: Series, a: Series): Series {
+  const K = a.length - 1;
+  const out = new Float64Array(K + 1);
+  out[0] = value0;
+  for (let k = 1; k <= K; k++) {
+    let s = 0;
+    for (let j = 1; j <= k; j++) s += j * a[j] * derivative[k - j];
+    out[k] = s / k;
+  }
+  return out;
+}
+
+/** Standard normal density φ(a) = exp(−a²/2)/√(2π). */
+export function normalDensity(a: Series): Series {
+  const e = exp(mul(a, a).map((v) => -v / 2));
+  return e.map((v) => v * INV_SQRT_2PI);
+}
+
+/**
+ * Evaluate the Taylor coefficients of a mathjs tree in the variable `variable` around x0, with K
+ * coefficients beyond the value. `values` holds the other symbols (numbers); `scalar` evaluates the
+ * float64 value of functions at a point (Φ, erf, … at the expansion point).
+ */
+export function taylorCoefficients(
+  node: MathNode,
+  variable: string,
+  x0: number,
+  K: number,
+  values: Readonly<Record<string, number>>,
+  scalar: Readonly<Record<string, (x: number) => number>>,
+): Series {
+  const walk = (n: MathNode): Series => {
+    const any = n as unknown as { type: string; name?: string; value?: unknown; fn?: string | { name: string }; args?: MathNode[]; content?: MathNode };
+    switch (n.type) {
+      case 'ConstantNode':
+        return constant(Number(any.value), K);
+      case 'SymbolNode': {
+        const name = any.name!;
+        if (name === variable) {
+          const out = constant(x0, K);
+          if (K >= 1) out[1] = 1;
+          return out;
+        }
+        const v = name in values ? values[name] : NAMED_CONSTANTS[name];
+        if (v === undefined) throw new RangeError(`no value for the symbol "${name}"`);
+        return constant(v, K);
+      }
+      case 'ParenthesisNode':
+        return walk(any.content!);
+      case 'OperatorNode': {
+        const args = any.args!.map(walk);
+        switch (any.fn) {
+          case 'add':
+            return args[0].map((v, k) => v + args[1][k]);
+          case 'subtract':
+            return args[0].map((v, k) => v - args[1][k]);
+          case 'unaryMinus':
+            return args[0].map((v) => -v);
+          case 'unaryPlus':
+            return args[0];
+          case 'multiply':
+            return mul(args[0], args[1]);
+          case 'divide':
+            return div(args[0], args[1]);
+          case 'pow': {
+            const e = args[1];
+            if (e.some((v, k) => k > 0 && v !== 0)) return exp(mul(e, log(args[0])));
+            const p = e[0];
+            if (Number.isInteger(p) && p >= 0 && p <= 64) {
+              let out = constant(1, K);
+              for (let k = 0; k < p; k++) out = mul(out, args[0]);
+              return out;
+            }
+            return powConst(args[0], p);
+          }
+        }
+        throw new RangeError(`no Taylor arithmetic for the operator "${any.fn}"`);
+      }
+      case 'FunctionNode': {
+        const name = (any.fn as { name: string }).name;
+        const args = any.args!.map(walk);
+        const a = args[0];
+        switch (name) {
+          case 'exp':
+            return exp(a);
+          case 'log':
+            return log(a);
+          case 'sqrt':
+            return powConst(a, 0.5);
+          case 'sin':
+            return sinCos(a)[0];
+          case 'cos':
+            return sinCos(a)[1];
+          case 'phi':
+            return normalDensity(a);
+          case 'Phi':
+            // Φ' = φ.
+            return integrate(scalar.Phi(a[0]), normalDensity(a), a);
+          case 'erf':
+            // erf' = 2/√π · exp(−x²) = 2√2 · φ(√2 x).
+            return integrate(scalar.erf(a[0]), normalDensity(a.map((v) => v * Math.SQRT2)).map((v) => 2 * Math.SQRT2 * v), a);
+        }
+        throw new RangeError(`no Taylor arithmetic for the function "${name}"`);
+      }
+    }
+    throw new RangeError(`no Taylor arithmetic for "${n.toString()}"`);
+  };
+  return walk(node);
+}
+
+/** f^{(k)}(x0) for k = 0…K from Taylor coefficients: k! c_k. */
+export function derivativesFromSeries(c: Series): Float64Array {
+  const out = new Float64Array(c.length);
+  let f = 1;
+  for (let k = 0; k < c.length; k++) {
+    if (k > 0) f *= k;
+    out[k] = c[k] * f;
+  }
+  return out;
+}
