@@ -133,7 +133,8 @@ export function sampleNetwork(network: Network, input: InputSampler, options: Mo
           for (let i = 0; i < layer.cols; i++) v += layer.weight[o * layer.cols + i] * y[i];
           pre[o] = v;
           const c = powerCoefficients[l];
-          if (!c) post[o] = v;
+          if (layer.general) post[o] = layer.general.fn(v);
+          else if (!c) post[o] = v;
           else {
             let h = 0;
             for (let q = c.length - 1; q >= 0; q--) h = h * v + c[q];

@@ -1,7 +1,10 @@
 import type { ParsedExpression } from '../symbolic/expression.ts';
-import { VARIABLE } from '../symbolic/expression.ts';
+import { VARIABLE, polynomialDegree } from '../symbolic/expression.ts';
 import { MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../symbolic/rule.ts';
 import { polynomialActivation, type PolynomialActivation } from '../symbolic/taylor.ts';
+import { activationOf, type Activation } from '../symbolic/activations.ts';
+import { MAX_GAUSSIAN_ORDER } from '../symbolic/gaussian.ts';
+import { gaussianLayer } from './general.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { evaluateRule } from './reference.ts';
 import { Cumulants, affineCumulants } from './tensor.ts';
@@ -13,8 +16,15 @@ export interface Layer {
   readonly cols: number;
   readonly bias: Float64Array;
   readonly expression: ParsedExpression;
-  /** undefined for the identity (no nonlinearity). */
+  /** The exact polynomial engine's view of φ; undefined for the identity and for non-polynomial φ. */
   readonly activation: PolynomialActivation | undefined;
+  /** A non-polynomial φ (ReLU, tanh, …): Gaussian closure with g_k = E[φ^(k)(z)] (numeric/general.ts). */
+  readonly general: Activation | undefined;
+}
+
+/** Whether the layer applies a nonlinearity (polynomial or general). */
+export function hasActivation(layer: Layer): boolean {
+  return layer.activation !== undefined || layer.general !== undefined;
 }
 
 export interface Network {
@@ -27,7 +37,9 @@ export function isIdentity(expr: ParsedExpression): boolean {
 }
 
 export function makeLayer(weight: Float64Array, rows: number, cols: number, bias: Float64Array, expression: ParsedExpression): Layer {
-  return { weight, rows, cols, bias, expression, activation: isIdentity(expression) ? undefined : polynomialActivation(expression) };
+  if (isIdentity(expression)) return { weight, rows, cols, bias, expression, activation: undefined, general: undefined };
+  if ('degree' in polynomialDegree(expression)) return { weight, rows, cols, bias, expression, activation: polynomialActivation(expression), general: undefined };
+  return { weight, rows, cols, bias, expression, activation: undefined, general: activationOf(expression) };
 }
 
 export interface PropagateOptions {
@@ -85,9 +97,14 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
   const postOrders = new Array<number>(network.layers.length);
   for (let l = network.layers.length - 1; l >= 0; l--) {
     postOrders[l] = l === network.layers.length - 1 ? n : Math.max(n, preOrders[l + 1]);
-    preOrders[l] = network.layers[l].activation ? Math.max(K, n) : postOrders[l];
+    const layer = network.layers[l];
+    preOrders[l] = layer.activation ? Math.max(K, n) : layer.general ? Math.max(2, n) : postOrders[l];
   }
   network.layers.forEach((layer, l) => {
+    if (layer.general && postOrders[l] > MAX_GAUSSIAN_ORDER)
+      throw new InputError(
+        `layer ${l + 1} (φ = ${layer.expression.source}) would have to give cumulants up to order ${postOrders[l]}, but the Gaussian closure of a general activation gives orders up to ${MAX_GAUSSIAN_ORDER}; use --output-order ≤ ${MAX_GAUSSIAN_ORDER} and --input-order ≤ ${MAX_GAUSSIAN_ORDER} around it`,
+      );
     if (layer.activation && postOrders[l] > MAX_OUTPUT_ORDER)
       throw new InputError(
         `layer ${l + 1} would have to pass cumulants up to order ${postOrders[l]} to the next layer (its input order K = ${K}), but transfer rules go up to order ${MAX_OUTPUT_ORDER}; use --input-order ≤ ${MAX_OUTPUT_ORDER} when a layer with an activation feeds another`,
@@ -103,7 +120,8 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
   });
   let known: Exactness = { exactOrder: Infinity, zeroAbove: options.inputZeroAbove ?? inputHighestOrder };
   const exactOrders = network.layers.map((layer, l) => {
-    if (!layer.activation) {
+    if (layer.general) known = afterGaussianClosure(known, postOrders[l]);
+    else if (!layer.activation) {
       const stored = postOrders[l];
       known = { exactOrder: known.zeroAbove <= stored ? known.exactOrder : Math.min(known.exactOrder, stored), zeroAbove: known.zeroAbove };
     } else known = afterActivation(known, layer.activation.degree, K, postOrders[l]);
@@ -152,7 +170,8 @@ export function propagateReference(network: Network, input: Cumulants, options: 
   return network.layers.map((layer, l) => {
     const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, plan.preOrders[l]);
     let post = pre;
-    if (layer.activation) {
+    if (layer.general) post = gaussianLayer(layer.general, pre, plan.postOrders[l]).post;
+    else if (layer.activation) {
       const truncated = pre.truncate(K);
       const tensors: (Float64Array | undefined)[] = [undefined];
       for (let m = 1; m <= plan.postOrders[l]; m++) tensors.push(evaluateRule(cachedRule(layer.activation, m, K), truncated));
@@ -167,6 +186,15 @@ export function highestGiven(c: Cumulants): number {
   let r = 1;
   for (let k = 2; k <= c.maxOrder; k++) if (c.order(k)) r = k;
   return r;
+}
+
+/**
+ * A general activation reads μ and Σ only (the Gaussian closure): its outputs are exact, up to the
+ * series' truncation, when its input is Gaussian (known exactly up to order 2, zero above).
+ */
+function afterGaussianClosure(known: Exactness, stored: number): Exactness {
+  const gaussian = known.zeroAbove <= 2 && known.exactOrder >= 2;
+  return { exactOrder: gaussian ? stored : 0, zeroAbove: Infinity };
 }
 
 /**

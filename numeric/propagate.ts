@@ -12,6 +12,9 @@ import {
   type PropagationPlan,
 } from './network.ts';
 import { Cumulants } from './tensor.ts';
+import type { Activation } from '../symbolic/activations.ts';
+import { gaussianRule } from '../symbolic/gaussian.ts';
+import { MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, smoothedTable, type SmoothedTable } from './general.ts';
 import { networkFromSpec, networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 
 /** Cumulant tensors of a batch by order (index 1 = mean [B, N]; r ≥ 2: [B, N, …, N]; undefined = zero). */
@@ -55,7 +58,8 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
     const pre: CumulantTensors = [undefined, affine.mean(current[1]!)];
     for (let r = 2; r <= plan.preOrders[l]; r++) pre.push(current[r] ? affine.cumulant(current[r]!, r) : undefined);
     let post = pre;
-    if (layer.activation) {
+    if (layer.general) post = gaussianLayerTensors(layer.general, pre, plan.postOrders[l]);
+    else if (layer.activation) {
       const taylor = compileTaylor(layer.activation.taylor)(pre[1]!);
       const truncated = pre.slice(0, inputOrder + 1);
       post = [undefined];
@@ -64,6 +68,61 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
     current = post;
     return { pre, post };
   });
+}
+
+const gaussianRules = new Map<string, RuleKernel>();
+function gaussianKernel(order: number, truncation: number): RuleKernel {
+  const key = `${order}/${truncation}`;
+  let k = gaussianRules.get(key);
+  if (!k) gaussianRules.set(key, (k = compileRule(gaussianRule(order, truncation))));
+  return k;
+}
+
+/**
+ * A general activation on the device (Gaussian closure, DESIGN §5). The per-index work — g_k(i) from
+ * closed forms or quadrature, the direct variances, the truncation P — is float64 on the host and
+ * needs only μ_i, Σ_ii and max|ρ| per member (O(N) numbers read back); the N² work, the Mehler
+ * series Σ_p Σ_ij^p/p! g_p(i) g_p(j), is the compiled rule on the device, with the diagonal replaced
+ * by the direct variances. κ3 (N³ entries, small layers) is computed on the host.
+ */
+function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): CumulantTensors {
+  const mean = pre[1]!;
+  const [batch, width] = mean.shape as [number, number];
+  const cov = pre[2] ?? tf.zeros([batch, width, width]);
+  const diagonal = tf.tensor1d(Int32Array.from({ length: width }, (_, i) => i * width + i), 'int32');
+  const variance = tf.gather(tf.reshape(cov, [batch, width * width]), diagonal, 1);
+  const scale = tf.sqrt(tf.mul(tf.reshape(variance, [batch, width, 1]), tf.reshape(variance, [batch, 1, width])));
+  const offDiagonal = tf.sub(1, tf.eye(width));
+  const rho = tf.mul(tf.divNoNan(tf.abs(cov), scale), offDiagonal);
+  const maxRho = tf.max(tf.reshape(rho, [batch, width * width]), 1);
+  const [meanHost, varianceHost, rhoHost] = [mean.dataSync(), variance.dataSync(), maxRho.dataSync()];
+  const means = Array.from({ length: batch }, (_, b) => Float64Array.from(meanHost.subarray(b * width, (b + 1) * width)));
+  const variances = Array.from({ length: batch }, (_, b) => Float64Array.from(varianceHost.subarray(b * width, (b + 1) * width)));
+  const kmax = postOrder >= 2 ? (act.smoothed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature) : 0;
+  const tables = means.map((m, b) => smoothedTable(act, m, variances[b], kmax, tolerance));
+  const perIndex = (values: (t: SmoothedTable) => Float64Array) => {
+    const data = new Float32Array(batch * width);
+    tables.forEach((t, b) => data.set(values(t), b * width));
+    return tf.tensor2d(data, [batch, width]);
+  };
+  const post: CumulantTensors = [undefined, perIndex((t) => t.g[0])];
+  if (postOrder >= 2) {
+    const { order: P } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
+    const g = Array.from({ length: P + 1 }, (_, k) => perIndex((t) => t.g[k]));
+    const series = gaussianKernel(2, P).run(g, [undefined, mean, cov]);
+    const direct = tf.mul(tf.reshape(perIndex((t) => t.variance), [batch, width, 1]), tf.eye(width));
+    post.push(tf.add(tf.mul(series, offDiagonal), direct));
+  }
+  if (postOrder >= 3) {
+    const covHost = cov.dataSync();
+    const third = new Float32Array(batch * width ** 3);
+    means.forEach((m, b) => {
+      const c = Float64Array.from(covHost.subarray(b * width * width, (b + 1) * width * width));
+      third.set(gaussianLayer(act, new Cumulants(width, [undefined, m, c]), 3, tolerance).post.order(3)!, b * width ** 3);
+    });
+    post.push(tf.tensor(third, [batch, width, width, width]));
+  }
+  return post;
 }
 
 /** Stack a batch of Cumulants (same width) into device tensors, orders 1…maxOrder. */

@@ -12,7 +12,7 @@ import { useBackend, withBackend, type TfBackendName } from './backend.ts';
 import { compileExpression } from './kernels.ts';
 import type { LayerEstimates } from './montecarlo.ts';
 import { exponentialMixtureSampler, gaussianFactor, gaussianSampler, type InputSampler } from './montecarlo.ts';
-import { checkParameterValues, type Network } from './network.ts';
+import { checkParameterValues, hasActivation, type Network } from './network.ts';
 import { networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
 import { uploadWeights } from './propagate.ts';
@@ -237,7 +237,7 @@ function forward(network: Network, weights: ReturnType<typeof uploadWeights>, ac
 
 /** Means of every stage on a pilot chunk with its own stream: the shifts every shard uses. */
 async function pilotShifts(network: Network, spec: ShardSpec): Promise<Float64Array[]> {
-  const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
+  const activations = network.layers.map((l) => (hasActivation(l) ? compileExpression(l.expression.node) : undefined));
   const held: tf.Tensor[] = [];
   const sampler = inputSampler(spec.input);
   try {
@@ -306,9 +306,9 @@ function devicePowerSums(y: tf.Tensor2D, maxOrder: number, pairSelectors: [tf.Te
 /** Run batches [firstBatch, endBatch) of a shard in this thread; returns, per batch, one BatchSums per stage. */
 export async function runBatches(network: Network, spec: ShardSpec, onBatch?: () => void): Promise<BatchSums[][]> {
   await useBackend(spec.backend);
-  const activations = network.layers.map((l) => (l.activation ? compileExpression(l.expression.node) : undefined));
+  const activations = network.layers.map((l) => (hasActivation(l) ? compileExpression(l.expression.node) : undefined));
   const widths = network.layers.flatMap((l) => [l.rows, l.rows]);
-  const linearPost = network.layers.flatMap((l) => [false, !l.activation]);
+  const linearPost = network.layers.flatMap((l) => [false, !hasActivation(l)]);
   const sampler = inputSampler(spec.input);
   const weights = uploadWeights(network);
   const shiftTensors = spec.shifts.map((s) => tf.tensor1d(Float32Array.from(s)));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.ts';
+import { normalCdf } from '../symbolic/special.ts';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'corrmap.js');
@@ -134,8 +135,18 @@ describe('corrmap propagate', () => {
   it.concurrent('rejects wrong shapes', () => rejects(['propagate', file('n6.json', network), '--input', file('shape.json', { mean: [0, 0, 0], cov: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] })], /layers\[0\]\.weight has 2 columns but its input has width 3/));
   it.concurrent('rejects a ragged tensor', () => rejects(['propagate', file('n7.json', network), '--input', file('ragged.json', { mean: [0, 0], cov: [[1, 0], [0]] })], /cov\[1\] has 1 entries; expected 2/));
   it.concurrent('rejects a string entry', () => rejects(['propagate', file('n8.json', network), '--input', file('str.json', { mean: [0, '1'], cov: [[1, 0], [0, 1]] })], /mean\[1\] is "1"; expected a finite number/));
-  it.concurrent('rejects a non-polynomial activation in a network', () =>
-    rejects(['propagate', file('relu.json', { layers: [{ weight: [[1, 0]], activation: 'relu(z)' }] }), '--input', file('s9.json', stats)], /layers\[0\]\.activation: .*not a polynomial.*not yet supported/));
+  for (const backend of ['reference', 'wasm'])
+    it.concurrent(`propagates a general activation (ReLU, Gaussian closure) on ${backend}`, async () => {
+      const r = await corrmap('propagate', file(`relu-${backend}.json`, { layers: [{ weight: [[1, 0]], activation: 'relu(z)' }] }), '--input', file(`s9-${backend}.json`, stats), '--json', '--backend', backend);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      // z = x_1 ~ N(0.1, 1): E[relu(z)] = μΦ(μ) + φ(μ).
+      const mu = 0.1;
+      const want = mu * normalCdf(mu) + Math.exp(-mu * mu / 2) / Math.sqrt(2 * Math.PI);
+      expect(out.layers[0].post.mean[0]).toBeCloseTo(want, backend === 'reference' ? 10 : 6);
+    });
+  it.concurrent('rejects an activation whose Gaussian expectation does not exist', () =>
+    rejects(['propagate', file('expz2.json', { layers: [{ weight: [[1, 0]], activation: 'exp(z^2)' }] }), '--input', file('s9b.json', stats)], /exp\(z\^2\).*infinite for s ≥/));
   it.concurrent('rejects a parameter without a value', () =>
     rejects(['propagate', file('par.json', { layers: [{ weight: [[1, 0]], activation: 'z + a*z^2' }] }), '--input', file('s10.json', stats)], /parameter a need values in "params"/));
   it.concurrent('rejects a missing --input', () => rejects(['propagate', file('n11.json', network)], /--input <stats.json> is required/));

@@ -1,6 +1,6 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
-import type { LayerResult, Network } from '../../numeric/network.ts';
+import { hasActivation, type LayerResult, type Network } from '../../numeric/network.ts';
 import { propagate } from '../../numeric/propagate.ts';
 import { BACKENDS, BACKEND_NOTES, DEFAULT_BACKEND } from '../../numeric/backend.ts';
 import type { Cumulants } from '../../numeric/tensor.ts';
@@ -90,7 +90,7 @@ export function propagationText(network: Network, input: Cumulants, results: rea
   const lines = [`network ${[input.size, ...network.layers.map((l) => l.rows)].join(' → ')}; ${closure}; reporting orders 1…${outputOrder}; backend ${backend} (${precision})`];
   results.forEach((r, l) => {
     const layer = network.layers[l];
-    const act = layer.activation ? `φ(z) = ${p.expression(layer.expression.node)}` : 'no activation';
+    const act = hasActivation(layer) ? `φ(z) = ${p.expression(layer.expression.node)}` : 'no activation';
     lines.push('', `layer ${l + 1}: ${layer.cols} → ${layer.rows}, ${act}; post-activation ${exactnessText(r.exactOrder, outputOrder)}`);
     lines.push('  pre-activation z = W y + b:', cumulantsText(r.pre, outputOrder, '      '));
     lines.push('  post-activation y = φ(z):', cumulantsText(r.post, outputOrder, '      '));

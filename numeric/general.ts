@@ -1,0 +1,309 @@
+/**
+ * Gaussian closure for a general activation (DESIGN §5), float64: the per-index table
+ * g_k(i) = E[φ^{(k)}(z_i)] from the closed-form G (Taylor-mode derivatives in μ) or, where there is
+ * none, from the Stein form by Gauss–Hermite quadrature; then the rules of symbolic/gaussian.ts
+ * with the truncation chosen for a tolerance and a rigorous bound on what it leaves out.
+ */
+import type { Activation } from '../symbolic/activations.ts';
+import { SMOOTHED_FUNCTIONS, smoothedValidity } from '../symbolic/activations.ts';
+import { InputError } from '../symbolic/errors.ts';
+import { gaussianRule } from '../symbolic/gaussian.ts';
+import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
+import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
+import type { MathNode } from '../symbolic/math.ts';
+import { evaluateTerms } from './reference.ts';
+import { derivativesFromSeries, taylorCoefficients } from './taylorseries.ts';
+import { Cumulants } from './tensor.ts';
+
+/** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
+export const MAX_SMOOTHED_K = { closedForm: 40, quadrature: 24 } as const;
+
+export interface SmoothedTable {
+  /** g[k][i] = E[φ^{(k)}(z_i)], k = 0…kmax. */
+  readonly g: Float64Array[];
+  /** Var(y_i) = E[φ(z_i)²] − g_0(i)², computed directly. */
+  readonly variance: Float64Array;
+  /** How g was obtained, for the output. */
+  readonly method: 'closed form' | 'quadrature';
+  /** Largest estimated error of a quadrature (0 for closed forms' g; E[φ²] is always a quadrature). */
+  readonly quadratureError: number;
+}
+
+/** Functions whose kinks or jumps sit where their argument (or the difference of max/min's) vanishes. */
+const KINKED = new Set(['relu', 'abs', 'heaviside', 'step', 'sign', 'elu', 'max', 'min']);
+
+/**
+ * Where φ is not smooth (in z): the zeros of the arguments of relu, abs, heaviside, … (of u − v for
+ * max(u, v)), found where they are affine in z. Quadrature splits its range there, so each piece is
+ * smooth and converges exponentially.
+ */
+export function kinkPoints(act: Activation): number[] {
+  const points: number[] = [];
+  const scope = { ...SMOOTHED_FUNCTIONS, ...NAMED_CONSTANTS };
+  act.expression.node.traverse((node) => {
+    const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
+    if (n.type !== 'FunctionNode' || !KINKED.has(n.fn?.name ?? '')) return;
+    const args = n.args!.map((a) => a.compile());
+    const at = (z: number) => {
+      const v = args.map((a) => Number(a.evaluate({ ...scope, z })));
+      return v.length === 2 ? v[0] - v[1] : v[0];
+    };
+    const f0 = at(0);
+    const slope = at(1) - f0;
+    // Affine in z: three points on a line.
+    if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
+    points.push(-f0 / slope);
+  });
+  return [...new Set(points)].sort((a, b) => a - b);
+}
+
+/**
+ * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
+ * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
+ * agree. Returns the value and the last difference.
+ */
+export function piecewiseExpectation(f: (z: number) => number, mu: number, s: number, breakpoints: readonly number[], tolerance: number): { value: number; error: number } {
+  const sigma = Math.sqrt(s);
+  const L = 13;
+  const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
+  // Each estimate with Σ|terms|: rounding in the sum is ~1e-16 of it, whatever the cancellation.
+  const estimate = (n: number): [number, number] => {
+    const { nodes, weights } = gaussLegendre(n);
+    let total = 0;
+    let magnitude = 0;
+    for (let p = 0; p + 1 < cuts.length; p++) {
+      const a = cuts[p];
+      const b = cuts[p + 1];
+      const half = (b - a) / 2;
+      const mid = (a + b) / 2;
+      for (let k = 0; k < n; k++) {
+        const x = mid + half * nodes[k];
+        const term = half * weights[k] * normalPdf(x) * f(mu + sigma * x);
+        total += term;
+        magnitude += Math.abs(term);
+      }
+    }
+    return [total, magnitude];
+  };
+  let [previous] = estimate(32);
+  for (let n = 64; n <= 2048; n *= 2) {
+    const [next, magnitude] = estimate(n);
+    const error = Math.abs(next - previous);
+    if (error <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude) return { value: next, error };
+    previous = next;
+  }
+  throw new InputError(`the Gaussian expectation of an activation does not converge at mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}; does E[φ(z)²] exist?`);
+}
+
+/**
+ * g_k = E[f^{(k)}(z)], z ~ N(μ, s), k = 0…K, without derivatives: the Stein form
+ * g_k = s^{−k/2} E[f(μ + √s X) He_k(X)], by Gauss–Hermite quadrature for smooth f and piece by
+ * piece between the kinks otherwise.
+ */
+export function steinDerivatives(f: (z: number) => number, kinks: readonly number[], mu: number, s: number, K: number, tolerance: number): { g: Float64Array; error: number } {
+  if (kinks.length === 0) {
+    const r = steinCoefficients(f, mu, s, K, { tolerance });
+    return { g: r.g, error: r.error };
+  }
+  const g = new Float64Array(K + 1);
+  const sigma = Math.sqrt(s);
+  let error = 0;
+  for (let k = 0; k <= K; k++) {
+    const r = piecewiseExpectation((z) => f(z) * hermiteHe(k, (z - mu) / sigma), mu, s, kinks, tolerance);
+    g[k] = r.value / sigma ** k;
+    error = Math.max(error, r.error / sigma ** k);
+  }
+  return { g, error };
+}
+
+/** The per-index table at the pre-activation means and variances. */
+export function smoothedTable(act: Activation, mean: Float64Array, variance: Float64Array, kmax: number, tolerance: number): SmoothedTable {
+  const n = mean.length;
+  const closed = act.smoothed !== undefined;
+  const K = Math.min(kmax, closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature);
+  const g = Array.from({ length: K + 1 }, () => new Float64Array(n));
+  const out = new Float64Array(n);
+  let quadratureError = 0;
+  const kinks = kinkPoints(act);
+  for (let i = 0; i < n; i++) {
+    const mu = mean[i];
+    const s = Math.max(variance[i], 0);
+    if (s === 0) {
+      // A constant pre-activation: y_i = φ(μ_i), and every Σ_ij with it vanishes.
+      g[0][i] = act.fn(mu);
+      continue;
+    }
+    if (closed) {
+      const why = smoothedValidity(act, mu, s);
+      if (why) throw new InputError(`activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
+    }
+    let values: Float64Array;
+    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }, SMOOTHED_FUNCTIONS));
+    else {
+      const r = steinDerivatives(act.fn, kinks, mu, s, K, tolerance);
+      values = r.g;
+      quadratureError = Math.max(quadratureError, r.error);
+    }
+    for (let k = 0; k <= K; k++) {
+      if (!Number.isFinite(values[k]))
+        throw new InputError(`the Gaussian expectation of "${act.expression.source}" (or of its derivative of order ${k}) is not finite at mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}`);
+      g[k][i] = values[k];
+    }
+    const square = (z: number) => act.fn(z) ** 2;
+    const second = kinks.length ? piecewiseExpectation(square, mu, s, kinks, tolerance) : gaussianExpectation(square, mu, s, { tolerance });
+    quadratureError = Math.max(quadratureError, second.error);
+    out[i] = Math.max(second.value - g[0][i] ** 2, 0);
+  }
+  return { g, variance: out, method: closed ? 'closed form' : 'quadrature', quadratureError };
+}
+
+export interface GaussianLayerResult {
+  readonly post: Cumulants;
+  /** Truncation of the Mehler series: order P and the largest bound on what it leaves out. */
+  readonly covarianceTruncation: { order: number; bound: number };
+  readonly thirdTruncation?: { order: number; estimate: number };
+  readonly method: SmoothedTable['method'];
+  readonly quadratureError: number;
+}
+
+/**
+ * The truncation P of the Mehler series for a batch of distributions (one table per member): the
+ * smallest P with max|ρ|^{P+1} · max_i R_i(P)/Var_i ≤ tolerance, where
+ * R_i(P) = Var_i − Σ_{p≤P} s_i^p g_p(i)²/p! is what the series still owes the exact variance; by
+ * Cauchy–Schwarz |Σ_{p>P} Σ_ij^p g_p(i) g_p(j)/p!| ≤ |ρ_ij|^{P+1} √(R_i R_j). Returns P and the bound
+ * (relative to √(Var_i Var_j)) it leaves.
+ */
+export function covarianceTruncationOrder(tables: readonly SmoothedTable[], variances: readonly Float64Array[], maxRho: readonly number[], tolerance: number): { order: number; bound: number } {
+  const K = Math.min(...tables.map((t) => t.g.length - 1));
+  // worst[P] = max over members of max|ρ|^{P+1} · max_i R_i(P)/Var_i.
+  const worst = new Float64Array(K + 1);
+  tables.forEach((table, b) => {
+    const s = variances[b];
+    for (let i = 0; i < s.length; i++) {
+      if (!(table.variance[i] > 0)) continue;
+      let partial = 0;
+      let term = 1;
+      for (let p = 1; p <= K; p++) {
+        term *= s[i] / p;
+        partial += term * table.g[p][i] ** 2;
+        const relative = Math.max(table.variance[i] - partial, 0) / table.variance[i];
+        worst[p] = Math.max(worst[p], maxRho[b] ** (p + 1) * relative);
+      }
+    }
+  });
+  let P = 1;
+  while (P < K && worst[P] > tolerance) P++;
+  return { order: P, bound: worst[P] };
+}
+
+/**
+ * Post-activation cumulants of orders 1…outputOrder (≤ 3) for Gaussian pre-activations. The
+ * covariance off the diagonal is the Mehler series truncated at the smallest P with
+ * |ρ_ij|^{P+1} √(R_i(P) R_j(P)) ≤ tolerance·√(Var_i Var_j), where R_i(P) = Var_i − Σ_{p≤P} s_i^p g_p(i)²/p!
+ * is what the series still owes the exact variance (Cauchy–Schwarz bounds the remainder by it);
+ * the diagonal is Var_i itself.
+ */
+export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: number, tolerance = 1e-8): GaussianLayerResult {
+  const n = pre.size;
+  const mean = pre.mean;
+  const cov = pre.order(2) ?? new Float64Array(n * n);
+  const variance = Float64Array.from({ length: n }, (_, i) => cov[i * n + i]);
+  const closed = act.smoothed !== undefined;
+  const kmax = closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
+  const table = smoothedTable(act, mean, variance, outputOrder >= 2 ? kmax : 0, tolerance);
+  const tensors: (Float64Array | undefined)[] = [undefined, Float64Array.from(table.g[0])];
+  let covarianceTruncation = { order: 0, bound: 0 };
+  let thirdTruncation: GaussianLayerResult['thirdTruncation'];
+  if (outputOrder >= 2) {
+    let maxRho = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) {
+        const scale = Math.sqrt(variance[i] * variance[j]);
+        if (scale > 0) maxRho = Math.max(maxRho, Math.min(1, Math.abs(cov[i * n + j]) / scale));
+      }
+    const { order: P, bound } = covarianceTruncationOrder([table], [variance], [maxRho], tolerance);
+    covarianceTruncation = { order: P, bound };
+    const c2 = evaluateTerms(gaussianRule(2, P), table.g, pre);
+    for (let i = 0; i < n; i++) c2[i * n + i] = table.variance[i];
+    tensors.push(c2);
+    if (outputOrder >= 3) {
+      const third = thirdCumulant(act, pre, table, tolerance);
+      thirdTruncation = third.truncation;
+      tensors.push(third.tensor);
+    }
+  }
+  return { post: new Cumulants(n, tensors), covarianceTruncation, thirdTruncation, method: table.method, quadratureError: table.quadratureError };
+}
+
+/** Sum of the powers of Σ in a term: its number of edges. */
+const edges = (t: { cumulants: readonly { power: number }[] }) => t.cumulants.reduce((e, c) => e + c.power, 0);
+
+/**
+ * κ3 of the outputs. Distinct i, j, k: the connected three-vertex diagrams, shell by shell (a + b + c
+ * edges), until two shells in a row add less than the tolerance; what the next shell would add is
+ * not bounded, so the last shell's size is reported as the estimate. Entries with repeated indices
+ * are computed without the series' slowly converging self-correlations (ρ_ii = 1):
+ * κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature, and
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)), both by the Mehler series.
+ */
+function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number } } {
+  const n = pre.size;
+  const mean = pre.mean;
+  const cov = pre.order(2) ?? new Float64Array(n * n);
+  const K = table.g.length - 1;
+  const kinks = kinkPoints(act);
+  const tensor = new Float64Array(n ** 3);
+  let order = 0;
+  let estimate = 0;
+  if (n >= 3) {
+    let scale = 0;
+    let quiet = 0;
+    for (let total = 2; total <= Math.min(K, 40); total++) {
+      const shell = { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
+      const part = evaluateTerms(shell, table.g, pre);
+      let size = 0;
+      for (let e = 0; e < part.length; e++) {
+        tensor[e] += part[e];
+        size = Math.max(size, Math.abs(part[e]));
+        scale = Math.max(scale, Math.abs(tensor[e]));
+      }
+      order = total;
+      estimate = size;
+      quiet = size <= tolerance * Math.max(scale, Number.MIN_VALUE) ? quiet + 1 : 0;
+      if (quiet >= 2) break;
+    }
+  }
+  // Repeated indices.
+  const m = table.g[0];
+  const square = (z: number) => act.fn(z) ** 2;
+  const gSquare: Float64Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = cov[i * n + i];
+    if (s <= 0) {
+      gSquare.push(Float64Array.of(square(mean[i])));
+      continue;
+    }
+    gSquare.push(steinDerivatives(square, kinks, mean[i], s, K, tolerance).g);
+    const third = kinks.length
+      ? piecewiseExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, kinks, tolerance).value
+      : gaussianExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, { tolerance }).value;
+    tensor[(i * n + i) * n + i] = third;
+  }
+  const crossCovariance = (a: ArrayLike<number>, i: number, j: number) => {
+    // Σ_p Σ_ij^p / p! · a_p(i) g_p(j).
+    let sum = 0;
+    let power = 1;
+    for (let p = 1; p < a.length && p <= K; p++) {
+      power *= cov[i * n + j] / p;
+      sum += power * a[p] * table.g[p][j];
+    }
+    return sum;
+  };
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      if (i === j) continue;
+      const value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
+      for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
+    }
+  return { tensor, truncation: { order, estimate } };
+}
