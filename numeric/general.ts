@@ -5,7 +5,7 @@
  * with the truncation chosen for a tolerance and a rigorous bound on what it leaves out.
  */
 import type { Activation } from '../symbolic/activations.ts';
-import { SMOOTHED_FUNCTIONS, smoothedValidity } from '../symbolic/activations.ts';
+import { SMOOTHED_FUNCTIONS, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
@@ -125,6 +125,9 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   const out = new Float64Array(n);
   let quadratureError = 0;
   const kinks = kinkPoints(act);
+  const bad = undefinedPoint(act);
+  if (bad !== undefined)
+    throw new InputError(`φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
   for (let i = 0; i < n; i++) {
     const mu = mean[i];
     const s = Math.max(variance[i], 0);

@@ -1284,3 +1284,15 @@ export function smoothedDerivatives(a: Activation, kmax: number): MathNode[] {
   }
   return d.trees.slice(0, kmax + 1);
 }
+
+/**
+ * Where φ is not a real number (z^1.5, log(z), sqrt(z) for z < 0): a Gaussian expectation needs φ on
+ * the whole real line. Probes a grid of z in [−8, 8] and returns the first bad point, or undefined.
+ */
+export function undefinedPoint(a: Activation): number | undefined {
+  for (let k = 0; k <= 320; k++) {
+    const z = -8 + k * 0.05;
+    if (!Number.isFinite(a.fn(z))) return z;
+  }
+  return undefined;
+}

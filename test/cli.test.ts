@@ -81,13 +81,34 @@ describe('corrmap derive', () => {
   it.concurrent('rejects an unparsable expression with its column (as a process: exit 2, no stack)', () =>
     rejects(['derive', 'z + * 2'], /expression "z \+ \* 2": .*at column 5/, spawned));
   it.concurrent('rejects an unknown function with its column', () => rejects(['derive', 'z + foo(z)'], /unknown function 'foo'.* at column 5/));
-  it.concurrent('rejects a non-polynomial activation for now', () => rejects(['derive', 'z^2 + tanh(z)'], /not a polynomial in z \(tanh\(…\) of z at column 7\).*not yet supported/));
+  it.concurrent('derives a non-polynomial activation under the Gaussian closure (quadrature without a closed form)', async () => {
+    const r = await corrmap('derive', 'z^2 + tanh(z)', '--order', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/no closed form: g_k = s\^\(−k\/2\) E\[φ\(μ \+ √s X\) He_k\(X\)\]/);
+    expect(r.stdout).toContain('κ(y_i, y_j) = g_1(i) g_1(j) Σ_ij + 1/2 g_2(i) g_2(j) Σ_ij^2 + 1/6 g_3(i) g_3(j) Σ_ij^3 + 1/24 g_4(i) g_4(j) Σ_ij^4 + …');
+  });
+  it.concurrent('derives ReLU in closed form: G, g_k, and the rules (text, LaTeX, JSON)', async () => {
+    const r = await corrmap('derive', 'relu(z)', '--order', '3');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('G(μ, s) = μ Φ(μ/sqrt(s)) + sqrt(s) φ(μ/sqrt(s))');
+    expect(r.stdout).toContain('g_2 = φ(μ/sqrt(s))/sqrt(s)');
+    const latex = await corrmap('derive', 'relu(z)', '--format', 'latex');
+    expect(latex.stdout).toContain('G(\\mu, s) &= \\mu \\, \\Phi');
+    const json = JSON.parse((await corrmap('derive', 'relu(z)', '--format', 'json')).stdout);
+    expect(json.activation.name).toBe('relu');
+    expect(json.g).toHaveLength(5);
+    expect(json.rules[1].terms[0]).toEqual({ coefficient: '1', g: [{ k: 1, index: 'i' }, { k: 1, index: 'j' }], cumulants: [{ order: 2, indices: 'ij', power: 1 }] });
+  });
+  it.concurrent('rejects a non-polynomial activation at orders or input orders beyond the Gaussian closure', async () => {
+    await rejects(['derive', 'relu(z)', '--order', '4'], /for a non-polynomial activation the Gaussian closure gives orders up to 3/);
+    await rejects(['derive', 'relu(z)', '--input-order', '4'], /derived under the Gaussian closure \(K = 2\)/);
+  });
   it.concurrent('rejects division by zero, also through a parameter value', async () => {
     await rejects(['derive', 'z^2/(2-2)'], /division by zero at column 4/);
     await rejects(['derive', 'z^2/a', '--param', 'a=0'], /division by zero at column 4/);
   });
   it.concurrent('rejects NaN and Infinity inside an expression', () => rejects(['derive', 'z + Infinity*z^2'], /unsupported constant Infinity; expected a finite number/));
-  it.concurrent('rejects a fractional power', () => rejects(['derive', 'z^1.5'], /exponent 1\.5/));
+  it.concurrent('rejects an activation that is not real on the whole line', () => rejects(['derive', 'z^1.5'], /φ\(z\) = z\^1\.5 is not a real number at z = -8/));
   it.concurrent('rejects an order out of range', () => rejects(['derive', 'z^2', '--order', '9'], /--order must be a whole number from 1 to 4/));
   it.concurrent('rejects a parameter that does not occur', () => rejects(['derive', 'z + a*z^2', '--param', 'b=1'], /parameter 'b' does not occur \(its parameters: a\)/));
   it.concurrent('rejects an unknown option', () => rejects(['derive', 'z', '--frobnicate'], /Unknown option '--frobnicate'/));

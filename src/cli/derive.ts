@@ -1,5 +1,7 @@
 import { InputError } from '../../symbolic/errors.ts';
-import { parseActivation } from '../../symbolic/expression.ts';
+import { parseActivation, polynomialDegree } from '../../symbolic/expression.ts';
+import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
+import { MAX_GAUSSIAN_ORDER, gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, requiredInputOrder, transferRule, type TransferRule } from '../../symbolic/rule.ts';
@@ -15,6 +17,10 @@ Derive how the cumulants of the pre-activation z map to those of y = φ(z) (DESI
 and every output cumulant up to order n, in terms of the input mean μ and cumulants Σ, T, Q, … up
 to order K. Exact for polynomial activations whenever K ≥ d·n (degree d).
 
+Any other activation (relu(z), tanh(z), erf(b*z), gelu(z), …) is derived under the Gaussian closure
+(DESIGN §5, n ≤ ${MAX_GAUSSIAN_ORDER}): its Gaussian-smoothed form G(μ, s) = E[φ(μ + √s X)] where a closed form exists,
+g_k = ∂^k G/∂μ^k, and the series for the mean, covariance and third cumulant in g_k(i) and Σ_ij.
+
 Arguments:
   <expr>               φ as an expression in z (mathjs syntax), e.g. "z + a*z^2", "z^3 - z"
 
@@ -29,7 +35,9 @@ Options:
 Examples:
   corrmap derive "z + a*z^2" --order 2 --input-order 4
   corrmap derive "c0 + c1*z + c2*z^2 + c3*z^3" --order 3 --format latex
-  corrmap derive "z + a*z^2" --param a=0.1 --input-order 2 --format json`,
+  corrmap derive "z + a*z^2" --param a=0.1 --input-order 2 --format json
+  corrmap derive "relu(z)" --order 3
+  corrmap derive "tanh(z)" --format json`,
   run(argv, out) {
     const { values, positionals } = parseOptions('derive', argv, {
       order: { type: 'string', short: 'n' },
@@ -43,7 +51,23 @@ Examples:
     const order = integerOption(values.order, 'order', 1, MAX_OUTPUT_ORDER, 2);
     const format = oneOf(values.format, 'format', ['text', 'latex', 'json'] as const, 'text');
     const started = performance.now();
-    const activation = polynomialActivation(parseActivation(positionals[0], parameterOptions(values.param)));
+    const expression = parseActivation(positionals[0], parameterOptions(values.param));
+    if (!('degree' in polynomialDegree(expression))) {
+      if (order > MAX_GAUSSIAN_ORDER) throw new InputError(`--order ${order}: for a non-polynomial activation the Gaussian closure gives orders up to ${MAX_GAUSSIAN_ORDER}`);
+      if (values['input-order'] !== undefined && values['input-order'] !== '2')
+        throw new InputError(`--input-order ${values['input-order']}: a non-polynomial activation is derived under the Gaussian closure (K = 2); leave --input-order out or give 2`);
+      const activation = activationOf(expression);
+      const bad = expression.parameters.length === 0 ? undefinedPoint(activation) : undefined;
+      if (bad !== undefined)
+        throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
+      const general = generalDerivation(activation, order);
+      const elapsed = performance.now() - started;
+      if (format === 'json') out.log(JSON.stringify({ ...general.json, elapsedMs: Math.round(elapsed * 10) / 10 }, null, 1));
+      else if (format === 'latex') out.log(general.latex);
+      else out.log(`${general.text}\n\nderived in ${elapsed.toFixed(1)} ms`);
+      return;
+    }
+    const activation = polynomialActivation(expression);
     const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, Math.min(MAX_INPUT_ORDER, requiredInputOrder(activation.degree, order)));
     const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder));
     const elapsed = performance.now() - started;
@@ -129,4 +153,62 @@ export function ruleSetJson(activation: PolynomialActivation, rules: readonly Tr
     })),
     ...(elapsedMs !== undefined ? { elapsedMs: Math.round(elapsedMs * 10) / 10 } : {}),
   };
+}
+
+/** Terms of the Gaussian-closure series printed before "+ …". */
+const SHOWN_TRUNCATION = { 2: 4, 3: 3 } as Readonly<Record<number, number>>;
+
+/**
+ * A non-polynomial activation: its Gaussian-smoothed form G(μ, s), the g_k = ∂^k_μ G (closed form)
+ * or how they are computed (quadrature), and the Gaussian-closure rules of DESIGN §5 with their
+ * first terms.
+ */
+function generalDerivation(a: Activation, order: number): { text: string; latex: string; json: Record<string, unknown> } {
+  const t = new TextPrinter();
+  const l = new LatexPrinter();
+  const kShown = Math.max(3, order >= 2 ? SHOWN_TRUNCATION[2] : 0);
+  const g = a.smoothed ? smoothedDerivatives(a, kShown) : undefined;
+  const rules = Array.from({ length: order }, (_, k) => gaussianRule(k + 1, k === 0 ? 1 : SHOWN_TRUNCATION[k + 1]));
+  const seriesNote = (n: number) =>
+    n === 1 ? 'exact for Gaussian z' : n === 2 ? 'Mehler series; numerically truncated for a tolerance with a bound on the rest; the diagonal is E[φ²] − g_0²' : 'connected three-vertex diagrams; repeated indices computed directly';
+  const kind = a.smoothed ? `closed form (${a.smoothed.source})` : 'no closed form: g_k = s^(−k/2) E[φ(μ + √s X) He_k(X)] by Gauss–Hermite quadrature (split at kinks)';
+  const text = [
+    `φ(z) = ${t.expression(a.expression.node)}    (${a.name}; ${a.smooth ? 'smooth' : 'with kinks or jumps'})`,
+    '',
+    `Gaussian-smoothed form, z ~ N(μ, s): ${kind}`,
+    ...(a.smoothed ? [`  G(μ, s) = ${t.expression(a.smoothed.G)}`, ...a.smoothed.notes.map((n) => `  note: ${n}`)] : []),
+    ...(g ? ['', 'g_k(μ, s) = ∂^k G/∂μ^k = E[φ^(k)(z)]:', ...g.map((node, k) => `  g_${k} = ${t.expression(node)}`)] : []),
+    '',
+    'Rules under the Gaussian closure (K = 2; exact for Gaussian z up to the series\' truncation):',
+    ...rules.map((r) => `  ${t.ruleStructure(r)}${r.order > 1 ? ' + …' : ''}\n      (${seriesNote(r.order)})`),
+  ].join('\n');
+  const latex = [
+    `% corrmap: Gaussian-closure transfer rules of phi(z) = ${t.expression(a.expression.node)}`,
+    '\\begin{align}',
+    ...(a.smoothed ? [`  G(\\mu, s) &= ${l.expression(a.smoothed.G)} \\\\`] : []),
+    ...(g ? g.map((node, k) => `  g_{${k}}(\\mu, s) &= ${l.expression(node)} \\\\`) : []),
+    ...rules.map((r, k) => `  ${l.ruleStructure(r).replace(' = ', ' &= ')}${r.order > 1 ? ' + \\dots' : ''}${k === rules.length - 1 ? '' : ' \\\\'}`),
+    '\\end{align}',
+  ].join('\n');
+  const json = {
+    activation: { expression: a.expression.source, name: a.name, smooth: a.smooth, values: a.expression.values },
+    smoothed: a.smoothed
+      ? { G: { text: t.expression(a.smoothed.G), latex: l.expression(a.smoothed.G), expression: a.smoothed.G.toString() }, source: a.smoothed.source, notes: a.smoothed.notes }
+      : { method: 'quadrature of the Stein form g_k = s^(-k/2) E[phi(mu + sqrt(s) X) He_k(X)]' },
+    g: g?.map((node, k) => ({ k, text: t.expression(node), latex: l.expression(node), expression: node.toString() })),
+    rules: rules.map((r) => ({
+      order: r.order,
+      closure: 'gaussian',
+      shownTerms: r.terms.length,
+      series: seriesNote(r.order),
+      structure: t.ruleStructure(r),
+      latex: l.ruleStructure(r),
+      terms: r.terms.map((term) => ({
+        coefficient: term.coefficient.toString(),
+        g: term.factors.map((f) => ({ k: f.q, index: r.indices[f.slot] })),
+        cumulants: term.cumulants.map((c) => ({ order: c.order, indices: c.slots.map((x) => r.indices[x]).join(''), power: c.power })),
+      })),
+    })),
+  };
+  return { text, latex, json };
 }

@@ -1,7 +1,7 @@
 import type { CumulantFactor, RuleShape } from '../rule.ts';
 import { CUMULANT_LETTERS, Precedence, Printer, indexString, type Printed } from './printer.ts';
 
-const GREEK = new Set(['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'lambda', 'sigma', 'tau', 'theta', 'omega', 'pi', 'rho', 'nu', 'eta', 'xi']);
+const GREEK = new Set(['mu', 'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'lambda', 'sigma', 'tau', 'theta', 'omega', 'pi', 'rho', 'nu', 'eta', 'xi']);
 const FUNCTIONS = new Set(['sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh', 'exp', 'log', 'max', 'min']);
 
 /** LaTeX printer: b_{1}(\mu_i)\,\Sigma_{ij} + … */
@@ -16,7 +16,8 @@ export class LatexPrinter extends Printer {
     return String(value);
   }
   fraction(numerator: Printed, denominator: Printed): Printed {
-    return { text: `\\frac{${numerator.text}}{${denominator.text}}`, precedence: Precedence.Atom };
+    // A fraction raised to a power needs parentheses: (\frac{a}{b})^{2}, not \frac{a}{b}^{2}.
+    return { text: `\\frac{${numerator.text}}{${denominator.text}}`, precedence: Precedence.Product };
   }
   power(base: Printed, exponent: Printed): Printed {
     return { text: `${this.wrap(base, Precedence.Atom)}^{${exponent.text}}`, precedence: Precedence.Power };
@@ -25,7 +26,7 @@ export class LatexPrinter extends Printer {
     return factors.map((f) => f.text).join(' \\, ');
   }
   call(name: string, args: readonly string[]): string {
-    const head = FUNCTIONS.has(name) ? `\\${name}` : name === 'sqrt' ? '' : `\\operatorname{${name}}`;
+    const head = name === 'Phi' ? '\\Phi' : name === 'phi' ? '\\varphi' : FUNCTIONS.has(name) ? `\\${name}` : name === 'sqrt' ? '' : `\\operatorname{${name}}`;
     return name === 'sqrt' ? `\\sqrt{${args.join(', ')}}` : `${head}\\left(${args.join(', ')}\\right)`;
   }
   paren(text: string): string {
