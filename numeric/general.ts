@@ -25,8 +25,10 @@ export interface SmoothedTable {
   readonly variance: Float64Array;
   /** How g was obtained, for the output. */
   readonly method: 'closed form' | 'quadrature';
-  /** Largest estimated error of a quadrature (0 for closed forms' g; E[φ²] is always a quadrature). */
-  readonly quadratureError: number;
+  /** Estimated absolute error of g_k(i) (quadrature; 0 for closed forms), errors[k][i]. */
+  readonly errors: Float64Array[];
+  /** Estimated absolute error of the direct variances (E[φ²] is always a quadrature). */
+  readonly varianceErrors: Float64Array;
 }
 
 /** Functions whose kinks or jumps sit where their argument (or the difference of max/min's) vanishes. */
@@ -100,20 +102,20 @@ export function piecewiseExpectation(f: (z: number) => number, mu: number, s: nu
  * g_k = s^{−k/2} E[f(μ + √s X) He_k(X)], by Gauss–Hermite quadrature for smooth f and piece by
  * piece between the kinks otherwise.
  */
-export function steinDerivatives(f: (z: number) => number, kinks: readonly number[], mu: number, s: number, K: number, tolerance: number): { g: Float64Array; error: number } {
+export function steinDerivatives(f: (z: number) => number, kinks: readonly number[], mu: number, s: number, K: number, tolerance: number): { g: Float64Array; errors: Float64Array } {
   if (kinks.length === 0) {
     const r = steinCoefficients(f, mu, s, K, { tolerance });
-    return { g: r.g, error: r.error };
+    return { g: r.g, errors: r.errors };
   }
   const g = new Float64Array(K + 1);
+  const errors = new Float64Array(K + 1);
   const sigma = Math.sqrt(s);
-  let error = 0;
   for (let k = 0; k <= K; k++) {
     const r = piecewiseExpectation((z) => f(z) * hermiteHe(k, (z - mu) / sigma), mu, s, kinks, tolerance);
     g[k] = r.value / sigma ** k;
-    error = Math.max(error, r.error / sigma ** k);
+    errors[k] = r.error / sigma ** k;
   }
-  return { g, error };
+  return { g, errors };
 }
 
 /** The per-index table at the pre-activation means and variances. */
@@ -123,7 +125,8 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   const K = Math.min(kmax, closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature);
   const g = Array.from({ length: K + 1 }, () => new Float64Array(n));
   const out = new Float64Array(n);
-  let quadratureError = 0;
+  const errors = Array.from({ length: K + 1 }, () => new Float64Array(n));
+  const varianceErrors = new Float64Array(n);
   const kinks = kinkPoints(act);
   const bad = undefinedPoint(act);
   if (bad !== undefined)
@@ -145,7 +148,7 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
     else {
       const r = steinDerivatives(act.fn, kinks, mu, s, K, tolerance);
       values = r.g;
-      quadratureError = Math.max(quadratureError, r.error);
+      for (let k = 0; k <= K; k++) errors[k][i] = r.errors[k];
     }
     for (let k = 0; k <= K; k++) {
       if (!Number.isFinite(values[k]))
@@ -154,10 +157,44 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
     }
     const square = (z: number) => act.fn(z) ** 2;
     const second = kinks.length ? piecewiseExpectation(square, mu, s, kinks, tolerance) : gaussianExpectation(square, mu, s, { tolerance });
-    quadratureError = Math.max(quadratureError, second.error);
+    varianceErrors[i] = second.error + 2 * Math.abs(g[0][i]) * errors[0][i];
     out[i] = Math.max(second.value - g[0][i] ** 2, 0);
   }
-  return { g, variance: out, method: closed ? 'closed form' : 'quadrature', quadratureError };
+  return { g, variance: out, method: closed ? 'closed form' : 'quadrature', errors, varianceErrors };
+}
+
+/**
+ * Relative error bounds of the mean and the covariance that the table's own errors cause: the mean
+ * by max δg_0 / max|g_0|; the covariance through Mehler's terms, |Σ_p Σ_ij^p/p! (g_p δg_p + δg_p g_p)|
+ * ≤ 2 √Var_i √D_j with D_j = Σ_p s_j^p δg_p(j)²/p! (Cauchy–Schwarz, |Σ_ij| ≤ √(s_i s_j)), plus the
+ * direct variances' errors; both relative to the largest variance.
+ */
+export function tableErrors(table: SmoothedTable, variance: Float64Array): { mean: number; covariance: number } {
+  const n = variance.length;
+  let meanScale = 0;
+  let meanError = 0;
+  let maxVar = 0;
+  let maxSd = 0;
+  let maxD = 0;
+  let maxVarError = 0;
+  for (let i = 0; i < n; i++) {
+    meanScale = Math.max(meanScale, Math.abs(table.g[0][i]));
+    meanError = Math.max(meanError, table.errors[0][i]);
+    maxVar = Math.max(maxVar, table.variance[i]);
+    maxSd = Math.max(maxSd, Math.sqrt(table.variance[i]));
+    maxVarError = Math.max(maxVarError, table.varianceErrors[i]);
+    let d = 0;
+    let term = 1;
+    for (let p = 1; p < table.g.length; p++) {
+      term *= variance[i] / p;
+      d += term * table.errors[p][i] ** 2;
+    }
+    maxD = Math.max(maxD, d);
+  }
+  return {
+    mean: meanScale > 0 ? meanError / meanScale : meanError,
+    covariance: maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : 0,
+  };
 }
 
 export interface GaussianLayerResult {
@@ -166,7 +203,8 @@ export interface GaussianLayerResult {
   readonly covarianceTruncation: { order: number; bound: number };
   readonly thirdTruncation?: { order: number; estimate: number };
   readonly method: SmoothedTable['method'];
-  readonly quadratureError: number;
+  /** Relative errors of the mean and covariance caused by quadrature (numeric/general.ts tableErrors). */
+  readonly quadrature: { mean: number; covariance: number };
 }
 
 /**
@@ -235,7 +273,7 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
       tensors.push(third.tensor);
     }
   }
-  return { post: new Cumulants(n, tensors), covarianceTruncation, thirdTruncation, method: table.method, quadratureError: table.quadratureError };
+  return { post: new Cumulants(n, tensors), covarianceTruncation, thirdTruncation, method: table.method, quadrature: tableErrors(table, variance) };
 }
 
 /** Sum of the powers of Σ in a term: its number of edges. */
@@ -259,8 +297,14 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
   let order = 0;
   let estimate = 0;
   if (n >= 3) {
+    // Shell by shell; for strong correlations the series is only asymptotic (the three g's grow
+    // faster than a! b! c!), so it is stopped at its smallest shell when shells start to grow.
     let scale = 0;
     let quiet = 0;
+    let growing = 0;
+    let smallest = Infinity;
+    let best = new Float64Array(tensor.length);
+    let bestOrder = 0;
     for (let total = 2; total <= Math.min(K, 40); total++) {
       const shell = { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
       const part = evaluateTerms(shell, table.g, pre);
@@ -270,10 +314,21 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
         size = Math.max(size, Math.abs(part[e]));
         scale = Math.max(scale, Math.abs(tensor[e]));
       }
+      if (size < smallest) {
+        smallest = size;
+        best = Float64Array.from(tensor);
+        bestOrder = total;
+        growing = 0;
+      } else growing++;
       order = total;
       estimate = size;
       quiet = size <= tolerance * Math.max(scale, Number.MIN_VALUE) ? quiet + 1 : 0;
-      if (quiet >= 2) break;
+      if (quiet >= 2 || growing >= 3) break;
+    }
+    if (quiet < 2) {
+      tensor.set(best);
+      order = bestOrder;
+      estimate = smallest;
     }
   }
   // Repeated indices.
@@ -309,4 +364,21 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
   return { tensor, truncation: { order, estimate } };
+}
+
+/**
+ * Relative error bounds of a Gaussian-closure layer by order (index 1 = mean): quadrature for the
+ * mean; the Mehler truncation bound (relative to √(Var_i Var_j) ≤ the largest variance) plus
+ * quadrature for the covariance; the last shell of the three-vertex series for κ3.
+ */
+export function gaussianLayerErrors(r: GaussianLayerResult): number[] {
+  const errors = [0, r.quadrature.mean];
+  if (r.post.order(2)) errors.push(r.covarianceTruncation.bound + r.quadrature.covariance);
+  const k3 = r.post.order(3);
+  if (k3 && r.thirdTruncation) {
+    let scale = 0;
+    for (const v of k3) scale = Math.max(scale, Math.abs(v));
+    errors.push(scale > 0 ? r.thirdTruncation.estimate / scale : 0);
+  }
+  return errors;
 }

@@ -4,7 +4,7 @@ import { MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../symbolic/r
 import { polynomialActivation, type PolynomialActivation } from '../symbolic/taylor.ts';
 import { activationOf, type Activation } from '../symbolic/activations.ts';
 import { MAX_GAUSSIAN_ORDER } from '../symbolic/gaussian.ts';
-import { gaussianLayer } from './general.ts';
+import { gaussianLayer, gaussianLayerErrors } from './general.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { evaluateRule } from './reference.ts';
 import { Cumulants, affineCumulants } from './tensor.ts';
@@ -62,6 +62,11 @@ export interface LayerResult {
   readonly post: Cumulants;
   /** Post-activation cumulants of orders ≤ exactOrder are exact (Infinity: all). */
   readonly exactOrder: number;
+  /**
+   * Numerical error of the post-activation theory by order, relative to the tensor's largest entry:
+   * the truncation bound of the Gaussian-closure series and quadrature (general activations only).
+   */
+  readonly numericalError?: readonly number[];
 }
 
 /**
@@ -170,7 +175,12 @@ export function propagateReference(network: Network, input: Cumulants, options: 
   return network.layers.map((layer, l) => {
     const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, plan.preOrders[l]);
     let post = pre;
-    if (layer.general) post = gaussianLayer(layer.general, pre, plan.postOrders[l]).post;
+    let numericalError: number[] | undefined;
+    if (layer.general) {
+      const result = gaussianLayer(layer.general, pre, plan.postOrders[l]);
+      post = result.post;
+      numericalError = gaussianLayerErrors(result);
+    }
     else if (layer.activation) {
       const truncated = pre.truncate(K);
       const tensors: (Float64Array | undefined)[] = [undefined];
@@ -178,7 +188,7 @@ export function propagateReference(network: Network, input: Cumulants, options: 
       post = new Cumulants(layer.rows, tensors);
     }
     current = post;
-    return { pre, post, exactOrder: plan.exactOrders[l] };
+    return { pre, post, exactOrder: plan.exactOrders[l], ...(numericalError ? { numericalError } : {}) };
   });
 }
 

@@ -14,7 +14,7 @@ import {
 import { Cumulants } from './tensor.ts';
 import type { Activation } from '../symbolic/activations.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
-import { MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, smoothedTable, type SmoothedTable } from './general.ts';
+import { MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, smoothedTable, tableErrors, type SmoothedTable } from './general.ts';
 import { networkFromSpec, networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 
 /** Cumulant tensors of a batch by order (index 1 = mean [B, N]; r ≥ 2: [B, N, …, N]; undefined = zero). */
@@ -23,6 +23,8 @@ export type CumulantTensors = (tf.Tensor | undefined)[];
 export interface LayerTensors {
   readonly pre: CumulantTensors;
   readonly post: CumulantTensors;
+  /** Relative numerical error of the post-activation theory by order (general activations). */
+  readonly numericalError?: number[];
 }
 
 const kernels = new WeakMap<TransferRule, RuleKernel>();
@@ -58,7 +60,8 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
     const pre: CumulantTensors = [undefined, affine.mean(current[1]!)];
     for (let r = 2; r <= plan.preOrders[l]; r++) pre.push(current[r] ? affine.cumulant(current[r]!, r) : undefined);
     let post = pre;
-    if (layer.general) post = gaussianLayerTensors(layer.general, pre, plan.postOrders[l]);
+    let numericalError: number[] | undefined;
+    if (layer.general) ({ post, numericalError } = gaussianLayerTensors(layer.general, pre, plan.postOrders[l]));
     else if (layer.activation) {
       const taylor = compileTaylor(layer.activation.taylor)(pre[1]!);
       const truncated = pre.slice(0, inputOrder + 1);
@@ -66,7 +69,7 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
       for (let m = 1; m <= plan.postOrders[l]; m++) post.push(kernelFor(cachedRule(layer.activation, m, inputOrder)).run(taylor, truncated));
     }
     current = post;
-    return { pre, post };
+    return numericalError ? { pre, post, numericalError } : { pre, post };
   });
 }
 
@@ -85,7 +88,7 @@ function gaussianKernel(order: number, truncation: number): RuleKernel {
  * series Σ_p Σ_ij^p/p! g_p(i) g_p(j), is the compiled rule on the device, with the diagonal replaced
  * by the direct variances. κ3 (N³ entries, small layers) is computed on the host.
  */
-function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): CumulantTensors {
+function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): { post: CumulantTensors; numericalError: number[] } {
   const mean = pre[1]!;
   const [batch, width] = mean.shape as [number, number];
   const cov = pre[2] ?? tf.zeros([batch, width, width]);
@@ -106,8 +109,11 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
     return tf.tensor2d(data, [batch, width]);
   };
   const post: CumulantTensors = [undefined, perIndex((t) => t.g[0])];
+  const quadrature = tables.map((t, b) => tableErrors(t, variances[b]));
+  const numericalError = [0, Math.max(...quadrature.map((q) => q.mean))];
   if (postOrder >= 2) {
-    const { order: P } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
+    const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
+    numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
     const g = Array.from({ length: P + 1 }, (_, k) => perIndex((t) => t.g[k]));
     const series = gaussianKernel(2, P).run(g, [undefined, mean, cov]);
     const direct = tf.mul(tf.reshape(perIndex((t) => t.variance), [batch, width, 1]), tf.eye(width));
@@ -116,13 +122,17 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   if (postOrder >= 3) {
     const covHost = cov.dataSync();
     const third = new Float32Array(batch * width ** 3);
+    let worst = 0;
     means.forEach((m, b) => {
       const c = Float64Array.from(covHost.subarray(b * width * width, (b + 1) * width * width));
-      third.set(gaussianLayer(act, new Cumulants(width, [undefined, m, c]), 3, tolerance).post.order(3)!, b * width ** 3);
+      const result = gaussianLayer(act, new Cumulants(width, [undefined, m, c]), 3, tolerance);
+      worst = Math.max(worst, gaussianLayerErrors(result)[3] ?? 0);
+      third.set(result.post.order(3)!, b * width ** 3);
     });
+    numericalError.push(worst);
     post.push(tf.tensor(third, [batch, width, width, width]));
   }
-  return post;
+  return { post, numericalError };
 }
 
 /** Stack a batch of Cumulants (same width) into device tensors, orders 1…maxOrder. */
@@ -162,6 +172,8 @@ export interface BatchLayerResult {
   readonly pre: Cumulants[];
   readonly post: Cumulants[];
   readonly exactOrder: number;
+  /** Relative numerical error of the post-activation theory by order, over the batch (general activations). */
+  readonly numericalError?: readonly number[];
 }
 
 export interface CompiledOptions extends PropagateOptions {
@@ -195,16 +207,20 @@ export async function propagateCompiled(network: Network, inputs: readonly Cumul
     options: rest,
   }));
   const groups = await runAllInWorkers<PlainLayerResult[]>(tasks, () => {});
-  return groups[0].map((layer, l) => ({
-    pre: groups.flatMap((g) => g[l].pre.map(fromPlain)),
-    post: groups.flatMap((g) => g[l].post.map(fromPlain)),
-    exactOrder: layer.exactOrder,
-  }));
+  return groups[0].map((layer, l) => {
+    const errors = groups.map((g) => g[l].numericalError).filter((e): e is number[] => !!e);
+    return {
+      pre: groups.flatMap((g) => g[l].pre.map(fromPlain)),
+      post: groups.flatMap((g) => g[l].post.map(fromPlain)),
+      exactOrder: layer.exactOrder,
+      ...(errors.length ? { numericalError: errors[0].map((_, r) => Math.max(...errors.map((e) => e[r]))) } : {}),
+    };
+  });
 }
 
 /** A BatchLayerResult after structured cloning (Cumulants lose their class). */
 type PlainCumulants = { size: number; tensors: (Float64Array | undefined)[] };
-type PlainLayerResult = { pre: PlainCumulants[]; post: PlainCumulants[]; exactOrder: number };
+type PlainLayerResult = { pre: PlainCumulants[]; post: PlainCumulants[]; exactOrder: number; numericalError?: number[] };
 const fromPlain = (c: PlainCumulants) => new Cumulants(c.size, c.tensors);
 
 /** The worker side of propagateCompiled: one group of inputs, in this thread. */
@@ -228,7 +244,7 @@ async function propagateBatch(network: Network, inputs: readonly Cumulants[], op
       const width = network.layers[l].rows;
       const pre = await download(layer.pre, inputs.length, width);
       const post = layer.post === layer.pre ? pre : await download(layer.post, inputs.length, width);
-      results.push({ pre, post, exactOrder: plan.exactOrders[l] });
+      results.push({ pre, post, exactOrder: plan.exactOrders[l], ...(layer.numericalError ? { numericalError: layer.numericalError } : {}) });
     }
     return results;
   } finally {
@@ -240,5 +256,5 @@ async function propagateBatch(network: Network, inputs: readonly Cumulants[], op
 export async function propagate(network: Network, input: Cumulants, options: PropagateOptions & { backend: BackendName }): Promise<LayerResult[]> {
   if (options.backend === 'reference') return propagateReference(network, input, options);
   const batch = await propagateCompiled(network, [input], { ...options, backend: options.backend });
-  return batch.map((r) => ({ pre: r.pre[0], post: r.post[0], exactOrder: r.exactOrder }));
+  return batch.map((r) => ({ pre: r.pre[0], post: r.post[0], exactOrder: r.exactOrder, ...(r.numericalError ? { numericalError: r.numericalError } : {}) }));
 }

@@ -9,6 +9,9 @@ import type { LayerResult } from './network.ts';
 import { bonferroniCritical } from './statistics.ts';
 import { forEachSortedTuple, offsetOf } from './tensor.ts';
 
+/** Relative numerical error up to which a theory counts as exact (its error joins the allowance). */
+export const MAX_EXACT_NUMERICAL_ERROR = 1e-3;
+
 export interface EntryComparison {
   readonly index: readonly number[];
   readonly theory: number;
@@ -61,12 +64,16 @@ export function validateLayers(theory: readonly LayerResult[], mc: readonly Laye
     const preExact = l === 0 ? Infinity : theory[l - 1].exactOrder;
     for (const stage of ['pre', 'post'] as const) {
       const exactOrder = stage === 'pre' ? preExact : layer.exactOrder;
+      // A series' truncation and quadrature error (general activations) widens the allowance; the
+      // affine map after a layer passes it on to the next pre-activation.
+      const numerical = (stage === 'pre' ? theory[l - 1]?.numericalError : layer.numericalError) ?? [];
       for (let r = 1; r <= options.maxOrder; r++) {
         const t = layer[stage].order(r) ?? new Float64Array(width ** r);
         const est = mc[l][stage][r];
         let scale = 0;
         for (const v of t) scale = Math.max(scale, Math.abs(v));
-        const floor = options.relativeFloor * scale + Number.MIN_VALUE;
+        const allowance = (numerical[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR ? (numerical[r] ?? 0) : 0;
+        const floor = (options.relativeFloor + allowance) * scale + Number.MIN_VALUE;
         const entries: EntryComparison[] = [];
         let maxZ = 0;
         let worst: number[] = [];
@@ -80,7 +87,9 @@ export function validateLayers(theory: readonly LayerResult[], mc: readonly Laye
             worst = [...tuple];
           }
         });
-        raw.push({ layer: l + 1, stage, order: r, exact: r <= exactOrder, maxZ, worst, entries });
+        // A theory whose own numerical error (an asymptotic series stopped early) is large is an
+        // approximation, whatever the bookkeeping of cumulant orders says.
+        raw.push({ layer: l + 1, stage, order: r, exact: r <= exactOrder && (numerical[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR, maxZ, worst, entries });
       }
     }
   });
