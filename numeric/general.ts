@@ -7,7 +7,7 @@
 import type { Activation } from '../symbolic/activations.ts';
 import { SMOOTHED_FUNCTIONS, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
 import { InputError } from '../symbolic/errors.ts';
-import { gaussianRule } from '../symbolic/gaussian.ts';
+import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
 import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
 import type { MathNode } from '../symbolic/math.ts';
@@ -251,8 +251,12 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
   const variance = Float64Array.from({ length: n }, (_, i) => cov[i * n + i]);
   const closed = act.smoothed !== undefined;
   const kmax = closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
-  const table = smoothedTable(act, mean, variance, outputOrder >= 2 ? kmax : 0, tolerance);
+  const nonGaussian = pre.order(3) !== undefined || pre.order(4) !== undefined;
+  const table = smoothedTable(act, mean, variance, outputOrder >= 2 ? kmax : nonGaussian ? 4 : 0, tolerance);
   const tensors: (Float64Array | undefined)[] = [undefined, Float64Array.from(table.g[0])];
+  // First-order corrections for input cumulants of orders 3 and 4 (symbolic/gaussian.ts).
+  const meanShift = nonGaussian ? evaluateTerms(nonGaussianCorrection(1, 0), table.g, pre) : undefined;
+  if (meanShift) for (let i = 0; i < n; i++) tensors[1]![i] += meanShift[i];
   let covarianceTruncation = { order: 0, bound: 0 };
   let thirdTruncation: GaussianLayerResult['thirdTruncation'];
   if (outputOrder >= 2) {
@@ -266,6 +270,13 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
     covarianceTruncation = { order: P, bound };
     const c2 = evaluateTerms(gaussianRule(2, P), table.g, pre);
     for (let i = 0; i < n; i++) c2[i * n + i] = table.variance[i];
+    if (meanShift) {
+      const K = table.g.length - 1;
+      const shift = evaluateTerms(nonGaussianCorrection(2, Math.max(0, Math.min(P, K - 4))), table.g, pre);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) c2[i * n + j] += shift[i * n + j];
+      const shifted = varianceShift(act, pre, table, meanShift, tolerance);
+      for (let i = 0; i < n; i++) c2[i * n + i] = Math.max(c2[i * n + i] + shifted[i], 0);
+    }
     tensors.push(c2);
     if (outputOrder >= 3) {
       const third = thirdCumulant(act, pre, table, tolerance);
@@ -371,6 +382,28 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
  * mean; the Mehler truncation bound (relative to √(Var_i Var_j) ≤ the largest variance) plus
  * quadrature for the covariance; the last shell of the three-vertex series for κ3.
  */
+/**
+ * First-order correction of Var(y_i) for input cumulants T, Q: δE[φ²] − 2 g_0 δm with
+ * δE[φ²] = T_iii E_G[(φ²)‴]/6 + Q_iiii E_G[(φ²)⁗]/24 (Stein form of φ², by quadrature).
+ */
+export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTable, meanShift: Float64Array, tolerance: number): Float64Array {
+  const n = pre.size;
+  const cov = pre.order(2)!;
+  const T = pre.order(3);
+  const Q = pre.order(4);
+  const kinks = kinkPoints(act);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = cov[i * n + i];
+    if (!(s > 0)) continue;
+    const square = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
+    const t = T ? T[(i * n + i) * n + i] : 0;
+    const q = Q ? Q[((i * n + i) * n + i) * n + i] : 0;
+    out[i] = (t * square[3]) / 6 + (q * square[4]) / 24 - 2 * table.g[0][i] * meanShift[i];
+  }
+  return out;
+}
+
 export function gaussianLayerErrors(r: GaussianLayerResult): number[] {
   const errors = [0, r.quadrature.mean];
   if (r.post.order(2)) errors.push(r.covarianceTruncation.bound + r.quadrature.covariance);

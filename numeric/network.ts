@@ -103,7 +103,7 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
   for (let l = network.layers.length - 1; l >= 0; l--) {
     postOrders[l] = l === network.layers.length - 1 ? n : Math.max(n, preOrders[l + 1]);
     const layer = network.layers[l];
-    preOrders[l] = layer.activation ? Math.max(K, n) : layer.general ? Math.max(2, n) : postOrders[l];
+    preOrders[l] = layer.activation ? Math.max(K, n) : layer.general ? Math.max(Math.min(K, 4), n) : postOrders[l];
   }
   network.layers.forEach((layer, l) => {
     if (layer.general && postOrders[l] > MAX_GAUSSIAN_ORDER)
@@ -177,7 +177,7 @@ export function propagateReference(network: Network, input: Cumulants, options: 
     let post = pre;
     let numericalError: number[] | undefined;
     if (layer.general) {
-      const result = gaussianLayer(layer.general, pre, plan.postOrders[l]);
+      const result = gaussianLayer(layer.general, pre.truncate(Math.min(K, 4)), plan.postOrders[l]);
       post = result.post;
       numericalError = gaussianLayerErrors(result);
     }

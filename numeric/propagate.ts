@@ -74,11 +74,27 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
 }
 
 const gaussianRules = new Map<string, RuleKernel>();
-function gaussianKernel(order: number, truncation: number): RuleKernel {
-  const key = `${order}/${truncation}`;
+function gaussianKernel(order: number, truncation: number, normalized = false): RuleKernel {
+  const key = `${order}/${truncation}/${normalized}`;
   let k = gaussianRules.get(key);
-  if (!k) gaussianRules.set(key, (k = compileRule(gaussianRule(order, truncation))));
+  if (!k) gaussianRules.set(key, (k = compileRule(gaussianRule(order, truncation, normalized))));
   return k;
+}
+
+/** Non-Gaussian input (orders 3, 4; small widths, since Q has N⁴ entries): the float64 layer on the host. */
+function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: number, tolerance: number): { post: CumulantTensors; numericalError: number[] } {
+  const [batch, width] = pre[1]!.shape as [number, number];
+  const host = pre.map((t) => t?.dataSync());
+  const orders = Array.from({ length: postOrder + 1 }, (_, r) => (r === 0 ? undefined : new Float32Array(batch * width ** r)));
+  let errors: number[] = [];
+  for (let b = 0; b < batch; b++) {
+    const member = new Cumulants(width, host.map((d, r) => (d && r >= 1 ? Float64Array.from(d.subarray(b * width ** r, (b + 1) * width ** r)) : undefined)));
+    const result = gaussianLayer(act, member, postOrder, tolerance);
+    const e = gaussianLayerErrors(result);
+    errors = e.map((v, r) => Math.max(v, errors[r] ?? 0));
+    for (let r = 1; r <= postOrder; r++) orders[r]!.set(result.post.order(r)!, b * width ** r);
+  }
+  return { post: orders.map((d, r) => (d ? tf.tensor(d, [batch, ...new Array<number>(r).fill(width)]) : undefined)), numericalError: errors };
 }
 
 /**
@@ -89,6 +105,7 @@ function gaussianKernel(order: number, truncation: number): RuleKernel {
  * by the direct variances. κ3 (N³ entries, small layers) is computed on the host.
  */
 function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): { post: CumulantTensors; numericalError: number[] } {
+  if (pre[3] !== undefined || pre[4] !== undefined) return gaussianLayerOnHost(act, pre, postOrder, tolerance);
   const mean = pre[1]!;
   const [batch, width] = mean.shape as [number, number];
   const cov = pre[2] ?? tf.zeros([batch, width, width]);
@@ -103,9 +120,9 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const variances = Array.from({ length: batch }, (_, b) => Float64Array.from(varianceHost.subarray(b * width, (b + 1) * width)));
   const kmax = postOrder >= 2 ? (act.smoothed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature) : 0;
   const tables = means.map((m, b) => smoothedTable(act, m, variances[b], kmax, tolerance));
-  const perIndex = (values: (t: SmoothedTable) => Float64Array) => {
+  const perIndex = (values: (t: SmoothedTable, b: number) => Float64Array) => {
     const data = new Float32Array(batch * width);
-    tables.forEach((t, b) => data.set(values(t), b * width));
+    tables.forEach((t, b) => data.set(values(t, b), b * width));
     return tf.tensor2d(data, [batch, width]);
   };
   const post: CumulantTensors = [undefined, perIndex((t) => t.g[0])];
@@ -114,9 +131,17 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   if (postOrder >= 2) {
     const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
     numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
-    const g = Array.from({ length: P + 1 }, (_, k) => perIndex((t) => t.g[k]));
-    const series = gaussianKernel(2, P).run(g, [undefined, mean, cov]);
-    const direct = tf.mul(tf.reshape(perIndex((t) => t.variance), [batch, width, 1]), tf.eye(width));
+    // ĝ_p = g_p s^{p/2}/√p! and ρ for Σ: float32 never sees g_40 ~ 1e25 next to Σ^40 ~ 1e-30.
+    let factorial = 1;
+    const normalized = Array.from({ length: P + 1 }, (_, p) => {
+      if (p > 0) factorial *= p;
+      const root = Math.sqrt(factorial);
+      return perIndex((t, b) => t.g[p].map((g, i) => (g * Math.max(variances[b][i], 0) ** (p / 2)) / root));
+    });
+    const correlation = tf.mul(tf.divNoNan(cov, scale), offDiagonal);
+    const series = gaussianKernel(2, P, true).run(normalized, [undefined, mean, correlation]);
+    const directVariance = perIndex((t) => t.variance);
+    const direct = tf.mul(tf.reshape(directVariance, [batch, width, 1]), tf.eye(width));
     post.push(tf.add(tf.mul(series, offDiagonal), direct));
   }
   if (postOrder >= 3) {
