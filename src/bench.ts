@@ -17,6 +17,7 @@ import { polynomialActivation } from '../symbolic/taylor.ts';
 import { makeLayer, planPropagation, propagateReference, type Network } from '../numeric/network.ts';
 import { exponentialMixtureSampler, sampleNetwork } from '../numeric/montecarlo.ts';
 import { simulateNetwork, type InputDistribution } from '../numeric/simulate.ts';
+import { activationOf, smoothedDerivatives } from '../symbolic/activations.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { availableParallelism } from 'node:os';
 import { Random } from '../numeric/random.ts';
@@ -28,7 +29,7 @@ const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
 const skipSympy = quick || argv.includes('--no-sympy');
-const SECTIONS = ['derive', 'reference', 'montecarlo', 'closure'] as const;
+const SECTIONS = ['derive', 'reference', 'montecarlo', 'closure', 'general'] as const;
 const onlyAt = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
 const only = onlyAt < 0 ? undefined : (argv[onlyAt].includes('=') ? argv[onlyAt].slice('--only='.length) : argv[onlyAt + 1] ?? '').split(',').filter(Boolean);
 for (const name of only ?? []) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown section "${name}" (sections: ${SECTIONS.join(', ')})`);
@@ -136,6 +137,8 @@ if (want('closure')) {
   await classSplitSection();
 }
 
+if (want('general')) await generalSection();
+
 if (json) console.log(JSON.stringify(figures, null, 1));
 
 // 5. Gaussian-closure propagation (K = 2, n = 2) of class-conditional distributions through a wide
@@ -229,9 +232,9 @@ async function closureSection(): Promise<void> {
   }
 }
 
-function wideNetwork(widths: readonly number[], seed: number): Network {
+function wideNetwork(widths: readonly number[], seed: number, hidden = 'z + 0.1*z^2'): Network {
   const r = new Random(seed);
-  const quadratic = parseActivation('z + a*z^2', { a: 0.1 });
+  const quadratic = parseActivation(hidden);
   const linear = parseActivation('z');
   const layers = widths.slice(1).map((rows, l) => {
     const cols = widths[l];
@@ -372,5 +375,36 @@ async function classSplitSection(): Promise<void> {
     figures[`classSplit_workers${workers}_seconds`] = seconds;
     figures[`classSplit_workers${workers}_ratioToPlainMatMul`] = covFlops / seconds / plain.rate;
     log(`  ${workers} ${workers === 1 ? 'thread ' : 'workers'}  ${seconds.toFixed(3)} s  ${(covFlops / seconds / 1e9).toFixed(1)} GFLOP/s nominal = ${(100 * covFlops / seconds / plain.rate).toFixed(0)} % of one thread's plain matMul (${(plain.rate / 1e9).toFixed(1)} GFLOP/s)${workers > 1 ? `, ${(single / seconds).toFixed(2)}× one thread` : ''}`);
+  }
+}
+
+// 7. General activations (Gaussian closure, DESIGN §5): deriving G and g_k; the 10-class propagation
+// through 784-1000-1000-1000-10 with ReLU (closed form) and tanh (quadrature) hidden layers.
+async function generalSection(): Promise<void> {
+  log('\nGeneral activations (Gaussian closure):');
+  for (const src of ['relu(z)', 'gelu(z)', 'erf(1.3*z)', 'exp(-0.3*z^2 + 0.2*z)']) {
+    const [, seconds] = timed(() => smoothedDerivatives(activationOf(parseActivation(src)), 8));
+    figures[`general_derive_${src}`] = seconds;
+    log(`  derive G and g_0…g_8 of ${src.padEnd(22)} ${(seconds * 1000).toFixed(0)} ms (first use in this process)`);
+  }
+  const widths = quick ? [196, 250, 250, 250, 10] : [784, 1000, 1000, 1000, 10];
+  const classes = 10;
+  await useBackend('wasm');
+  const { mean, cov } = classInputs(classes, widths[0], 5);
+  const [m, c] = await Promise.all([mean.data(), cov.data()]);
+  tf.dispose([mean, cov]);
+  const n = widths[0];
+  const inputs = Array.from({ length: classes }, (_, k) => new Cumulants(n, [undefined, Float64Array.from(m.subarray(k * n, (k + 1) * n)), Float64Array.from(c.subarray(k * n * n, (k + 1) * n * n))]));
+  for (const hidden of ['relu(z)', 'tanh(z)']) {
+    const network = wideNetwork(widths, 11, hidden);
+    const once = async () => {
+      const t = performance.now();
+      await propagateCompiled(network, inputs, { backend: 'wasm', inputOrder: 2, outputOrder: 2, keep: 'output' });
+      return (performance.now() - t) / 1000;
+    };
+    await once();
+    const seconds = median(await sequential(quick ? 1 : 3, once));
+    figures[`general_closure_${hidden}_seconds`] = seconds;
+    log(`  ${classes} classes, ${widths.join('-')}, hidden φ = ${hidden.padEnd(8)} wasm: ${seconds.toFixed(2)} s (Mehler series compiled; g_k on the host in float64)`);
   }
 }
