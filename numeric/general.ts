@@ -5,7 +5,8 @@
  * with the truncation chosen for a tolerance and a rigorous bound on what it leaves out.
  */
 import type { Activation } from '../symbolic/activations.ts';
-import { SMOOTHED_FUNCTIONS, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
+import { SMOOTHED_FUNCTIONS, singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
+import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
@@ -267,9 +268,20 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
         if (scale > 0) maxRho = Math.max(maxRho, Math.min(1, Math.abs(cov[i * n + j]) / scale));
       }
     const { order: P, bound } = covarianceTruncationOrder([table], [variance], [maxRho], tolerance);
-    covarianceTruncation = { order: P, bound };
-    const c2 = evaluateTerms(gaussianRule(2, P), table.g, pre);
-    for (let i = 0; i < n; i++) c2[i * n + i] = table.variance[i];
+    const atom = singleAtom(act);
+    let c2: Float64Array;
+    if (atom) {
+      // One kink/jump atom plus a linear part: the exact bivariate form through Φ₂ (numeric/bivariate.ts).
+      covarianceTruncation = { order: 0, bound: 0 };
+      c2 = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = i; j < n; j++)
+          c2[i * n + j] = c2[j * n + i] = i === j ? table.variance[i] : exactPairCovariance(atom, mean[i], mean[j], variance[i], variance[j], cov[i * n + j]);
+    } else {
+      covarianceTruncation = { order: P, bound };
+      c2 = evaluateTerms(gaussianRule(2, P), table.g, pre);
+      for (let i = 0; i < n; i++) c2[i * n + i] = table.variance[i];
+    }
     if (meanShift) {
       const K = table.g.length - 1;
       const shift = evaluateTerms(nonGaussianCorrection(2, Math.max(0, Math.min(P, K - 4))), table.g, pre);
@@ -333,7 +345,8 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
       } else growing++;
       order = total;
       estimate = size;
-      quiet = size <= tolerance * Math.max(scale, Number.MIN_VALUE) ? quiet + 1 : 0;
+      // Quiet only once something has been summed: a polynomial's first shells can vanish.
+      quiet = scale > 0 && size <= tolerance * scale ? quiet + 1 : 0;
       if (quiet >= 2 || growing >= 3) break;
     }
     if (quiet < 2) {

@@ -12,7 +12,8 @@ import {
   type PropagationPlan,
 } from './network.ts';
 import { Cumulants } from './tensor.ts';
-import type { Activation } from '../symbolic/activations.ts';
+import { singleAtom, type Activation } from '../symbolic/activations.ts';
+import { exactPairCovarianceTensor } from './bivariate.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
 import { MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, smoothedTable, tableErrors, type SmoothedTable } from './general.ts';
 import { networkFromSpec, networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
@@ -129,6 +130,13 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const quadrature = tables.map((t, b) => tableErrors(t, variances[b]));
   const numericalError = [0, Math.max(...quadrature.map((q) => q.mean))];
   if (postOrder >= 2) {
+    const atom = singleAtom(act);
+    if (atom) {
+      // The exact bivariate form through Φ₂ in float32 (numeric/bivariate.ts); its diagonal is the exact variance.
+      numericalError.push(0);
+      post.push(exactPairCovarianceTensor(atom, mean, variance, cov));
+      return { post, numericalError: thirdOrder(post, numericalError) };
+    }
     const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
     numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
     // ĝ_p = g_p s^{p/2}/√p! and ρ for Σ: float32 never sees g_40 ~ 1e25 next to Σ^40 ~ 1e-30.
@@ -144,7 +152,11 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
     const direct = tf.mul(tf.reshape(directVariance, [batch, width, 1]), tf.eye(width));
     post.push(tf.add(tf.mul(series, offDiagonal), direct));
   }
-  if (postOrder >= 3) {
+  return { post, numericalError: thirdOrder(post, numericalError) };
+
+  /** κ3 (N³ entries, small layers) on the host, appended to post; returns the errors with its own. */
+  function thirdOrder(out: CumulantTensors, errors: number[]): number[] {
+    if (postOrder < 3) return errors;
     const covHost = cov.dataSync();
     const third = new Float32Array(batch * width ** 3);
     let worst = 0;
@@ -154,10 +166,9 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
       worst = Math.max(worst, gaussianLayerErrors(result)[3] ?? 0);
       third.set(result.post.order(3)!, b * width ** 3);
     });
-    numericalError.push(worst);
-    post.push(tf.tensor(third, [batch, width, width, width]));
+    out.push(tf.tensor(third, [batch, width, width, width]));
+    return [...errors, worst];
   }
-  return { post, numericalError };
 }
 
 /** Stack a batch of Cumulants (same width) into device tensors, orders 1…maxOrder. */

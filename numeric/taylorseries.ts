@@ -188,6 +188,13 @@ export function taylorCoefficients(
             return log(a);
           case 'sqrt':
             return powConst(a, 0.5);
+          case 'sinh':
+          case 'cosh': {
+            // sinh u = (e^u − e^−u)/2, cosh u = (e^u + e^−u)/2.
+            const plus = exp(a);
+            const minus = exp(a.map((v) => -v));
+            return plus.map((v, k) => (v + (name === 'sinh' ? -minus[k] : minus[k])) / 2);
+          }
           case 'sin':
             return sinCos(a)[0];
           case 'cos':

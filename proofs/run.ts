@@ -1,11 +1,13 @@
 /**
  * Regenerate and check every certificate (DESIGN §7):
  *   node --import tsx proofs/run.ts [--out DIR] [--extended]
+ * the polynomial transfer rules into DIR, the closed-form Gaussian smoothings into DIR/closed-forms.
  * --extended adds the larger families of extendedFamilies() (about half a minute more).
  * Exits with status 1 if any certificate or cross-check fails.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { defaultFamilies, extendedFamilies, writeCertificates } from './certificates.ts';
+import { writeClosedFormCertificates } from './closed-forms.ts';
 
 function parseArgs(argv: readonly string[]): { out: string; extended: boolean } {
   let out = 'proofs/certificates';
@@ -36,7 +38,13 @@ try {
     `${summary.outcomes.length} certificates, ${summary.checks.length} nerdamer cross-checks, ${failed} failed, ` +
       `${((performance.now() - started) / 1000).toFixed(1)} s; written to ${out}`,
   );
-  process.exitCode = summary.ok ? 0 : 1;
+  const closedStarted = performance.now();
+  const closed = writeClosedFormCertificates(join(resolve(out), 'closed-forms'), { log: (line) => console.log(line) });
+  console.log(
+    `${closed.certificates.length} closed-form certificates, ${closed.certificates.filter((c) => !c.ok).length} failed, ` +
+      `${((performance.now() - closedStarted) / 1000).toFixed(1)} s; written to ${join(out, 'closed-forms')}`,
+  );
+  process.exitCode = summary.ok && closed.ok ? 0 : 1;
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exitCode = 2;

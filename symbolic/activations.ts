@@ -732,6 +732,66 @@ function samplingFunction(expr: ParsedExpression): (z: number) => number {
   };
 }
 
+/** The atoms whose pair covariance has an exact bivariate form (numeric/bivariate.ts). */
+export type SingleAtomKind = 'relu' | 'heaviside' | 'sign' | 'abs' | 'erf';
+const SINGLE_ATOM_KINDS = new Set<ArgumentKind>(['relu', 'heaviside', 'sign', 'abs', 'erf']);
+
+/** φ(z) = coefficient · kind(slope · z + offset) + linear[0] + linear[1] · z. */
+export interface SingleAtom {
+  readonly kind: SingleAtomKind;
+  readonly coefficient: number;
+  readonly slope: number;
+  readonly offset: number;
+  readonly linear: [number, number];
+}
+
+/** A coefficient free of z and of parameters as a float (named constants and functions evaluated), or undefined. */
+function numericValue(c: Coefficient): number | undefined {
+  if (typeof c === 'number') return c;
+  if (dependsOn(c, VARIABLE)) return undefined;
+  let v: unknown;
+  try {
+    v = c.compile().evaluate({ ...NAMED_CONSTANTS, ...SMOOTHED_FUNCTIONS });
+  } catch {
+    return undefined;
+  }
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * φ as one atom of an affine argument plus an affine part, φ(z) = c · kind(p z + q) + a + b z, with
+ * kind one of relu, heaviside (step), sign, abs, erf and every number known; undefined otherwise
+ * (symbolic parameters, two different atoms, other functions, a polynomial part of degree ≥ 2, no
+ * atom at all). max and min enter through max(u, v) = u + relu(v − u), so leaky ReLU
+ * max(z, a z) = a z + (1 − a) relu(z); terms with the same atom are added. For a plain-number p,
+ * relu and abs carry |p| in c and heaviside and sign drop it (homogeneity), leaving p = ±1.
+ */
+export function singleAtom(a: Activation): SingleAtom | undefined {
+  if (a.expression.parameters.length) return undefined;
+  const d = decompose(a.expression.node);
+  if (!d) return undefined;
+  const linear: [number, number] = [0, 0];
+  for (const p of d.polynomial) {
+    const c = polynomialInZ(p, 1);
+    if (!c) return undefined;
+    const [c0, c1] = [numericValue(c[0] ?? 0), numericValue(c[1] ?? 0)];
+    if (c0 === undefined || c1 === undefined) return undefined;
+    linear[0] += c0;
+    linear[1] += c1;
+  }
+  let atom: { kind: SingleAtomKind; coefficient: number; slope: number; offset: number } | undefined;
+  for (const { coefficient, atom: t } of d.terms) {
+    if (t.kind === 'exp' || !SINGLE_ATOM_KINDS.has(t.kind)) return undefined;
+    const [c, slope, offset] = [numericValue(coefficient), numericValue(t.slope), numericValue(t.offset)];
+    if (c === undefined || slope === undefined || offset === undefined) return undefined;
+    if (!atom) atom = { kind: t.kind as SingleAtomKind, coefficient: c, slope, offset };
+    else if (atom.kind === t.kind && atom.slope === slope && atom.offset === offset) atom.coefficient += c;
+    else return undefined;
+  }
+  if (!atom || atom.coefficient === 0 || atom.slope === 0) return undefined;
+  return { ...atom, linear };
+}
+
 /** A float64 evaluator of a tree in mu and s (G or g_k), with values for the parameters left symbolic. */
 export function smoothedEvaluator(node: MathNode, parameters: Readonly<Record<string, number>> = {}): (mu: number, s: number) => number {
   const code = node.compile();

@@ -13,8 +13,21 @@ import {
   nerdamerFamilies,
   writeCertificates,
 } from '../proofs/certificates.ts';
+import {
+  CLOSED_FORM_CASES,
+  DEFAULT_GRID,
+  ORDERS,
+  certifyClosedForm,
+  writeClosedFormCertificates,
+  type CheckId,
+  type ClosedFormCertificate,
+} from '../proofs/closed-forms.ts';
 import { allSetPartitions, certifyRule, momentsFromCgf } from '../proofs/mgf.ts';
 import { nerdamerCrossCheck } from '../proofs/nerdamer-check.ts';
+import { derivativesFromSeries, taylorCoefficients } from '../numeric/taylorseries.ts';
+import { SMOOTHED_FUNCTIONS, activationOf, smoothedDerivatives, type Activation } from '../symbolic/activations.ts';
+import { parseActivation } from '../symbolic/expression.ts';
+import { parse as parseTree } from '../symbolic/math.ts';
 import { Polynomial } from '../symbolic/polynomial.ts';
 import { Rational } from '../symbolic/rational.ts';
 import type { TransferRule } from '../symbolic/rule.ts';
@@ -152,4 +165,118 @@ describe('negative controls: the checks can fail', () => {
     expect(check.ok).toBe(false);
     expect(check.difference).not.toBe('0');
   }, 30_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Closed-form Gaussian smoothings, certified numerically (DESIGN §7, proofs/closed-forms.ts).
+
+const checkOf = (c: ClosedFormCertificate, id: CheckId) => c.checks.find((x) => x.id === id)!;
+const failing = (c: ClosedFormCertificate) => c.checks.filter((x) => !x.ok).map((x) => `${x.id}: ${x.problem ?? `${x.failures.length} of ${x.compared} out of tolerance, ${x.unresolved} unresolved`}`);
+
+describe('closed-form Gaussian smoothings: G, nerdamer g_k and Taylor-mode g_k against quadrature', () => {
+  const certificates = new Map<string, ClosedFormCertificate>();
+  const certificate = (slug: string, source: string) => {
+    let c = certificates.get(slug);
+    if (!c) certificates.set(slug, (c = certifyClosedForm(source, { slug })));
+    return c;
+  };
+
+  for (const { slug, source } of CLOSED_FORM_CASES) {
+    it(`${slug}: ${source}`, () => {
+      const c = certificate(slug, source);
+      expect(failing(c)).toEqual([]);
+      expect(c.points).toHaveLength(DEFAULT_GRID.mu.length * DEFAULT_GRID.s.length);
+      expect(checkOf(c, 'G').compared).toBe(c.points.length);
+      expect(checkOf(c, 'symbolic').compared).toBe(c.points.length * (ORDERS.symbolic + 1));
+      expect(checkOf(c, 'taylor-symbolic').compared).toBe(c.points.length * (ORDERS.symbolic + 1));
+      // Taylor mode against the Stein form: s^{−k/2} amplifies the quadrature's rounding, so small s
+      // resolves fewer orders; still k ≥ 11 at s ≥ 1, k ≥ 6 everywhere, and most comparisons.
+      const stein = checkOf(c, 'taylor-stein');
+      for (const s of DEFAULT_GRID.s) expect(stein.highestOrder.get(s), `highest k at s = ${s}`).toBeGreaterThanOrEqual(s >= 1 ? 11 : 6);
+      expect(stein.compared).toBeGreaterThan(0.8 * c.points.length * (ORDERS.taylor + 1));
+      expect(c.ok).toBe(true);
+    }, 30_000);
+  }
+
+  it('skips grid points outside the validity of G: exp(0.2 z²) needs 2αs < 1', () => {
+    const c = certifyClosedForm('exp(0.2*z^2)');
+    expect(c.skipped.map((p) => p.s)).toEqual([3, 3, 3, 3, 3]);
+    expect(c.skipped[0].reason).toContain('infinite');
+    expect(failing(c)).toEqual([]);
+  }, 30_000);
+
+  it('writes one Markdown certificate per activation and an index', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corrmap-closed-forms-'));
+    try {
+      const cases = CLOSED_FORM_CASES.filter((c) => c.slug === 'relu' || c.slug === 'gelu');
+      const lines: string[] = [];
+      const summary = writeClosedFormCertificates(dir, { cases, log: (line) => lines.push(line) });
+      expect(summary.ok).toBe(true);
+      expect(readdirSync(dir).sort()).toEqual(['gelu.md', 'index.md', 'relu.md']);
+      expect(lines.filter((l) => l.startsWith('ok   closed form'))).toHaveLength(2);
+      const relu = readFileSync(join(dir, 'relu.md'), 'utf8');
+      expect(relu).toContain('**Result: every check holds.**');
+      expect(relu).toContain('G(\\mu, s) = \\mu \\, \\Phi\\left(\\frac{\\mu}{\\sqrt{s}}\\right) + \\sqrt{s} \\, \\varphi\\left(\\frac{\\mu}{\\sqrt{s}}\\right)');
+      expect(relu).toContain('Source: ReLU');
+      expect(relu).toContain('composite Gauss–Legendre');
+      expect(readFileSync(join(dir, 'gelu.md'), 'utf8')).toContain('Gauss–Hermite');
+      expect(readFileSync(join(dir, 'index.md'), 'utf8')).toContain('All 2 closed forms are certified');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+describe('negative controls: the closed-form checker rejects wrong forms', () => {
+  const library = (source: string) => activationOf(parseActivation(source));
+  /** The activation with its closed form replaced (g_k are then derived from the wrong G). */
+  const withG = (a: Activation, G: string): Activation => ({ ...a, smoothed: { ...a.smoothed!, G: parseTree(G) } });
+
+  it('ReLU with σ replaced by 1.01σ', () => {
+    const c = certifyClosedForm(withG(library('relu(z)'), 'mu * Phi(mu / sqrt(1.0201 * s)) + sqrt(1.0201 * s) * phi(mu / sqrt(1.0201 * s))'));
+    expect(c.ok).toBe(false);
+    expect(checkOf(c, 'G').failures.length).toBeGreaterThan(10);
+    expect(checkOf(c, 'symbolic').ok).toBe(false);
+    expect(checkOf(c, 'taylor-stein').ok).toBe(false);
+    // Taylor mode and nerdamer differentiate the same wrong G consistently: only quadrature sees it.
+    expect(checkOf(c, 'taylor-symbolic').ok).toBe(true);
+  }, 30_000);
+
+  it('GELU with √(1 + 2s) for √(1 + s)', () => {
+    const c = certifyClosedForm(withG(library('gelu(z)'), 'mu * Phi(mu / sqrt(1 + 2 * s)) + s / sqrt(1 + 2 * s) * phi(mu / sqrt(1 + 2 * s))'));
+    expect(checkOf(c, 'G').failures).toHaveLength(c.points.length);
+    expect(checkOf(c, 'symbolic').ok).toBe(false);
+    expect(c.ok).toBe(false);
+  }, 30_000);
+
+  it('G off by one part in 10⁶ (sin)', () => {
+    const c = certifyClosedForm(withG(library('sin(z)'), '(1 + 1e-6) * sin(mu) * exp(-0.5 * s)'));
+    expect(checkOf(c, 'G').ok).toBe(false);
+    expect(c.ok).toBe(false);
+  });
+
+  it('a nerdamer g_3 off by one part in 10⁶, with G right (GELU)', () => {
+    const gelu = library('gelu(z)');
+    const trees = smoothedDerivatives(gelu, ORDERS.symbolic).slice();
+    trees[3] = parseTree(`(1 + 1e-6) * (${trees[3].toString()})`);
+    const c = certifyClosedForm(gelu, { derivatives: trees });
+    expect(checkOf(c, 'G').ok).toBe(true);
+    expect(checkOf(c, 'symbolic').failures.every((f) => f.k === 3)).toBe(true);
+    expect(checkOf(c, 'symbolic').ok).toBe(false);
+    expect(checkOf(c, 'taylor-symbolic').ok).toBe(false);
+  }, 30_000);
+
+  it('a Taylor mode with g_9 off by one part in 10⁶ (erf)', () => {
+    const c = certifyClosedForm('erf(1.3*z)', {
+      taylor: (G, mu, s, K) => {
+        const g = derivativesFromSeries(taylorCoefficients(G, 'mu', mu, K, { s }, SMOOTHED_FUNCTIONS));
+        g[9] *= 1 + 1e-6;
+        return g;
+      },
+    });
+    expect(checkOf(c, 'taylor-symbolic').ok).toBe(true);
+    expect(checkOf(c, 'taylor-stein').failures.length).toBeGreaterThan(0);
+    expect(checkOf(c, 'taylor-stein').failures.every((f) => f.k === 9)).toBe(true);
+    expect(c.ok).toBe(false);
+  });
 });
