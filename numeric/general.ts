@@ -119,6 +119,11 @@ export function steinDerivatives(f: (z: number) => number, kinks: readonly numbe
   return { g, errors };
 }
 
+/** A pre-activation whose variance is rounding noise next to its mean: treated as a constant. */
+function deterministic(mu: number, s: number): boolean {
+  return !(s > 1e-10 * (1 + mu * mu));
+}
+
 /** The per-index table at the pre-activation means and variances. */
 export function smoothedTable(act: Activation, mean: Float64Array, variance: Float64Array, kmax: number, tolerance: number): SmoothedTable {
   const n = mean.length;
@@ -135,8 +140,8 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   for (let i = 0; i < n; i++) {
     const mu = mean[i];
     const s = Math.max(variance[i], 0);
-    if (s === 0) {
-      // A constant pre-activation: y_i = φ(μ_i), and every Σ_ij with it vanishes.
+    if (deterministic(mu, s)) {
+      // A constant pre-activation (up to rounding): y_i = φ(μ_i), and every Σ_ij with it vanishes.
       g[0][i] = act.fn(mu);
       continue;
     }
@@ -157,7 +162,16 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
       g[k][i] = values[k];
     }
     const square = (z: number) => act.fn(z) ** 2;
-    const second = kinks.length ? piecewiseExpectation(square, mu, s, kinks, tolerance) : gaussianExpectation(square, mu, s, { tolerance });
+    if (kmax === 0) continue; // the mean alone: E[φ²] is not needed (and may not exist)
+    let second: { value: number; error: number };
+    try {
+      second = kinks.length ? piecewiseExpectation(square, mu, s, kinks, tolerance) : gaussianExpectation(square, mu, s, { tolerance });
+    } catch (err) {
+      if (!(err instanceof RangeError || err instanceof InputError)) throw err;
+      throw new InputError(
+        `activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): E[φ(z)²] does not exist or does not converge, so the variance of y is infinite; only the mean (--output-order 1) is defined there`,
+      );
+    }
     varianceErrors[i] = second.error + 2 * Math.abs(g[0][i]) * errors[0][i];
     out[i] = Math.max(second.value - g[0][i] ** 2, 0);
   }
@@ -347,7 +361,9 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
       estimate = size;
       // Quiet only once something has been summed: a polynomial's first shells can vanish.
       quiet = scale > 0 && size <= tolerance * scale ? quiet + 1 : 0;
-      if (quiet >= 2 || growing >= 3) break;
+      // Stop when converged, or when shells have grown for a while and far past the smallest one
+      // (a polynomial's shells may grow before they vanish; an asymptotic series' keep growing).
+      if (quiet >= 2 || (growing >= 4 && size > 1e4 * smallest)) break;
     }
     if (quiet < 2) {
       tensor.set(best);
@@ -361,7 +377,7 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
   const gSquare: Float64Array[] = [];
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
-    if (s <= 0) {
+    if (deterministic(mean[i], s)) {
       gSquare.push(Float64Array.of(square(mean[i])));
       continue;
     }

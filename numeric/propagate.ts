@@ -62,7 +62,7 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
     for (let r = 2; r <= plan.preOrders[l]; r++) pre.push(current[r] ? affine.cumulant(current[r]!, r) : undefined);
     let post = pre;
     let numericalError: number[] | undefined;
-    if (layer.general) ({ post, numericalError } = gaussianLayerTensors(layer.general, pre, plan.postOrders[l]));
+    if (layer.general) ({ post, numericalError } = gaussianLayerTensors(layer.general, pre.slice(0, Math.min(inputOrder, 4) + 1), plan.postOrders[l]));
     else if (layer.activation) {
       const taylor = compileTaylor(layer.activation.taylor)(pre[1]!);
       const truncated = pre.slice(0, inputOrder + 1);
