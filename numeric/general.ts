@@ -334,6 +334,8 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
   let order = 0;
   let estimate = 0;
   if (n >= 3) {
+    const distinct = new Uint8Array(n ** 3);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) distinct[(i * n + j) * n + k] = i !== j && j !== k && i !== k ? 1 : 0;
     // Shell by shell; for strong correlations the series is only asymptotic (the three g's grow
     // faster than a! b! c!), so it is stopped at its smallest shell when shells start to grow.
     let scale = 0;
@@ -348,8 +350,11 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
       let size = 0;
       for (let e = 0; e < part.length; e++) {
         tensor[e] += part[e];
-        size = Math.max(size, Math.abs(part[e]));
-        scale = Math.max(scale, Math.abs(tensor[e]));
+        // Convergence is judged on distinct triples only: repeated indices are replaced below.
+        if (distinct[e]) {
+          size = Math.max(size, Math.abs(part[e]));
+          scale = Math.max(scale, Math.abs(tensor[e]));
+        }
       }
       if (size < smallest) {
         smallest = size;
@@ -397,10 +402,18 @@ function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, to
     }
     return sum;
   };
+  // A pure jump, φ = c·H(u) or c·sign(u): φ² = c·φ or c², so Cov(φ_i², φ_j) is c·Cov(φ_i, φ_j) or 0,
+  // and Cov(φ_i, φ_j) has its exact bivariate form: no slowly converging series for ρ → 1.
+  const atom = singleAtom(act);
+  const jump = atom && (atom.kind === 'heaviside' || atom.kind === 'sign') && atom.linear[0] === 0 && atom.linear[1] === 0 ? atom : undefined;
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
       if (i === j) continue;
-      const value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
+      let value: number;
+      if (jump) {
+        const c = exactPairCovariance(jump, mean[i], mean[j], cov[i * n + i], cov[j * n + j], cov[i * n + j]);
+        value = (jump.kind === 'heaviside' ? jump.coefficient * c : 0) - 2 * m[i] * c;
+      } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
   return { tensor, truncation: { order, estimate } };

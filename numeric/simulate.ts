@@ -163,8 +163,9 @@ async function simulate(network: Network, input: InputDistribution, options: Sim
 
 /** A well-mixed 32-bit seed for (seed, batch, chunk). */
 function streamSeed(seed: number, batch: number, chunk: number): number {
-  let h = (seed ^ 0x3c6ef372) >>> 0;
-  for (const v of [batch, chunk]) {
+  // Each value is mixed in on its own, so (seed, batch) pairs such as (2, b) and (3, b ^ 1) differ.
+  let h = 0x3c6ef372;
+  for (const v of [seed, batch, chunk]) {
     h = Math.imul(h ^ (v >>> 0), 0x9e3779b1) >>> 0;
     h = (h ^ (h >>> 15)) >>> 0;
     h = Math.imul(h, 0x85ebca6b) >>> 0;
