@@ -8,7 +8,7 @@ import { transferRule } from '../symbolic/rule.ts';
 import { polynomialActivation } from '../symbolic/taylor.ts';
 import { normalCdf, normalPdf } from '../symbolic/special.ts';
 import { gaussianLayer, kinkPoints, piecewiseExpectation, smoothedTable, type GaussianLayerResult } from '../numeric/general.ts';
-import type { Estimate } from '../numeric/montecarlo.ts';
+import { exponentialMixtureSampler, type Estimate } from '../numeric/montecarlo.ts';
 import { makeLayer, propagateReference, type Network } from '../numeric/network.ts';
 import { propagate } from '../numeric/propagate.ts';
 import { evaluateRule, evaluateTerms } from '../numeric/reference.ts';
@@ -879,4 +879,42 @@ describe('bad input', () => {
     }
     for (let r = 1; r <= 3; r++) expect(maxRelDiff(wasm[0].post.order(r)!, ref[0].post.order(r)!, maxAbs(ref[0].post.order(r)!))).toBeLessThan(1e-5);
   });
+});
+
+// =============================================================================================
+// Non-Gaussian input: first-order corrections in T and Q (DESIGN §5).
+
+describe('first-order non-Gaussian corrections', () => {
+  const mixing = Float64Array.from([0.5, 0.2, 0.1, 0.1, 0.4, 0.3, 0.2, 0.1, 0.5]);
+  const input = exponentialMixtureSampler(Float64Array.from([0.2, -0.1, 0.3]), mixing, 3).cumulants(4);
+
+  it('reproduce the exact rules of a quadratic at K = 4 (mean and covariance, diagonal included)', () => {
+    for (const source of ['0.3 + z + 0.4*z^2', 'z - 0.7*z^2', '2*z']) {
+      const expression = parseActivation(source);
+      const layer = gaussianLayer(activationOf(expression), input, 2);
+      for (const n of [1, 2]) {
+        const exact = evaluateRule(transferRule(polynomialActivation(expression), n, 4), input);
+        expect(maxRelDiff(layer.post.order(n)!, exact, maxAbs(exact)), `${source}, order ${n}`).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  it('are what the exact rules add to the Gaussian closure, not more: without T and Q the layer is the closure', () => {
+    const expression = parseActivation('0.3 + z + 0.4*z^2');
+    const closure = gaussianLayer(activationOf(expression), input.truncate(2), 2);
+    const exact2 = evaluateRule(transferRule(polynomialActivation(expression), 2, 2), input);
+    const exact4 = evaluateRule(transferRule(polynomialActivation(expression), 2, 4), input);
+    expect(maxRelDiff(closure.post.order(2)!, exact2, maxAbs(exact2))).toBeLessThan(1e-12);
+    // The correction matters here: the K = 2 and K = 4 rules differ by far more than the tolerance.
+    expect(maxRelDiff(exact2, exact4, maxAbs(exact4))).toBeGreaterThan(1e-2);
+  });
+
+  for (const backend of ['wasm', 'cpu'] as const)
+    it(`${backend}: a tanh layer with T and Q (K = 4) equals the reference`, async () => {
+      const net: Network = { inputSize: 3, layers: [makeLayer(Float64Array.from([0.9, -0.4, 0.3, 0.2, 0.7, -0.5]), 2, 3, Float64Array.from([0.1, -0.2]), parseActivation('tanh(z)'))] };
+      const options = { inputOrder: 4, outputOrder: 2, inputZeroAbove: Infinity };
+      const ref = await propagate(net, input, { ...options, backend: 'reference' });
+      const got = await propagate(net, input, { ...options, backend });
+      for (const n of [1, 2]) expect(maxRelDiff(got[0].post.order(n)!, ref[0].post.order(n)!, maxAbs(ref[0].post.order(n)!))).toBeLessThan(1e-5);
+    });
 });
