@@ -282,7 +282,9 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
         if (scale > 0) maxRho = Math.max(maxRho, Math.min(1, Math.abs(cov[i * n + j]) / scale));
       }
     const { order: P, bound } = covarianceTruncationOrder([table], [variance], [maxRho], tolerance);
-    const atom = singleAtom(act);
+    // The exact bivariate form where the series' bound is not below the tolerance (strong
+    // correlations under a kink or a jump); the series is exact enough, and cheaper, elsewhere.
+    const atom = bound > tolerance ? singleAtom(act) : undefined;
     let c2: Float64Array;
     if (atom) {
       // One kink/jump atom plus a linear part: the exact bivariate form through Φ₂ (numeric/bivariate.ts).

@@ -130,14 +130,15 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const quadrature = tables.map((t, b) => tableErrors(t, variances[b]));
   const numericalError = [0, Math.max(...quadrature.map((q) => q.mean))];
   if (postOrder >= 2) {
-    const atom = singleAtom(act);
+    const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
+    const atom = bound > tolerance ? singleAtom(act) : undefined;
     if (atom) {
-      // The exact bivariate form through Φ₂ in float32 (numeric/bivariate.ts); its diagonal is the exact variance.
+      // Strong correlations under a kink or a jump: the exact bivariate form through Φ₂ in float32
+      // (numeric/bivariate.ts); its diagonal is the exact variance.
       numericalError.push(0);
       post.push(exactPairCovarianceTensor(atom, mean, variance, cov));
       return { post, numericalError: thirdOrder(post, numericalError) };
     }
-    const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
     numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
     // ĝ_p = g_p s^{p/2}/√p! and ρ for Σ: float32 never sees g_40 ~ 1e25 next to Σ^40 ~ 1e-30.
     let factorial = 1;

@@ -352,12 +352,7 @@ async function classSplitSection(): Promise<void> {
   const widths = quick ? [196, 250, 250, 250, 10] : [784, 1000, 1000, 1000, 10];
   const classes = 10;
   const network = wideNetwork(widths, 11);
-  await useBackend('wasm');
-  const { mean, cov } = classInputs(classes, widths[0], 5);
-  const [m, c] = await Promise.all([mean.data(), cov.data()]);
-  tf.dispose([mean, cov]);
-  const n = widths[0];
-  const inputs = Array.from({ length: classes }, (_, k) => new Cumulants(n, [undefined, Float64Array.from(m.subarray(k * n, (k + 1) * n)), Float64Array.from(c.subarray(k * n * n, (k + 1) * n * n))]));
+  const inputs = await hostClassInputs(classes, widths[0]);
   let covFlops = 0;
   for (let l = 1; l < widths.length; l++) covFlops += classes * (2 * widths[l] * widths[l - 1] ** 2 + 2 * widths[l] ** 2 * widths[l - 1]);
   const plain = await plainMatMulRate(quick ? 250 : 1000, 5);
@@ -389,12 +384,7 @@ async function generalSection(): Promise<void> {
   }
   const widths = quick ? [196, 250, 250, 250, 10] : [784, 1000, 1000, 1000, 10];
   const classes = 10;
-  await useBackend('wasm');
-  const { mean, cov } = classInputs(classes, widths[0], 5);
-  const [m, c] = await Promise.all([mean.data(), cov.data()]);
-  tf.dispose([mean, cov]);
-  const n = widths[0];
-  const inputs = Array.from({ length: classes }, (_, k) => new Cumulants(n, [undefined, Float64Array.from(m.subarray(k * n, (k + 1) * n)), Float64Array.from(c.subarray(k * n * n, (k + 1) * n * n))]));
+  const inputs = await hostClassInputs(classes, widths[0]);
   for (const hidden of ['relu(z)', 'tanh(z)']) {
     const network = wideNetwork(widths, 11, hidden);
     const once = async () => {
@@ -407,4 +397,13 @@ async function generalSection(): Promise<void> {
     figures[`general_closure_${hidden}_seconds`] = seconds;
     log(`  ${classes} classes, ${widths.join('-')}, hidden φ = ${hidden.padEnd(8)} wasm: ${seconds.toFixed(2)} s (Mehler series compiled; g_k on the host in float64)`);
   }
+}
+
+/** classInputs read back as float64 Cumulants, for the public API. */
+async function hostClassInputs(classes: number, n: number): Promise<Cumulants[]> {
+  await useBackend('wasm');
+  const { mean, cov } = classInputs(classes, n, 5);
+  const [m, c] = await Promise.all([mean.data(), cov.data()]);
+  tf.dispose([mean, cov]);
+  return Array.from({ length: classes }, (_, k) => new Cumulants(n, [undefined, Float64Array.from(m.subarray(k * n, (k + 1) * n)), Float64Array.from(c.subarray(k * n * n, (k + 1) * n * n))]));
 }
