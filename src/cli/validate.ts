@@ -185,7 +185,7 @@ function validationText(network: Network, input: InputDistribution, v: Validatio
   if (approx.length) {
     const worst = approx.reduce((a, b) => (b.maxZ > a.maxZ ? b : a));
     lines.push(
-      `${approx.length} approximate block(s) (the truncation at K = ${run.inputOrder} drops cumulants they depend on, or a Gaussian-closure series is only asymptotic there); largest |z| ${worst.maxZ.toFixed(1)} at layer ${worst.layer} ${worst.stage} ${ORDER_KEYS[worst.order]}${run.inputOrder < 4 ? '; a higher --input-order makes more layers exact' : ''}`,
+      `${approx.length} approximate block(s) (the truncation at K = ${run.inputOrder} drops cumulants they depend on, or a Gaussian-closure series is only asymptotic there); largest |z| ${worst.maxZ.toFixed(1)} at layer ${worst.layer} ${worst.stage} ${ORDER_KEYS[worst.order]}${run.inputOrder < 4 && network.layers.every((l) => !l.general) ? '; a higher --input-order makes more layers exact' : ''}`,
     );
   }
   return lines.join('\n');
