@@ -13,7 +13,7 @@
 import nerdamer from 'nerdamer-prime';
 import { parse, type MathNode } from './math.ts';
 import { InputError } from './errors.ts';
-import { NAMED_CONSTANTS, VARIABLE, type ParsedExpression } from './expression.ts';
+import { NAMED_CONSTANTS, VARIABLE, treeDegree, type ParsedExpression } from './expression.ts';
 import { polynomialActivation } from './taylor.ts';
 import { erf, erfc, normalCdf, normalPdf } from './special.ts';
 
@@ -313,41 +313,8 @@ function exponentOf(node: MathNode): number | undefined {
 
 /** Whether the tree is a polynomial in z (degree ≤ 64 after expansion), without expanding it. */
 function isPolynomialInZ(node: MathNode): boolean {
-  const deg = (n: MathNode): number | undefined => {
-    if (!dependsOn(n, VARIABLE)) return 0;
-    const v = view(n);
-    switch (v.type) {
-      case 'SymbolNode':
-        return 1;
-      case 'ParenthesisNode':
-        return deg(v.content!);
-      case 'OperatorNode': {
-        const ds = v.args!.map(deg);
-        if (ds.some((d) => d === undefined)) return undefined;
-        const d = ds as number[];
-        switch (v.fn) {
-          case 'unaryPlus':
-          case 'unaryMinus':
-            return d[0];
-          case 'add':
-          case 'subtract':
-            return Math.max(...d);
-          case 'multiply':
-            return d.reduce((a, b) => a + b, 0);
-          case 'divide':
-            return d[1] === 0 ? d[0] : undefined;
-          case 'pow': {
-            if (d[1] !== 0) return undefined;
-            const e = exponentOf(v.args![1]);
-            return e === undefined ? undefined : d[0] * e;
-          }
-        }
-      }
-    }
-    return undefined;
-  };
-  const d = deg(node);
-  return d !== undefined && d <= 64;
+  const shape = treeDegree(node);
+  return 'degree' in shape && shape.degree <= 64;
 }
 
 // ---------------------------------------------------------------------------------------------

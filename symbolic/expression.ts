@@ -175,18 +175,19 @@ export function substituteSymbols(node: MathNode, values: Readonly<Record<string
 }
 
 /**
- * Degree of an expression as a polynomial in z (an upper bound: cancellations are found later by
- * exact expansion), or a description of the first non-polynomial part with its column.
+ * Degree of a tree as a polynomial in z (an upper bound: cancellations are found later by exact
+ * expansion), or the first part that is not polynomial, with its node. Parameters take `values`;
+ * a parameter left symbolic may stand in coefficients but not in exponents.
  */
-export function polynomialDegree(expr: ParsedExpression): { degree: number } | { reason: string; column?: number } {
-  const where = locateNodes(expr.text, expr.original);
-  class DivisionByZero {
-    constructor(readonly node: MathNode) {}
-  }
+export function treeDegree(
+  node: MathNode,
+  values: Readonly<Record<string, number>> = {},
+): { degree: number } | { reason: string; node: MathNode; divisionByZero?: true } {
   class NonPolynomial {
     constructor(
       readonly reason: string,
       readonly node: MathNode,
+      readonly divisionByZero?: true,
     ) {}
   }
   const deg = (n: MathNode & Record<string, any>): number => {
@@ -217,11 +218,11 @@ export function polynomialDegree(expr: ParsedExpression): { degree: number } | {
             if (ds[1] !== 0) throw new NonPolynomial('division by an expression in z', n);
             let d: unknown;
             try {
-              d = n.args[1].evaluate({ ...NAMED_CONSTANTS, ...expr.values });
+              d = n.args[1].evaluate({ ...NAMED_CONSTANTS, ...values });
             } catch {
               return ds[0]; // depends on symbolic parameters
             }
-            if (d === 0) throw new DivisionByZero(n);
+            if (d === 0) throw new NonPolynomial('division by zero', n, true);
             return ds[0];
           }
           case 'pow': {
@@ -229,7 +230,7 @@ export function polynomialDegree(expr: ParsedExpression): { degree: number } | {
             if (ds[1] !== 0) throw new NonPolynomial('z in an exponent', n);
             let e: unknown;
             try {
-              e = n.args[1].evaluate({ ...NAMED_CONSTANTS, ...expr.values });
+              e = n.args[1].evaluate({ ...NAMED_CONSTANTS, ...values });
             } catch {
               throw new NonPolynomial('a symbolic exponent', n);
             }
@@ -243,10 +244,21 @@ export function polynomialDegree(expr: ParsedExpression): { degree: number } | {
     throw new NonPolynomial(`a ${n.type}`, n);
   };
   try {
-    return { degree: deg(expr.original as MathNode & Record<string, any>) };
+    return { degree: deg(node as MathNode & Record<string, any>) };
   } catch (err) {
-    if (err instanceof NonPolynomial) return { reason: err.reason, column: where.get(err.node) };
-    if (err instanceof DivisionByZero) fail(expr.source, 'division by zero', where.get(err.node));
+    if (err instanceof NonPolynomial) return { reason: err.reason, node: err.node, ...(err.divisionByZero ? { divisionByZero: true as const } : {}) };
     throw err;
   }
+}
+
+/**
+ * Degree of an expression as a polynomial in z, or a description of the first non-polynomial part
+ * with its column.
+ */
+export function polynomialDegree(expr: ParsedExpression): { degree: number } | { reason: string; column?: number } {
+  const shape = treeDegree(expr.original, expr.values);
+  if ('degree' in shape) return shape;
+  const column = locateNodes(expr.text, expr.original).get(shape.node);
+  if (shape.divisionByZero) fail(expr.source, 'division by zero', column);
+  return { reason: shape.reason, column };
 }
