@@ -174,37 +174,31 @@ function streamSeed(seed: number, batch: number, chunk: number): number {
   return h;
 }
 
+/**
+ * x = mean + B s with B (n × m, row-major) and s_j i.i.d. from `next`: the source draws come from
+ * the seeded host stream, the map runs on the device (s Bᵀ as a plain matMul).
+ */
+function linearSampler(mean: Float64Array, b: Float64Array, m: number, next: (rng: Random) => number): { draw(rng: Random, rows: number): tf.Tensor2D; dispose(): void } {
+  const n = mean.length;
+  const bT = tf.tensor2d(Float32Array.from({ length: m * n }, (_, k) => b[(k % n) * m + Math.floor(k / n)]), [m, n]);
+  const shift = tf.tensor1d(Float32Array.from(mean));
+  return {
+    draw(rng, rows) {
+      const s = new Float32Array(rows * m);
+      for (let k = 0; k < s.length; k++) s[k] = next(rng);
+      return tf.add(tf.matMul(tf.tensor2d(s, [rows, m]), bT), shift);
+    },
+    dispose: () => tf.dispose([bT, shift]),
+  };
+}
+
 /** Device-side sampler: rows × width inputs from a seeded host stream, mapped on the device. */
 function inputSampler(input: InputDistribution): { draw(rng: Random, rows: number): tf.Tensor2D; dispose(): void } {
   switch (input.kind) {
-    case 'gaussian': {
-      const n = input.mean.length;
-      const l = gaussianFactor(input.cov, n);
-      const lT = tf.tensor2d(Float32Array.from({ length: n * n }, (_, k) => l[(k % n) * n + Math.floor(k / n)]), [n, n]);
-      const mean = tf.tensor1d(Float32Array.from(input.mean));
-      return {
-        draw(rng, rows) {
-          const eps = new Float32Array(rows * n);
-          for (let k = 0; k < eps.length; k++) eps[k] = rng.normal();
-          return tf.add(tf.matMul(tf.tensor2d(eps, [rows, n]), lT), mean);
-        },
-        dispose: () => tf.dispose([lT, mean]),
-      };
-    }
-    case 'exponential-mixture': {
-      const n = input.mean.length;
-      const m = input.sources;
-      const aT = tf.tensor2d(Float32Array.from({ length: m * n }, (_, k) => input.mixing[(k % n) * m + Math.floor(k / n)]), [m, n]);
-      const mean = tf.tensor1d(Float32Array.from(input.mean));
-      return {
-        draw(rng, rows) {
-          const s = new Float32Array(rows * m);
-          for (let k = 0; k < s.length; k++) s[k] = rng.centredExponential();
-          return tf.add(tf.matMul(tf.tensor2d(s, [rows, m]), aT), mean);
-        },
-        dispose: () => tf.dispose([aT, mean]),
-      };
-    }
+    case 'gaussian':
+      return linearSampler(input.mean, gaussianFactor(input.cov, input.mean.length), input.mean.length, (rng) => rng.normal());
+    case 'exponential-mixture':
+      return linearSampler(input.mean, input.mixing, input.sources, (rng) => rng.centredExponential());
     case 'data': {
       const w = input.width;
       return {
