@@ -158,22 +158,38 @@ export interface Agreement {
   readonly entries: number;
 }
 
+/** One unique entry of a cumulant tensor: theory, estimate, its standard error and the z-score. */
+export interface EntryComparison {
+  readonly index: readonly number[];
+  readonly theory: number;
+  readonly estimate: number;
+  readonly standardError: number;
+  readonly z: number;
+}
+
 /**
  * Compare a theory tensor with a Monte Carlo estimate on unique entries (sorted tuples):
  * z = |theory − MC| / sqrt(SE² + floor²), floor covering float rounding in the theory.
  */
-export function agreement(theory: Float64Array, estimate: Estimate, width: number, order: number, floor = 0): Agreement {
+export function compareEntries(theory: Float64Array, estimate: Estimate, width: number, order: number, floor = 0): { entries: EntryComparison[]; maxZ: number; worstAt: number[] } {
   let maxZ = 0;
   let worstAt: number[] = [];
-  let entries = 0;
+  const entries: EntryComparison[] = [];
   forEachSortedTuple(width, order, (tuple) => {
     const k = offsetOf(tuple, width);
-    const z = Math.abs(theory[k] - estimate.value[k]) / Math.sqrt(estimate.standardError[k] ** 2 + floor ** 2);
-    entries++;
+    const se = estimate.standardError[k];
+    const z = Math.abs(theory[k] - estimate.value[k]) / Math.sqrt(se * se + floor * floor);
+    entries.push({ index: [...tuple], theory: theory[k], estimate: estimate.value[k], standardError: se, z });
     if (!(z <= maxZ)) {
       maxZ = z;
       worstAt = [...tuple];
     }
   });
-  return { maxZ, worstAt, entries };
+  return { entries, maxZ, worstAt };
+}
+
+/** The largest z of compareEntries, where it occurs, and how many entries were compared. */
+export function agreement(theory: Float64Array, estimate: Estimate, width: number, order: number, floor = 0): Agreement {
+  const c = compareEntries(theory, estimate, width, order, floor);
+  return { maxZ: c.maxZ, worstAt: c.worstAt, entries: c.entries.length };
 }

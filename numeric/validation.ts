@@ -4,21 +4,14 @@
  * Bonferroni bound over all entries compared. An entry the truncation bookkeeping marks exact must
  * agree; an approximate one reports how far the closure is from sampling.
  */
-import type { LayerEstimates } from './montecarlo.ts';
+import { compareEntries, type EntryComparison, type LayerEstimates } from './montecarlo.ts';
 import type { LayerResult } from './network.ts';
 import { bonferroniCritical } from './statistics.ts';
-import { forEachSortedTuple, offsetOf } from './tensor.ts';
+
+export type { EntryComparison };
 
 /** Relative numerical error up to which a theory counts as exact (its error joins the allowance). */
 export const MAX_EXACT_NUMERICAL_ERROR = 1e-3;
-
-export interface EntryComparison {
-  readonly index: readonly number[];
-  readonly theory: number;
-  readonly estimate: number;
-  readonly standardError: number;
-  readonly z: number;
-}
 
 export type Verdict = 'agrees' | 'disagrees' | 'approximate';
 
@@ -69,24 +62,11 @@ export function validateLayers(theory: readonly LayerResult[], mc: readonly Laye
       const numerical = (stage === 'pre' ? theory[l - 1]?.numericalError : layer.numericalError) ?? [];
       for (let r = 1; r <= options.maxOrder; r++) {
         const t = layer[stage].order(r) ?? new Float64Array(width ** r);
-        const est = mc[l][stage][r];
         let scale = 0;
         for (const v of t) scale = Math.max(scale, Math.abs(v));
         const allowance = (numerical[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR ? (numerical[r] ?? 0) : 0;
         const floor = (options.relativeFloor + allowance) * scale + Number.MIN_VALUE;
-        const entries: EntryComparison[] = [];
-        let maxZ = 0;
-        let worst: number[] = [];
-        forEachSortedTuple(width, r, (tuple) => {
-          const k = offsetOf(tuple, width);
-          const se = est.standardError[k];
-          const z = Math.abs(t[k] - est.value[k]) / Math.sqrt(se * se + floor * floor);
-          entries.push({ index: [...tuple], theory: t[k], estimate: est.value[k], standardError: se, z });
-          if (!(z <= maxZ)) {
-            maxZ = z;
-            worst = [...tuple];
-          }
-        });
+        const { entries, maxZ, worstAt: worst } = compareEntries(t, mc[l][stage][r], width, r, floor);
         // A theory whose own numerical error (an asymptotic series stopped early) is large is an
         // approximation, whatever the bookkeeping of cumulant orders says.
         raw.push({ layer: l + 1, stage, order: r, exact: r <= exactOrder && (numerical[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR, maxZ, worst, entries });
