@@ -326,7 +326,7 @@ const edges = (t: { cumulants: readonly { power: number }[] }) => t.cumulants.re
  * κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature, and
  * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)), both by the Mehler series.
  */
-function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number } } {
+export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number } } {
   const n = pre.size;
   const mean = pre.mean;
   const cov = pre.order(2) ?? new Float64Array(n * n);
@@ -452,10 +452,13 @@ export function gaussianLayerErrors(r: GaussianLayerResult): number[] {
   const errors = [0, r.quadrature.mean];
   if (r.post.order(2)) errors.push(r.covarianceTruncation.bound + r.quadrature.covariance);
   const k3 = r.post.order(3);
-  if (k3 && r.thirdTruncation) {
-    let scale = 0;
-    for (const v of k3) scale = Math.max(scale, Math.abs(v));
-    errors.push(scale > 0 ? r.thirdTruncation.estimate / scale : 0);
-  }
+  if (k3 && r.thirdTruncation) errors.push(thirdCumulantError(k3, r.thirdTruncation.estimate));
   return errors;
+}
+
+/** κ3's estimated series error relative to its largest entry. */
+export function thirdCumulantError(k3: Float64Array, estimate: number): number {
+  let scale = 0;
+  for (const v of k3) scale = Math.max(scale, Math.abs(v));
+  return scale > 0 ? estimate / scale : 0;
 }

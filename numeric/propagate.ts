@@ -15,7 +15,9 @@ import { Cumulants } from './tensor.ts';
 import { singleAtom, type Activation } from '../symbolic/activations.ts';
 import { exactPairCovarianceTensor } from './bivariate.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
-import { MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, smoothedTable, tableErrors, type SmoothedTable } from './general.ts';
+import {
+  MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
+} from './general.ts';
 import { networkFromSpec, networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
 
 /** Cumulant tensors of a batch by order (index 1 = mean [B, N]; r ≥ 2: [B, N, …, N]; undefined = zero). */
@@ -163,9 +165,9 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
     let worst = 0;
     means.forEach((m, b) => {
       const c = Float64Array.from(covHost.subarray(b * width * width, (b + 1) * width * width));
-      const result = gaussianLayer(act, new Cumulants(width, [undefined, m, c]), 3, tolerance);
-      worst = Math.max(worst, gaussianLayerErrors(result)[3] ?? 0);
-      third.set(result.post.order(3)!, b * width ** 3);
+      const result = thirdCumulant(act, new Cumulants(width, [undefined, m, c]), tables[b], tolerance);
+      worst = Math.max(worst, thirdCumulantError(result.tensor, result.truncation.estimate));
+      third.set(result.tensor, b * width ** 3);
     });
     out.push(tf.tensor(third, [batch, width, width, width]));
     return [...errors, worst];
