@@ -28,11 +28,6 @@ export class Cumulants {
   }
 }
 
-/** Number of entries a dense order-r tensor of width n would hold. */
-export function denseSize(n: number, r: number): number {
-  return n ** r;
-}
-
 /**
  * Visit every index tuple of a dense order-r tensor in row-major order. Because the sorted
  * (non-decreasing) permutation of a tuple has the smallest offset, a symmetric tensor can be

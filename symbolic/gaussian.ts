@@ -52,13 +52,6 @@ export function gaussianRule(order: number, truncation: number, normalized = fal
   return { order, truncation, indices: INDEX_NAMES.slice(0, order), terms };
 }
 
-/** Highest g_k a rule reads. */
-export function highestSmoothed(rule: GaussianRule): number {
-  let k = 0;
-  for (const t of rule.terms) for (const f of t.factors) k = Math.max(k, f.q);
-  return k;
-}
-
 /**
  * First-order corrections of a non-Gaussian input (DESIGN §5) to the mean and the covariance:
  * E[F] ≈ E_G[F] + (1/3!) Σ T_abc E_G[∂_a∂_b∂_c F] + (1/4!) Σ Q_abcd E_G[∂_a∂_b∂_c∂_d F], with

@@ -5,11 +5,10 @@ import { parseActivation } from '../symbolic/expression.ts';
 import { InputError } from '../symbolic/errors.ts';
 import type { Estimate, LayerEstimates } from '../numeric/montecarlo.ts';
 import { makeLayer, type LayerResult, type Network } from '../numeric/network.ts';
-import { PowerSums, hostBatchSums, populationCumulants, sortedTupleCount, type BatchSums } from '../numeric/powersums.ts';
+import { PowerSums, hostBatchSums, populationCumulants, type BatchSums } from '../numeric/powersums.ts';
 import { propagate } from '../numeric/propagate.ts';
 import { Random } from '../numeric/random.ts';
 import { distributionCumulants, distributionZeroAbove, hostSampler, simulateNetwork, type InputDistribution, type Simulation } from '../numeric/simulate.ts';
-import { forEachSortedTuple } from '../numeric/tensor.ts';
 import { validateLayers, type Validation } from '../numeric/validation.ts';
 import { LONG, allTuples, discreteCumulants, maxAbs, polynomialSource } from './helpers.ts';
 

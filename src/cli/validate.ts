@@ -1,6 +1,6 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER } from '../../symbolic/rule.ts';
-import { BACKENDS, BACKEND_NOTES, DEFAULT_BACKEND } from '../../numeric/backend.ts';
+import { BACKENDS, DEFAULT_BACKEND } from '../../numeric/backend.ts';
 import { sampleNetwork, type LayerEstimates } from '../../numeric/montecarlo.ts';
 import type { Network } from '../../numeric/network.ts';
 import { MAX_ESTIMATED_ORDER } from '../../numeric/powersums.ts';
