@@ -4,8 +4,9 @@ import { deriveCommand } from './derive.ts';
 import { propagateCommand } from './propagate.ts';
 import { demoCommand } from './demo.ts';
 import { validateCommand } from './validate.ts';
+import { mergeCommand } from './merge.ts';
 
-const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand];
+const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, mergeCommand, demoCommand];
 
 const usage = `corrmap — neural networks as maps between probability distributions, described by cumulants
 
