@@ -13,7 +13,7 @@ import { compileExpression } from './kernels.ts';
 import type { LayerEstimates } from './montecarlo.ts';
 import { exponentialMixtureSampler, gaussianFactor, gaussianSampler, type InputSampler } from './montecarlo.ts';
 import { checkParameterValues, hasActivation, type Network } from './network.ts';
-import { networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
+import { networkSpec, runAllInWorkers, sharedSpec, type NetworkSpec } from './workers.ts';
 import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
 import { uploadWeights } from './propagate.ts';
 import { Random } from './random.ts';
@@ -158,7 +158,8 @@ async function simulate(network: Network, input: InputDistribution, options: Sim
   if (workers === 1) record(await runBatches(network, { ...spec0, shifts, firstBatch: first, endBatch: end }, progress));
   else {
     const bounds = shareBounds(first, end, workers);
-    const tasks = bounds.slice(0, -1).map((from, k) => ({ kind: 'simulate', spec: { ...spec0, shifts, firstBatch: from, endBatch: bounds[k + 1] } }));
+    // The weights go to the workers in shared memory (posting them copies them once per worker).
+    const tasks = bounds.slice(0, -1).map((from, k) => ({ kind: 'simulate', spec: { ...spec0, network: sharedSpec(network), shifts, firstBatch: from, endBatch: bounds[k + 1] } }));
     const shards = await runAllInWorkers<BatchSums[][]>(tasks, progress);
     for (const s of shards) record(s);
   }
