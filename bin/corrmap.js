@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // Runs the bundled CLI (npm run build) when it is newer than every source file, else the
 // TypeScript sources through tsx, so an edit is never shadowed by a stale bundle.
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freshBundle } from './bundle.mjs';
+
+// Node ≥ 22.1 keeps V8's compiled code of the bundle on disk between runs (start-up is mostly
+// compiling and initialising mathjs and nerdamer); Node 20 has no such cache and skips this.
+module.enableCompileCache?.();
 
 const bundle = freshBundle(join(dirname(fileURLToPath(import.meta.url)), '..'), 'corrmap.mjs');
 if (bundle) await import(pathToFileURL(bundle).href);

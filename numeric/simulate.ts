@@ -13,7 +13,7 @@ import { compileExpression } from './kernels.ts';
 import type { LayerEstimates } from './montecarlo.ts';
 import { exponentialMixtureSampler, gaussianFactor, gaussianSampler, type InputSampler } from './montecarlo.ts';
 import { checkParameterValues, hasActivation, type Network } from './network.ts';
-import { networkSpec, runAllInWorkers, type NetworkSpec } from './workers.ts';
+import { networkSpec, runAllInWorkers, sharedSpec, type NetworkSpec } from './workers.ts';
 import { MAX_ESTIMATED_ORDER, PowerSums, sortedPositions, sortedTupleCount, type BatchSums, hostBatchSums, populationCumulants } from './powersums.ts';
 import { uploadWeights } from './propagate.ts';
 import { Random } from './random.ts';
@@ -83,12 +83,18 @@ export interface SimulationOptions {
   readonly workers?: number;
   /** Largest number of samples pushed through the network at once (default: from the widths). */
   readonly chunk?: number;
+  /**
+   * Run only batches [first, end) of the run (a shard: another process or machine runs the rest;
+   * their power sums merge into the run's, bit for bit). Default: every batch.
+   */
+  readonly batchRange?: readonly [number, number];
   readonly onProgress?: (fraction: number) => void;
 }
 
 export interface Simulation {
   /** Power sums of the pre- and post-activation of every layer (2 per layer), mergeable. */
   readonly stages: PowerSums[];
+  /** Samples in the batches run (the shard's share when options.batchRange is given). */
   readonly samples: number;
   readonly seconds: number;
   estimates(): LayerEstimates[];
@@ -140,25 +146,38 @@ async function simulate(network: Network, input: InputDistribution, options: Sim
     network: networkSpec(network), input, seed: options.seed, maxOrder, backend: options.backend, perBatch, chunk,
   };
   const shifts = await pilotShifts(network, { ...spec0, shifts: [], firstBatch: 0, endBatch: 0 });
-  const workers = Math.max(1, Math.min(options.workers ?? 1, batches));
+  const [first, end] = options.batchRange ?? [0, batches];
+  if (!(Number.isInteger(first) && Number.isInteger(end) && first >= 0 && first < end && end <= batches))
+    throw new RangeError(`batch range [${first}, ${end}) is not within the run's ${batches} batches`);
+  const share = end - first;
+  const workers = Math.max(1, Math.min(options.workers ?? 1, share));
   const stages = [...widths.flatMap((w) => [w, w])].map((w) => new PowerSums(w, maxOrder));
   let done = 0;
-  const progress = () => options.onProgress?.(++done / batches);
+  const progress = () => options.onProgress?.(++done / share);
   const record = (result: BatchSums[][]) => result.forEach((perStage) => perStage.forEach((b, k) => stages[k].add(b)));
-  if (workers === 1) record(await runBatches(network, { ...spec0, shifts, firstBatch: 0, endBatch: batches }, progress));
+  if (workers === 1) record(await runBatches(network, { ...spec0, shifts, firstBatch: first, endBatch: end }, progress));
   else {
-    const bounds = Array.from({ length: workers + 1 }, (_, k) => Math.round((k * batches) / workers));
-    const tasks = bounds.slice(0, -1).map((first, k) => ({ kind: 'simulate', spec: { ...spec0, shifts, firstBatch: first, endBatch: bounds[k + 1] } }));
+    const bounds = shareBounds(first, end, workers);
+    // The weights go to the workers in shared memory (posting them copies them once per worker).
+    const tasks = bounds.slice(0, -1).map((from, k) => ({ kind: 'simulate', spec: { ...spec0, network: sharedSpec(network), shifts, firstBatch: from, endBatch: bounds[k + 1] } }));
     const shards = await runAllInWorkers<BatchSums[][]>(tasks, progress);
     for (const s of shards) record(s);
   }
-  const samples = perBatch * batches;
+  const samples = perBatch * share;
   return {
     stages,
     samples,
     seconds: (performance.now() - start) / 1000,
     estimates: () => network.layers.map((_, l) => ({ pre: stages[2 * l].estimates(), post: stages[2 * l + 1].estimates() })),
   };
+}
+
+/**
+ * Split batches [first, end) into `parts` contiguous shares as even as possible: parts + 1 bounds.
+ * Shard k of n of a run of B batches is [bounds[k], bounds[k + 1]) of shareBounds(0, B, n).
+ */
+export function shareBounds(first: number, end: number, parts: number): number[] {
+  return Array.from({ length: parts + 1 }, (_, k) => first + Math.round((k * (end - first)) / parts));
 }
 
 /** A well-mixed 32-bit seed for (seed, batch, chunk). */

@@ -31,6 +31,25 @@ export function networkFromSpec(spec: NetworkSpec): Network {
   return { inputSize: spec.inputSize, layers: spec.layers.map((l) => makeLayer(l.weight, l.rows, l.cols, l.bias, parseActivation(l.source, l.values))) };
 }
 
+/** A copy of `a` in shared memory: posted to a worker, it is shared, not copied. */
+export function sharedCopy(a: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/** The network's spec with its weights and biases in shared memory, made once per network. */
+const sharedSpecs = new WeakMap<Network, NetworkSpec>();
+export function sharedSpec(network: Network): NetworkSpec {
+  let spec = sharedSpecs.get(network);
+  if (!spec) {
+    const plain = networkSpec(network);
+    spec = { ...plain, layers: plain.layers.map((l) => ({ ...l, weight: sharedCopy(l.weight), bias: sharedCopy(l.bias) })) };
+    sharedSpecs.set(network, spec);
+  }
+  return spec;
+}
+
 /** URL of tsx's ESM register API (the "import" export of tsx/esm/api). */
 function tsxEsmApi(from: string): string {
   const manifest = createRequire(from).resolve('tsx/package.json');
@@ -134,18 +153,36 @@ export async function closeWorkers(): Promise<void> {
   await Promise.all(all.map((w) => w.worker.terminate()));
 }
 
+/** The (unshared) array buffers inside a result: handed over to the receiver instead of copied. */
+function ownBuffers(value: unknown, out = new Set<ArrayBuffer>()): ArrayBuffer[] {
+  if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) out.add(value.buffer);
+  } else if (Array.isArray(value)) for (const v of value) ownBuffers(v, out);
+  else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) ownBuffers(v, out);
+  return [...out];
+}
+
 /**
  * The worker side: answer each task message, one task at a time in arrival order, with its result
- * or its error (an InputError stays one).
+ * (its arrays transferred, not copied) or its error (an InputError stays one).
  */
-export function serveTasks(port: { on(event: 'message', f: (m: { id: number; task: unknown }) => void): void; postMessage(m: WorkerMessage): void }, work: (task: unknown, progress: () => void) => Promise<unknown>): void {
+export function serveTasks(
+  port: { on(event: 'message', f: (m: { id: number; task: unknown }) => void): void; postMessage(m: WorkerMessage, transfer: ArrayBuffer[]): void },
+  work: (task: unknown, progress: () => void) => Promise<unknown>,
+): void {
   let queue = Promise.resolve();
   port.on('message', ({ id, task }) => {
     queue = queue.then(async () => {
       try {
-        port.postMessage({ id, result: await work(task, () => port.postMessage({ id, progress: true })) });
+        const result = await work(task, () => port.postMessage({ id, progress: true }, []));
+        try {
+          port.postMessage({ id, result }, ownBuffers(result));
+        } catch {
+          // A buffer that cannot be handed over (e.g. a view of a wasm heap): copy instead.
+          port.postMessage({ id, result }, []);
+        }
       } catch (err) {
-        port.postMessage({ id, error: (err as Error).message, input: err instanceof InputError });
+        port.postMessage({ id, error: (err as Error).message, input: err instanceof InputError }, []);
       }
     });
   });

@@ -1,12 +1,19 @@
 /**
- * corrmap benchmarks (npm run bench): rule derivation against a straightforward SymPy derivation
- * measured in the same run, the float64 reference evaluator, float64 Monte Carlo throughput, and
- * Gaussian-closure propagation of class-conditional distributions through a wide network on the
- * tfjs backends. Prints a table; --json prints the figures as JSON.
- *
- * Options: --json; --no-sympy (skip the SymPy baseline); --quick (a narrower network for the
- * propagation section, fewer repetitions, no SymPy); --only a,b (run only the named sections:
- * derive, reference, montecarlo, closure).
+ * corrmap benchmarks (npm run bench): figures measured in one run, as ratios where a ratio means
+ * something, never in timed tests. Sections (--only a,b picks some; the default runs all):
+ *   derive      rule derivation, CLI process and in-process, against a SymPy derivation run now
+ *   startup     `corrmap derive` as a whole process and where its time goes (src/bench/startup.ts)
+ *   reference   the float64 reference evaluator
+ *   montecarlo  Monte Carlo throughput: float64, tfjs wasm on one thread and in worker shards, and
+ *               the cost of 10⁹ samples of the MNIST-sized network extrapolated
+ *   closure     the Gaussian closure of 10 classes through 784-1000-1000-1000-10 on wasm and cpu,
+ *               GFLOP/s against the backend's own matMul, classes split across workers
+ *   pytorch     the same closure in PyTorch side by side, the ratio, and PyTorch/NumPy matMul
+ *               GFLOP/s (src/bench/pytorch.ts; when /usr/bin/python3 has torch)
+ *   general     general activations (Gaussian closure of ReLU, tanh, …)
+ * Options: --json (every figure as JSON), --readme (rewrite the README's table of figures with the
+ * headline figures of the sections run), --quick (smaller problems, fewer repetitions, no SymPy),
+ * --no-sympy.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,31 +25,22 @@ import { makeLayer, planPropagation, propagateReference, type Network } from '..
 import { exponentialMixtureSampler, sampleNetwork } from '../numeric/montecarlo.ts';
 import { simulateNetwork, type InputDistribution } from '../numeric/simulate.ts';
 import { activationOf, smoothedDerivatives } from '../symbolic/activations.ts';
-import { Cumulants } from '../numeric/tensor.ts';
 import { availableParallelism } from 'node:os';
 import { Random } from '../numeric/random.ts';
 import { useBackend, tf, type TfBackendName } from '../numeric/backend.ts';
 import { propagateCompiled, propagateTensors, uploadWeights, type CumulantTensors } from '../numeric/propagate.ts';
+import { argv, figures, headline, headlineText, json, loadNote, log, quick, updateReadme } from './bench/report.ts';
+import { classInputs, hostClassInputs, median, plainMatMulRate, sequential, timed, wideNetwork } from './bench/problems.ts';
+import { startupSection } from './bench/startup.ts';
+import { pytorchSection } from './bench/pytorch.ts';
 
 const root = join(import.meta.dirname, '..');
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const quick = argv.includes('--quick');
 const skipSympy = quick || argv.includes('--no-sympy');
-const SECTIONS = ['derive', 'reference', 'montecarlo', 'closure', 'general'] as const;
+const SECTIONS = ['derive', 'startup', 'reference', 'montecarlo', 'closure', 'pytorch', 'general'] as const;
 const onlyAt = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
 const only = onlyAt < 0 ? undefined : (argv[onlyAt].includes('=') ? argv[onlyAt].slice('--only='.length) : argv[onlyAt + 1] ?? '').split(',').filter(Boolean);
 for (const name of only ?? []) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown section "${name}" (sections: ${SECTIONS.join(', ')})`);
 const want = (section: (typeof SECTIONS)[number]) => !only || only.includes(section);
-const figures: Record<string, number | string> = {};
-const log = (text: string) => void (json || console.log(text));
-
-function timed<T>(f: () => T): [T, number] {
-  const t = performance.now();
-  const v = f();
-  return [v, (performance.now() - t) / 1000];
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 log('corrmap benchmarks (one run; ratios are measured here, now)\n');
 
@@ -64,7 +62,7 @@ if (want('derive')) {
     return { wall: median(runs.map((r) => r.wall)), derive: median(runs.map((r) => r.derive)) };
   })();
   const [cubicRule, cubicIn] = timed(() => transferRule(polynomialActivation(parseActivation(cubic)), 3, 4));
-  figures.cubicDeriveCliWallSeconds = cli.wall;
+  headline('derive', 'cubicDeriveCliWallSeconds', `\`corrmap derive "${cubic}" --order 3 --input-order 4\`, whole process (median of 5)`, cli.wall, `${cli.wall.toFixed(3)} s`);
   figures.cubicDeriveFirstSeconds = cli.derive;
   figures.cubicDeriveWarmSeconds = cubicIn;
   log(`derive "${cubic}" --order 3 --input-order 4 (${cubicRule.terms.length} terms)`);
@@ -77,7 +75,7 @@ if (want('derive')) {
     if (py.status === 0) {
       const seconds = Number(py.stdout.trim().split(/\s+/)[0]);
       figures.sympySeconds = seconds;
-      figures.speedupVsSympyCliWall = seconds / cli.wall;
+      headline('derive', 'speedupVsSympyCliWall', `the same rule in SymPy: ${seconds.toFixed(2)} s; corrmap (whole process) is faster by`, seconds / cli.wall, `${(seconds / cli.wall).toFixed(0)}×`);
       figures.speedupVsSympyDerivation = seconds / cli.derive;
       log(`  SymPy, moments from exp(CGF) derivatives            ${seconds.toFixed(2)} s`);
       log(`  → ${(seconds / cli.wall).toFixed(0)}× faster than SymPy counting process start-up, ${(seconds / cli.derive).toFixed(0)}× for the derivation itself`);
@@ -90,6 +88,8 @@ if (want('derive')) {
   figures.quarticN4K8Terms = big.terms.length;
   log(`\nderive degree 4, --order 4 --input-order 8: ${big.terms.length} terms in ${bigSeconds.toFixed(2)} s`);
 }
+
+if (want('startup')) await startupSection(root);
 
 const rng = new Random(7);
 if (want('reference')) {
@@ -128,8 +128,20 @@ if (want('montecarlo')) {
         const rate = (sim.samples * network.layers.length) / sim.seconds;
         figures[`monteCarloWasm ${label}, ${workers} worker${workers > 1 ? 's' : ''}`] = rate;
         log(`Monte Carlo tfjs wasm, ${label}, ${workers} worker${workers > 1 ? 's' : ''}: ${num(rate)} sample·layers/s (${sim.samples} samples in ${sim.seconds.toFixed(2)} s)`);
+        if (network.inputSize === 784 && workers === 1) bigRunEstimate(sim.samples / sim.seconds);
       }
     }
+}
+
+/**
+ * The cost of 10⁹ samples of the MNIST-sized network (mean and covariance of every layer), from the
+ * rate of one wasm thread measured above: core-hours, and wall time on 200 single-core SLURM tasks.
+ */
+function bigRunEstimate(samplesPerSecond: number): void {
+  const coreHours = 1e9 / samplesPerSecond / 3600;
+  headline('montecarlo', 'monteCarloBigRunSamplesPerCoreSecond', 'Monte Carlo, 784-1000-1000-1000-10, mean+cov of every layer, one wasm thread', samplesPerSecond, `${samplesPerSecond.toFixed(0)} samples/s`);
+  headline('montecarlo', 'monteCarloBigRunCoreHours', '→ 10⁹ samples (extrapolated): core-hours; wall time on 200 one-core SLURM tasks', coreHours, `${coreHours.toFixed(0)} core-h; ${(coreHours / 200).toFixed(1)} h`);
+  log(`  → 10⁹ samples of this network: ${coreHours.toFixed(0)} core-hours, ${(coreHours / 200).toFixed(1)} h on 200 one-core SLURM tasks (README: Monte Carlo across processes and machines)`);
 }
 
 if (want('closure')) {
@@ -137,9 +149,15 @@ if (want('closure')) {
   await classSplitSection();
 }
 
+if (want('pytorch')) await pytorchSection();
+
 if (want('general')) await generalSection();
 
+figures.loadAverageAtEnd = loadavg()[0];
+log(`\nheadline figures (${loadNote()} at the end):\n${headlineText()}`);
+if (argv.includes('--readme')) updateReadme(join(root, 'README.md'), SECTIONS, SECTIONS.filter(want));
 if (json) console.log(JSON.stringify(figures, null, 1));
+// Pooled worker threads are unref'd; tfjs keeps nothing alive, so the run ends here.
 
 // 5. Gaussian-closure propagation (K = 2, n = 2) of class-conditional distributions through a wide
 // network on the tfjs backends. The covariance transform W Σ Wᵀ is matMul-bound, so its rate is set
@@ -229,32 +247,11 @@ async function closureSection(): Promise<void> {
     log(`    slices and concatenation ${pct(k.transposeConcat / r.profiledSeconds)}, rule kernels (elementwise, gathers, mean matMuls) ${pct(k.rule / r.profiledSeconds)}, rest ${pct(rest / r.profiledSeconds)}`);
     log(`  peak tensor memory ${(r.peakBytes / 2 ** 20).toFixed(0)} MB; tensors left afterwards: ${tensorsLeft}`);
     if (tensorsLeft !== 0) throw new Error(`closure bench on ${backend} left ${tensorsLeft} tensors`);
+    if (backend === 'wasm' && !problem.reduced) {
+      headline('closure', 'closureWasmOneThreadSeconds', '10 classes through 784-1000-1000-1000-10, φ = z + 0.1 z², wasm, one thread', r.seconds, `${r.seconds.toFixed(2)} s`);
+      headline('closure', 'closureWasmMatMulGflops', 'its covariance matMuls (executed GFLOP/s) / wasm plain matMul 1000³', executedRate, `${(executedRate / 1e9).toFixed(1)} / ${(plain.rate / 1e9).toFixed(1)} GFLOP/s`);
+    }
   }
-}
-
-function wideNetwork(widths: readonly number[], seed: number, hidden = 'z + 0.1*z^2'): Network {
-  const r = new Random(seed);
-  const quadratic = parseActivation(hidden);
-  const linear = parseActivation('z');
-  const layers = widths.slice(1).map((rows, l) => {
-    const cols = widths[l];
-    const w = Float64Array.from({ length: rows * cols }, () => r.normal() / Math.sqrt(cols));
-    return makeLayer(w, rows, cols, new Float64Array(rows), l === widths.length - 2 ? linear : quadratic);
-  });
-  return { inputSize: widths[0], layers };
-}
-
-/** Per class a mean ~ N(0, 0.25) and a covariance AᵀA/N + 0.1·I (A with N(0, 1) entries), made on the device. */
-function classInputs(classes: number, n: number, seed: number): { mean: tf.Tensor; cov: tf.Tensor } {
-  return tf.tidy(() => {
-    const ridge = tf.mul(tf.eye(n), 0.1);
-    const covs = Array.from({ length: classes }, (_, c) => {
-      const a = tf.randomNormal([n, n], 0, 1, 'float32', seed + 1 + c) as tf.Tensor2D;
-      // AᵀA with an explicit transposed copy: matMul's transpose flags are slow on wasm.
-      return tf.add(tf.div(tf.matMul(tf.transpose(a), a), n), ridge);
-    });
-    return { mean: tf.randomNormal([classes, n], 0, 0.5, 'float32', seed), cov: tf.stack(covs) };
-  });
 }
 
 async function closureBench(problem: ClosureProblem): Promise<ClosureResult> {
@@ -314,28 +311,6 @@ async function closureBench(problem: ClosureProblem): Promise<ClosureResult> {
   };
 }
 
-async function sequential<T>(n: number, f: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let k = 0; k < n; k++) out.push(await f());
-  return out;
-}
-
-/** FLOP/s of one plain m×m×m matMul on the active backend: warm-up, then the median of `runs`. */
-async function plainMatMulRate(m: number, runs: number): Promise<{ size: number; runs: number; rate: number }> {
-  const [a, b] = [tf.randomNormal([m, m], 0, 1, 'float32', 1), tf.randomNormal([m, m], 0, 1, 'float32', 2)] as tf.Tensor2D[];
-  const once = async () => {
-    const t = performance.now();
-    const c = tf.tidy(() => tf.slice(tf.matMul(a, b), [0, 0], [1, 1]));
-    await c.data();
-    c.dispose();
-    return (performance.now() - t) / 1000;
-  };
-  await once();
-  const seconds = median(await sequential(runs, once));
-  tf.dispose([a, b]);
-  return { size: m, runs, rate: (2 * m ** 3) / seconds };
-}
-
 function identity(n: number): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) out[i * n + i] = 1;
@@ -368,6 +343,7 @@ async function classSplitSection(): Promise<void> {
     const seconds = median(await sequential(3, once));
     if (workers === 1) single = seconds;
     figures[`classSplit_workers${workers}_seconds`] = seconds;
+    if (workers > 1 && !quick) headline('closure', `closureWasmWorkers${workers}Seconds`, `the same, classes split over ${workers} worker threads (public API)`, seconds, `${seconds.toFixed(2)} s`);
     figures[`classSplit_workers${workers}_ratioToPlainMatMul`] = covFlops / seconds / plain.rate;
     log(`  ${workers} ${workers === 1 ? 'thread ' : 'workers'}  ${seconds.toFixed(3)} s  ${(covFlops / seconds / 1e9).toFixed(1)} GFLOP/s nominal = ${(100 * covFlops / seconds / plain.rate).toFixed(0)} % of one thread's plain matMul (${(plain.rate / 1e9).toFixed(1)} GFLOP/s)${workers > 1 ? `, ${(single / seconds).toFixed(2)}× one thread` : ''}`);
   }
@@ -399,11 +375,3 @@ async function generalSection(): Promise<void> {
   }
 }
 
-/** classInputs read back as float64 Cumulants, for the public API. */
-async function hostClassInputs(classes: number, n: number): Promise<Cumulants[]> {
-  await useBackend('wasm');
-  const { mean, cov } = classInputs(classes, n, 5);
-  const [m, c] = await Promise.all([mean.data(), cov.data()]);
-  tf.dispose([mean, cov]);
-  return Array.from({ length: classes }, (_, k) => new Cumulants(n, [undefined, Float64Array.from(m.subarray(k * n, (k + 1) * n)), Float64Array.from(c.subarray(k * n * n, (k + 1) * n * n))]));
-}

@@ -354,3 +354,10 @@ export function formalOutputCumulants(coefficients: readonly number[], input: Cu
   }
   return out;
 }
+
+/** A validate/merge --json output without what legitimately differs between runs (timings, workers, shards). */
+export function comparableValidation(json: string): unknown {
+  const v = JSON.parse(json);
+  for (const key of ['theorySeconds', 'monteCarloSeconds', 'workers', 'shards']) delete v.run[key];
+  return v;
+}

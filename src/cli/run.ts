@@ -1,18 +1,35 @@
 import { InputError } from '../../symbolic/errors.ts';
 import type { Command, Output } from './command.ts';
-import { deriveCommand } from './derive.ts';
-import { propagateCommand } from './propagate.ts';
-import { demoCommand } from './demo.ts';
-import { validateCommand } from './validate.ts';
 
-const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand];
+/**
+ * The commands. Each entry names a command, says what it does (for `corrmap --help`) and loads
+ * its module only when that command runs, so start-up loads only what the command needs (`derive`
+ * never loads tfjs). To add a command, add one entry here; its module exports a Command of the
+ * same name and summary (test/cli.test.ts checks that they agree).
+ */
+export const COMMANDS: readonly { name: string; summary: string; load: () => Promise<object> }[] = [
+  { name: 'derive', summary: 'derive the cumulant transfer rules of an activation', load: () => import('./derive.ts') },
+  { name: 'propagate', summary: 'propagate input cumulants through a network', load: () => import('./propagate.ts') },
+  { name: 'validate', summary: 'theory vs Monte Carlo for every layer, with z-scores and a verdict', load: () => import('./validate.ts') },
+  { name: 'merge', summary: 'combine the shard files of a sharded validate run and print its validation', load: () => import('./merge.ts') },
+  { name: 'demo', summary: 'derive the quadratic rules and check them on a small network (npm start)', load: () => import('./demo.ts') },
+];
+
+/** The Command a command's module exports under its name. */
+export async function loadCommand(name: string): Promise<Command> {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) throw new InputError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')} (corrmap --help)`);
+  const command = Object.values(await entry.load()).find((v): v is Command => typeof v === 'object' && v !== null && (v as Command).name === name && typeof (v as Command).run === 'function');
+  if (!command) throw new Error(`the module of command "${name}" exports no Command named "${name}"`);
+  return command;
+}
 
 const usage = `corrmap — neural networks as maps between probability distributions, described by cumulants
 
 Usage: corrmap <command> [options]    (corrmap <command> --help for each)
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
 
 Errors in the input exit with code 2 and one line on stderr.`;
 
@@ -31,8 +48,7 @@ export async function runCli(argv: readonly string[], out: Output, errors: Outpu
       out.log('corrmap 0.1.0');
       return 0;
     }
-    const command = commands.find((c) => c.name === name);
-    if (!command) throw new InputError(`unknown command "${name}"; commands: ${commands.map((c) => c.name).join(', ')} (corrmap --help)`);
+    const command = await loadCommand(name);
     return (await command.run(rest, out)) ?? 0;
   } catch (err: unknown) {
     if (err instanceof InputError || err instanceof RangeError) {

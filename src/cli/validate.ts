@@ -1,6 +1,6 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER } from '../../symbolic/rule.ts';
-import { BACKENDS, DEFAULT_BACKEND } from '../../numeric/backend.ts';
+import { BACKENDS, DEFAULT_BACKEND, type BackendName, type TfBackendName } from '../../numeric/backend.ts';
 import { sampleNetwork, type LayerEstimates } from '../../numeric/montecarlo.ts';
 import type { Network } from '../../numeric/network.ts';
 import { MAX_ESTIMATED_ORDER } from '../../numeric/powersums.ts';
@@ -10,10 +10,12 @@ import {
 } from '../../numeric/simulate.ts';
 import { validateLayers, type Validation } from '../../numeric/validation.ts';
 import { distributionFromJson, networkFromJson, readJson, ORDER_KEYS } from '../io.ts';
+import { fileDigest, shardRange, writeShard, type RunIdentity } from '../shards.ts';
+import { resolve } from 'node:path';
 import { num, progressBar } from './format.ts';
 import { validationSvg } from '../plot.ts';
 import { writeFileSync } from 'node:fs';
-import { integerOption, oneOf, parseOptions, type Command } from './command.ts';
+import { integerOption, oneOf, parseOptions, type Command, type Output } from './command.ts';
 
 /** Exit code when an exact theory disagrees with sampling (2 is bad input, 1 an internal error). */
 export const DISAGREES_EXIT_CODE = 3;
@@ -23,7 +25,7 @@ export const validateCommand: Command = {
   summary: 'theory vs Monte Carlo for every layer, with z-scores and a verdict',
   usage: `Usage: corrmap validate <network.json> --input <input.json> [--samples N] [--batches B] [--seed s]
                         [--backend b] [--input-order K] [--output-order n] [--workers w] [--entries]
-                        [--plot file.svg] [--json]
+                        [--plot file.svg] [--json] [--shard k/n] [--save shard.json]
 
 Propagates the input's cumulants through the network (the theory, on the chosen backend) and samples
 the network (Monte Carlo on the same backend), then compares every unique entry of the mean,
@@ -50,12 +52,21 @@ Options:
   --entries            print every entry, not only the worst of each block
   --plot <file.svg>    draw every entry's |z| against the bound, one row per block
   --json               machine-readable output (every entry with theory, MC, SE and z)
+  --shard k/n          run only share k (0 … n−1) of the batches, for another process or machine
+                       to run the rest; needs --save, prints a one-line summary, not the validation
+  --save <file.json>   save the power sums of the batches run (a shard file) for corrmap merge
   -h, --help           show this help
+
+Shards: the random streams depend only on (seed, batch, chunk), so corrmap merge of all n shard
+files (any order) gives bit for bit the validation of one run on the same backend. Each shard
+file names the network and input files by path and SHA-256. It holds every batch's power sums:
+about 4 MB per batch per layer stage for width 1000 at --output-order 2 (keep a file < 500 MB).
 
 Exit code: 0 when every exact block agrees, ${DISAGREES_EXIT_CODE} when one disagrees, 2 for bad input.
 
-Example:
-  corrmap validate examples/network.json --input examples/mixture.json --input-order 4`,
+Examples:
+  corrmap validate examples/network.json --input examples/mixture.json --input-order 4
+  corrmap validate net.json --input in.json --shard 2/8 --save shard-2.json   (then corrmap merge)`,
   async run(argv, out) {
     const { values, positionals } = parseOptions('validate', argv, {
       input: { type: 'string', short: 'i' },
@@ -69,6 +80,8 @@ Example:
       entries: { type: 'boolean' },
       plot: { type: 'string' },
       json: { type: 'boolean' },
+      shard: { type: 'string' },
+      save: { type: 'string' },
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1) throw new InputError(`validate takes one network file, got ${positionals.length} (see corrmap validate --help)`);
@@ -85,38 +98,92 @@ Example:
     if (samples / batches < 16) throw new InputError(`--samples ${samples} is too few for --batches ${batches}: at least 16 samples per batch`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, distributionWidth(input));
     const workers = integerOption(values.workers, 'workers', 1, 64, defaultWorkers(samples, network.layers.length, batches));
+    const shard = shardOption(values.shard, batches);
+    if (shard && !values.save) throw new InputError('--shard k/n needs --save <file.json>: a shard alone validates nothing; corrmap merge combines the saved shards');
+    if (values.save && backend === 'reference')
+      throw new InputError('--shard and --save need a tfjs backend (cpu, wasm, …): the reference sampler draws one random stream through all batches');
+    if (shard && values.plot) throw new InputError('--plot draws a whole run: give it to corrmap merge, not to one --shard');
+    const identity = (): RunIdentity => ({
+      network: { path: resolve(positionals[0]), sha256: fileDigest(positionals[0]) },
+      input: { path: resolve(values.input!), sha256: fileDigest(values.input!) },
+      samples, batches, seed, backend, inputOrder, outputOrder,
+    });
+    const [index, count] = shard ?? [0, 1];
+    const batchRange = shardRange(index, count, batches);
+
+    if (shard) {
+      const bar = values.json ? undefined : progressBar(`sampling shard ${index}/${count}`);
+      const sim = await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend: backend as TfBackendName, workers, batchRange, onProgress: (f) => bar?.update(f) });
+      bar?.done();
+      writeShard(values.save!, { run: identity(), index, count, batchRange, workers, seconds: sim.seconds, stages: sim.stages });
+      const summary = { shard: [index, count], batches: batchRange, samples: sim.samples, seconds: sim.seconds, saved: values.save };
+      if (values.json) out.log(JSON.stringify(summary));
+      else out.log(`shard ${index}/${count}: batches ${batchRange[0]}…${batchRange[1] - 1} of ${batches}, ${sim.samples} samples in ${sim.seconds.toFixed(1)} s; saved to ${values.save} (merge every shard with corrmap merge)`);
+      return 0;
+    }
 
     const started = performance.now();
-    const theory = await propagate(network, distributionCumulants(input, Math.max(inputOrder, outputOrder)), {
-      backend, inputOrder, outputOrder, inputZeroAbove: distributionZeroAbove(input),
-    });
+    const theory = await theoryOf(network, input, backend, inputOrder, outputOrder);
     const theorySeconds = (performance.now() - started) / 1000;
     const bar = values.json ? undefined : progressBar('sampling');
     const mcStart = performance.now();
     let estimates: LayerEstimates[];
     if (backend === 'reference')
       estimates = sampleNetwork(network, hostSampler(input), { samples, batches, seed, maxOrder: outputOrder, onProgress: (f) => bar?.update(f) });
-    else estimates = (await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend, workers, onProgress: (f) => bar?.update(f) })).estimates();
+    else {
+      const sim = await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend, workers, onProgress: (f) => bar?.update(f) });
+      if (values.save) writeShard(values.save, { run: identity(), index, count, batchRange, workers, seconds: sim.seconds, stages: sim.stages });
+      estimates = sim.estimates();
+    }
     bar?.done();
     const mcSeconds = (performance.now() - mcStart) / 1000;
-    const perBatch = Math.floor(samples / batches);
-    const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
-    const run = { samples: perBatch * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
-    if (values.plot) {
-      const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
-      try {
-        writeFileSync(values.plot, validationSvg(validation, title));
-      } catch (err) {
-        throw new InputError(`cannot write the plot "${values.plot}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
-      }
-    }
-    if (values.json) out.log(JSON.stringify(validationJson(network, input, validation, run)));
-    else out.log(validationText(network, input, validation, run, values.entries ?? false));
-    return validation.passed ? 0 : DISAGREES_EXIT_CODE;
+    const run = { samples: Math.floor(samples / batches) * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
+    return reportValidation(network, input, theory, estimates, run, values, out);
   },
 };
 
-interface RunInfo {
+/** The theory side of a validation: the input's cumulants propagated through the network. */
+export function theoryOf(network: Network, input: InputDistribution, backend: BackendName, inputOrder: number, outputOrder: number) {
+  return propagate(network, distributionCumulants(input, Math.max(inputOrder, outputOrder)), {
+    backend, inputOrder, outputOrder, inputZeroAbove: distributionZeroAbove(input),
+  });
+}
+
+/** "k/n" with 0 ≤ k < n ≤ batches, or undefined when not given. */
+function shardOption(text: string | undefined, batches: number): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const k = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || !(n >= 1 && k < n)) throw new InputError(`--shard must be k/n with 0 ≤ k < n (shard k of n, counted from 0, as SLURM's array task id), got "${text}"`);
+  if (n > batches) throw new InputError(`--shard ${text}: ${n} shards need at least ${n} batches (--batches ${batches}); every shard runs whole batches`);
+  return [k, n];
+}
+
+/**
+ * Compare theory and estimates and print the validation (text, --json, --plot); returns the exit
+ * code. Shared by validate and merge, so a merged run prints exactly what one run prints.
+ */
+export function reportValidation(
+  network: Network, input: InputDistribution, theory: Awaited<ReturnType<typeof propagate>>, estimates: LayerEstimates[], run: RunInfo,
+  values: { plot?: string; json?: boolean; entries?: boolean }, out: Output,
+): number {
+  const { inputOrder, outputOrder, backend, batches } = run;
+  const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
+  if (values.plot) {
+    const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
+    try {
+      writeFileSync(values.plot, validationSvg(validation, title));
+    } catch (err) {
+      throw new InputError(`cannot write the plot "${values.plot}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
+    }
+  }
+  if (values.json) out.log(JSON.stringify(validationJson(network, input, validation, run)));
+  else out.log(validationText(network, input, validation, run, values.entries ?? false));
+  return validation.passed ? 0 : DISAGREES_EXIT_CODE;
+}
+
+export interface RunInfo {
   samples: number;
   batches: number;
   seed: number;
@@ -126,6 +193,8 @@ interface RunInfo {
   outputOrder: number;
   theorySeconds: number;
   monteCarloSeconds: number;
+  /** Shard files merged (corrmap merge); absent for one run. */
+  shards?: number;
 }
 
 function describeInput(input: InputDistribution): string {
@@ -160,7 +229,7 @@ function validationText(network: Network, input: InputDistribution, v: Validatio
   const closure = run.inputOrder === 2 ? 'Gaussian closure (K = 2)' : `input cumulants up to K = ${run.inputOrder}`;
   const lines = [
     `network ${widths}; input ${describeInput(input)}; theory: ${closure}`,
-    `Monte Carlo: ${run.samples} samples in ${run.batches} batches, seed ${run.seed}, backend ${run.backend}${run.workers > 1 ? `, ${run.workers} workers` : ''} (${run.monteCarloSeconds.toFixed(1)} s; theory ${run.theorySeconds.toFixed(2)} s)`,
+    `Monte Carlo: ${run.samples} samples in ${run.batches} batches, seed ${run.seed}, backend ${run.backend}${run.workers > 1 ? `, ${run.workers} workers` : ''}${run.shards ? `, merged from ${run.shards} shards` : ''} (${run.monteCarloSeconds.toFixed(1)} s${run.shards ? ' summed over the shards' : ''}; theory ${run.theorySeconds.toFixed(2)} s)`,
     `Bonferroni bound: |z| ≤ ${v.critical.toFixed(2)} over ${v.entries} entries (family-wise α = ${v.alpha}; z = |theory − MC| / SE)`,
     '',
   ];
