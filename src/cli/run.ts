@@ -4,8 +4,10 @@ import { deriveCommand } from './derive.ts';
 import { propagateCommand } from './propagate.ts';
 import { demoCommand } from './demo.ts';
 import { validateCommand } from './validate.ts';
+import { emitCommand, emitNetworkCommand } from './emit.ts';
+import { VERSION } from '../version.ts';
 
-const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand];
+const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand, emitCommand, emitNetworkCommand];
 
 const usage = `corrmap — neural networks as maps between probability distributions, described by cumulants
 
@@ -28,7 +30,7 @@ export async function runCli(argv: readonly string[], out: Output, errors: Outpu
       return 0;
     }
     if (name === '--version') {
-      out.log('corrmap 0.1.0');
+      out.log(`corrmap ${VERSION}`);
       return 0;
     }
     const command = commands.find((c) => c.name === name);
