@@ -18,7 +18,7 @@ export const MAX_EMITTED_TERMS = 20_000;
 /** Output orders emitted for a general activation: the mean and the covariance. */
 export const MAX_EMITTED_GAUSSIAN_ORDER = 2;
 /** Highest g_k emitted: closed-form trees and quadrature (corrmap itself goes to 40 and 24). */
-export const EMITTED_SMOOTHED_K = { closedForm: 20, quadrature: 24 } as const;
+export const EMITTED_SMOOTHED_K = { closedForm: 12, quadrature: 24 } as const;
 /** The Mehler series stops at the first order whose bound is below this (as numeric/general.ts). */
 export const EMITTED_TOLERANCE = 1e-8;
 /** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks on x ∈ [−13, 13]. */

@@ -248,8 +248,7 @@ const INCLUDES = ['#include <math.h>', '#include <stdlib.h>'];
  * A header and a source for one activation: int corrmap_cumulants(…). Without a header name, one
  * file that holds both (for printing).
  */
-export function cActivationFiles(plan: ActivationPlan, p: CPrinter, header: readonly string[], headerName?: string): EmittedFile[] {
-  const name = 'corrmap_cumulants';
+export function cActivationFiles(plan: ActivationPlan, p: CPrinter, header: readonly string[], headerName?: string, name = 'corrmap_cumulants'): EmittedFile[] {
   const declarations = [
     `#define CORRMAP_ORDER ${plan.order}`,
     `#define CORRMAP_INPUT_ORDER ${plan.kind === 'polynomial' ? plan.inputOrder : 2}`,

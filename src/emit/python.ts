@@ -88,7 +88,7 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: NumPyPrinter)
 
 function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, quadratureName: string): string[] {
   const { xp } = p.api;
-  const phiAt = (arg: string) => p.code(plan.expression.node, { [VARIABLE]: arg });
+  const phiAt = (arg: string) => `(${p.code(plan.expression.node, { [VARIABLE]: arg })})`;
   const K = plan.kmax;
   const lines = [
     signature(name, 2),
@@ -147,7 +147,7 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
       `        k2 = k2 + power * (g[p][:, None] * g[p][None, :])`,
       `    k2 = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
       `    out['cov'] = k2`,
-      `    covariance = 2.0 * ${p.api.maxFloat(`${xp}.sqrt(var)`)} * ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`${xp}.sqrt(sum(s ** k / math.factorial(k) * g_error[k] ** 2 for k in range(1, ${K + 1})))`)}`}`,
+      `    covariance = 2.0 * ${p.api.maxFloat(`${xp}.sqrt(var)`)} * ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`${xp}.sqrt(sum(s ** k / float(math.factorial(k)) * g_error[k] ** 2 for k in range(1, ${K + 1})))`)}`}`,
       `    covariance = (covariance + ${p.api.maxFloat('second_error')}) / max(${p.api.maxFloat('var')}, 1e-300)`,
       `    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': {'mean': quadrature, 'cov': covariance}}`,
     );
