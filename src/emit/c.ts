@@ -61,7 +61,7 @@ function polynomialBody(plan: PolynomialPlan, name: string, p: CPrinter): string
     }
     lines.push(`${indent}double acc = 0.0;`);
     for (const g of termGroups(rule)) {
-      const guard = g.orders.filter((o) => o >= 3).map(tensorName);
+      const guard = g.orders.filter((o) => o >= 2).map(tensorName);
       const inner = guard.length ? `${indent}  ` : indent;
       if (guard.length) lines.push(`${indent}if (${guard.join(' && ')}) {`);
       for (const t of g.terms) lines.push(`${inner}acc += ${scalarTerm(t, rule, p, SYNTAX, 'b')};`);

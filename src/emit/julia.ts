@@ -16,7 +16,8 @@ import { LOOP_INDICES, rowMajor, scalarTerm, tensorName, termGroups, type ArrayS
 const SYNTAX: ArraySyntax = { element: (a, o) => `${a}[${o} + 1]`, index: (x) => `(${x} - 1)` };
 
 const comment = (lines: readonly string[]) => lines.map((l) => (l ? `# ${l}` : '#')).join('\n');
-const floats = (v: ArrayLike<number>) => `[${Array.from(v, (x) => String(x)).join(', ')}]`;
+/** Float64 literals (1.0, not the Int 1). */
+const floats = (v: ArrayLike<number>) => `[${Array.from(v, (x) => (/[.e]/.test(String(x)) ? String(x) : `${x}.0`)).join(', ')}]`;
 
 function signature(plan: ActivationPlan, name: string): string {
   const reads = plan.kind === 'polynomial' ? Math.max(plan.inputOrder, 2) : 2;
@@ -42,7 +43,7 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: JuliaPrinter)
     outs.push(out);
     lines.push(`    ${out} = zeros(Float64, n^${rule.order})`, `    for ${idx.map((x) => `${x} in 1:n`).join(', ')}`, '        acc = 0.0');
     for (const g of termGroups(rule)) {
-      const guard = g.orders.filter((o) => o >= 3).map((o) => `${tensorName(o)} !== nothing`);
+      const guard = g.orders.filter((o) => o >= 2).map((o) => `${tensorName(o)} !== nothing`);
       const indent = guard.length ? '            ' : '        ';
       if (guard.length) lines.push(`        if ${guard.join(' && ')}`);
       for (const t of g.terms) lines.push(`${indent}acc += ${scalarTerm(t, rule, p, SYNTAX, 'b')}`);

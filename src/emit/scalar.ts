@@ -35,7 +35,7 @@ export function scalarTerm(term: RuleTerm, rule: RuleShape, p: CodePrinter, synt
   return parts.length ? parts.join(' * ') : '1.0';
 }
 
-/** Terms grouped by the input cumulant orders (≥ 3) they need: a missing order contributes nothing. */
+/** Terms grouped by the input cumulant orders they need: a missing order contributes nothing. */
 export function termGroups(rule: RuleShape): Array<{ orders: number[]; terms: RuleTerm[] }> {
   const groups = new Map<string, { orders: number[]; terms: RuleTerm[] }>();
   for (const t of rule.terms) {
