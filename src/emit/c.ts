@@ -132,11 +132,14 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
     '  const size_t units = (size_t)(n > 0 ? n : 1);',
     '  double *g = (double *)malloc(sizeof(double) * (K + 1) * units), *var = (double *)malloc(sizeof(double) * units);',
     '  double *partial = (double *)malloc(sizeof(double) * units), *term = (double *)malloc(sizeof(double) * units);',
-    '  if (!g || !var || !partial || !term) { free(g); free(var); free(partial); free(term); return -1; }',
+    '  /* A missing covariance is zero: every unit a constant. */',
+    '  double *zero = k2 ? NULL : (double *)calloc(units * units, sizeof(double));',
+    '  if (!g || !var || !partial || !term || (!k2 && !zero)) { free(g); free(var); free(partial); free(term); free(zero); return -1; }',
+    '  if (!k2) k2 = zero;',
     `  double x[${P}], w[${P}], he[${K + 2}], gc[${K + 1}];`,
     '  double mean_error = 0.0, mean_scale = 0.0, d_max = 0.0, second_error = 0.0, sd_max = 0.0, var_max = 0.0;',
     '  for (int i = 0; i < n; i++) {',
-    '    const double mu = mean[i], s = k2 ? k2[i * n + i] : 0.0;',
+    '    const double mu = mean[i], s = k2[i * n + i];',
     '    /* A variance that is rounding noise next to the mean: a constant, y_i = phi(mu_i). */',
     '    const int det = !(s > 1e-10 * (1.0 + mu * mu));',
     '    const double s_ = det ? 1.0 : s, sd = sqrt(s_);',
@@ -230,7 +233,7 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
     `    series[3] = ${plan.order >= 2 ? 'var_max > 0 ? (2.0 * sd_max * sqrt(d_max) + second_error) / var_max : 0.0' : '0.0'};`,
     '  }',
     '  (void)d_max; (void)second_error; (void)sd_max; (void)var_max; (void)mean_error; (void)x; (void)w; (void)he; (void)gc;',
-    '  free(g); free(var); free(partial); free(term);',
+    '  free(g); free(var); free(partial); free(term); free(zero);',
     '  return 0;',
     '}',
   );
@@ -345,7 +348,7 @@ export function cNetworkFiles(layers: readonly EmittedLayer[], outputOrder: numb
       const reads = l.plan.kind === 'polynomial' ? Math.max(l.plan.inputOrder, 2) : 2;
       body.push(
         `  for (int r = 1; r <= ${post}; r++) { next[r] = (double *)calloc(power_of(${rows}, r), sizeof(double)); if (!next[r]) { status = -1; goto done; } }`,
-        `  if (layer${k + 1}_cumulants(${Array.from({ length: l.plan.order }, (_, m) => `next[${m + 1}]`).join(', ')}, series ? series + ${4 * k} : NULL, ${rows}, ${Array.from({ length: reads }, (_, r) => (r + 1 <= l.preOrder ? `z[${r + 1}]` : 'NULL')).join(', ')})) { status = -1; goto done; }`,
+        `  if (layer${k + 1}_cumulants(${Array.from({ length: l.plan.order }, (_, m) => `next[${m + 1}]`).join(', ')}, series ? series + ${4 * k} : NULL, ${rows}, ${Array.from({ length: reads }, (_, r) => (r + 1 <= Math.min(l.preOrder, l.reads) ? `z[${r + 1}]` : 'NULL')).join(', ')})) { status = -1; goto done; }`,
       );
     } else {
       body.push(`  for (int r = 1; r <= ${post}; r++) { next[r] = ${`r <= ${l.preOrder} ? z[r] : NULL`}; if (r <= ${l.preOrder}) z[r] = NULL; }`);

@@ -83,7 +83,8 @@ export function emitNetwork(network: Network, target: (typeof NETWORK_TARGETS)[n
       bias: layer.bias,
       plan: activation,
       preOrder: plan.preOrders[l],
-      reads: layer.general ? 2 : inputOrder,
+      // A general layer reads the mean and, from K = 2, the covariance (as corrmap propagate does).
+      reads: layer.general ? Math.min(inputOrder, 2) : inputOrder,
     };
   });
   const body = [

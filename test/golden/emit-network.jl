@@ -36,9 +36,10 @@ function layer_1(mean::AbstractVector{Float64}, k2=nothing)
     K = 12
     g = zeros(Float64, K + 1, n)
     var = zeros(Float64, n)
+    k2 = k2 === nothing ? zeros(Float64, n^2) : k2  # a missing covariance is zero
     for i in 1:n
         mu = mean[i]
-        s = k2 === nothing ? 0.0 : k2[(i - 1) * n + i]
+        s = k2[(i - 1) * n + i]
         det = !(s > 1e-10 * (1 + mu^2))
         s_ = det ? 1.0 : s
         sd = sqrt(s_)
@@ -155,7 +156,7 @@ function propagate(stats::Vector)
         if layer.apply === nothing
             post = pre
         else
-            values = layer.apply([r <= length(pre) ? pre[r] : nothing for r in 1:max(layer.reads, 2)]...)
+            values = layer.apply([r <= min(length(pre), layer.reads) ? pre[r] : nothing for r in 1:max(layer.reads, 2)]...)
             post = collect(values[1:end - 1])
         end
         push!(result, (pre, post))
