@@ -14,7 +14,7 @@ const usage = `corrmap — neural networks as maps between probability distribut
 Usage: corrmap <command> [options]    (corrmap <command> --help for each)
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n')}
 
 Errors in the input exit with code 2 and one line on stderr.`;
 
