@@ -163,7 +163,7 @@ const SHOWN_TRUNCATION = { 2: 4, 3: 3 } as Readonly<Record<number, number>>;
  * or how they are computed (quadrature), and the Gaussian-closure rules of DESIGN §5 with their
  * first terms.
  */
-function generalDerivation(a: Activation, order: number): { text: string; latex: string; json: Record<string, unknown> } {
+export function generalDerivation(a: Activation, order: number): { text: string; latex: string; json: Record<string, unknown> } {
   const t = new TextPrinter();
   const l = new LatexPrinter();
   const kShown = Math.max(3, order >= 2 ? SHOWN_TRUNCATION[2] : 0);

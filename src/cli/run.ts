@@ -1,5 +1,6 @@
 import { InputError } from '../../symbolic/errors.ts';
 import type { Command, Output } from './command.ts';
+import { VERSION } from '../version.ts';
 
 /**
  * The commands. Each entry names a command, says what it does (for `corrmap --help`) and loads
@@ -12,6 +13,8 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Pro
   { name: 'propagate', summary: 'propagate input cumulants through a network', load: () => import('./propagate.ts') },
   { name: 'validate', summary: 'theory vs Monte Carlo for every layer, with z-scores and a verdict', load: () => import('./validate.ts') },
   { name: 'merge', summary: 'combine the shard files of a sharded validate run and print its validation', load: () => import('./merge.ts') },
+  { name: 'emit', summary: 'generate code (NumPy, JAX, PyTorch, Julia, C, LaTeX, JSON) for an activation\'s rules', load: () => import('./emit.ts') },
+  { name: 'emit-network', summary: 'generate a cumulant propagator for a network (NumPy, JAX, PyTorch, Julia, C)', load: () => import('./emit.ts') },
   { name: 'demo', summary: 'derive the quadratic rules and check them on a small network (npm start)', load: () => import('./demo.ts') },
 ];
 
@@ -29,7 +32,7 @@ const usage = `corrmap — neural networks as maps between probability distribut
 Usage: corrmap <command> [options]    (corrmap <command> --help for each)
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n')}
 
 Errors in the input exit with code 2 and one line on stderr.`;
 
@@ -45,7 +48,7 @@ export async function runCli(argv: readonly string[], out: Output, errors: Outpu
       return 0;
     }
     if (name === '--version') {
-      out.log('corrmap 0.1.0');
+      out.log(`corrmap ${VERSION}`);
       return 0;
     }
     const command = await loadCommand(name);

@@ -1,0 +1,151 @@
+import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { InputError } from '../../symbolic/errors.ts';
+import { parseActivation } from '../../symbolic/expression.ts';
+import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
+import { CPrinter } from '../../symbolic/print/c.ts';
+import { networkFromJson, readJson } from '../io.ts';
+import { EMITTED_SMOOTHED_K, EMITTED_TOLERANCE, MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
+import { cActivationFiles, cNetworkFiles } from '../emit/c.ts';
+import { commandLine, headerLines, planDescription } from '../emit/header.ts';
+import { NETWORK_TARGETS, TARGETS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
+import { integerOption, oneOf, parameterOptions, parseOptions, type Command, type Output } from './command.ts';
+
+const LIMITS = `Limits:
+  polynomial φ: exact rules of output orders 1…${MAX_OUTPUT_ORDER} at input orders K = 1…${MAX_INPUT_ORDER}, at most
+    ${MAX_EMITTED_TERMS} terms in all (a cubic reaches order 4 at K = 8; a quartic only lower)
+  any other φ: the Gaussian closure (K = 2), mean and covariance (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}); g_k as closed-form
+    trees up to k = ${EMITTED_SMOOTHED_K.closedForm}, else by quadrature up to k = ${EMITTED_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ,
+    ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece between kinks); the Mehler series stops, at run time, at the
+    first order whose Cauchy–Schwarz bound is ≤ ${EMITTED_TOLERANCE} (relative), and the code returns that order and bound
+    with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink), corrmap propagate
+    uses exact bivariate forms that emitted code does not contain, so compare its stated bound
+  parameters must have values (--param); every target computes in float64`;
+
+const TARGET_NOTES = `Targets:
+  numpy    Python module, NumPy + SciPy (scipy.special: erf, erfc, ndtr, expit); einsum and broadcasting
+  jax      the same with jax.numpy and jax.scipy.special (enables float64)
+  torch    the same with torch and torch.special (float64 tensors)
+  julia    Julia loops over units; SpecialFunctions.jl for erf, erfc
+  c        C99 with libm only: a header and a source (one file on stdout), outputs first
+  latex    the rules in LaTeX (as corrmap derive --format latex) with the truncation used
+  json     the rules as JSON (as corrmap derive --format json) with the truncation used`;
+
+export const emitCommand: Command = {
+  name: 'emit',
+  summary: 'generate code (NumPy, JAX, PyTorch, Julia, C, LaTeX, JSON) for an activation\'s rules',
+  usage: `Usage: corrmap emit <expr> --target numpy|jax|torch|julia|c|latex|json [--order n] [--input-order K] [--param a=0.5 …] [--out FILE]
+
+Generate a self-contained function from the cumulants of z to those of y = φ(z): the exact rules of
+a polynomial φ (docs/theory.md §Polynomial activations), the Gaussian closure of any other
+(docs/theory.md §Gaussian closure). The file starts with a comment: the rule in LaTeX, the
+truncation and its error bound, the corrmap version and this command.
+
+Python: cumulants(mean, cov=None, k3=None, …) returns {"mean", "cov", …} (general φ: also
+"truncation"). C: int corrmap_cumulants(out1, out2, …, series, n, mean, k2, k3, …), row-major arrays.
+Julia: cumulants(mean, k2, …) on row-major flattened tensors.
+
+${TARGET_NOTES}
+
+Options:
+  --target t           one of ${TARGETS.join(', ')} (required)
+  --order n            highest output cumulant order, 1…${MAX_OUTPUT_ORDER} (default 2)
+  --input-order K      input cumulants read, 1…${MAX_INPUT_ORDER} (default: the exact rule, d·n, at most ${MAX_INPUT_ORDER}; 2 for non-polynomial φ)
+  --param name=value   give a parameter a value (repeatable; all are needed)
+  --out FILE           write FILE (C: FILE.c and FILE.h, FILE without .c); default stdout
+  -h, --help           show this help
+
+${LIMITS}
+
+Examples:
+  corrmap emit "z + a*z^2" --param a=0.5 --input-order 4 --target numpy --out quadratic.py
+  corrmap emit "relu(z)" --target c --out relu
+  corrmap emit "tanh(z)" --target torch`,
+  run(argv, out) {
+    const { values, positionals } = parseOptions('emit', argv, {
+      target: { type: 'string', short: 't' },
+      order: { type: 'string', short: 'n' },
+      'input-order': { type: 'string', short: 'K' },
+      param: { type: 'string', multiple: true, short: 'p' },
+      out: { type: 'string', short: 'o' },
+    });
+    if (values.help) return void out.log(this.usage);
+    if (positionals.length !== 1) throw new InputError(`emit takes one expression, got ${positionals.length} (quote it: corrmap emit "z + a*z^2" --target numpy)`);
+    if (values.target === undefined) throw new InputError(`--target is required: one of ${TARGETS.join(', ')}`);
+    const target = oneOf(values.target, 'target', TARGETS, 'numpy');
+    const order = integerOption(values.order, 'order', 1, MAX_OUTPUT_ORDER, 2);
+    const inputOrder = values['input-order'] === undefined ? undefined : integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
+    const expression = parseActivation(positionals[0], parameterOptions(values.param));
+    const plan = planActivation(expression, order, inputOrder);
+    const command = commandLine(['emit', ...argv]);
+    if (target === 'c' && values.out !== undefined) {
+      const stem = values.out.replace(/\.[ch]$/, '');
+      return void write(cActivationFiles(plan, new CPrinter(), headerLines(command, planDescription(plan)), `${basename(stem)}.h`), stem, out);
+    }
+    write(emitActivation(plan, target, command), values.out, out);
+  },
+};
+
+export const emitNetworkCommand: Command = {
+  name: 'emit-network',
+  summary: 'generate a cumulant propagator for a network (NumPy, JAX, PyTorch, Julia, C)',
+  usage: `Usage: corrmap emit-network <network.json> --target numpy|jax|torch|julia|c [--input-order K] [--output-order n] [--out FILE]
+
+Generate a propagator for a whole network: each layer's affine map (docs/theory.md §Affine layers)
+and its activation's rules (as corrmap emit), layer by layer, with the weights embedded. Each layer
+reads its pre-activation cumulants up to K and passes up to max(K, n) on, as corrmap propagate does.
+
+Python output also runs as a script: python3 prop.py stats.json prints the layers' cumulants as JSON
+in the layout of corrmap propagate --json (layers[i].pre/post.mean/cov/…; general layers add
+"series": the Mehler order, its bound and the quadrature errors). C output has int
+corrmap_propagate(pre, post, series, input) and, compiled with -DCORRMAP_MAIN, a main that does the
+same (gcc -std=c99 -DCORRMAP_MAIN prop.c -lm; ./a.out stats.json). Julia output has propagate(stats).
+
+Files:
+  network.json   {"layers": [{"weight": [[…]], "bias": […], "activation": "relu(z)", "params": {…}}]}
+  stats.json     {"mean": […], "cov": [[…]], "k3": [[[…]]], …}  (read by the generated program)
+
+Options:
+  --target t           one of ${NETWORK_TARGETS.join(', ')} (required)
+  --input-order K      input cumulant order kept by each layer, 1…${MAX_INPUT_ORDER} (default 2: Gaussian closure;
+                       non-polynomial layers need 2)
+  --output-order n     cumulant orders reported, 1…${MAX_OUTPUT_ORDER} (default 2; ≤ ${MAX_EMITTED_GAUSSIAN_ORDER} with non-polynomial layers)
+  --out FILE           write FILE (C: FILE.c and FILE.h, FILE without .c); default stdout
+  -h, --help           show this help
+
+${LIMITS}
+  weights are embedded as decimal literals (the file grows with the network)
+
+Example:
+  corrmap emit-network examples/network.json --target numpy --out prop.py && python3 prop.py examples/stats.json`,
+  run(argv, out) {
+    const { values, positionals } = parseOptions('emit-network', argv, {
+      target: { type: 'string', short: 't' },
+      'input-order': { type: 'string', short: 'K' },
+      'output-order': { type: 'string', short: 'n' },
+      out: { type: 'string', short: 'o' },
+    });
+    if (values.help) return void out.log(this.usage);
+    if (positionals.length !== 1) throw new InputError(`emit-network takes one network file, got ${positionals.length} (see corrmap emit-network --help)`);
+    if (values.target === undefined) throw new InputError(`--target is required: one of ${NETWORK_TARGETS.join(', ')}`);
+    const target = oneOf(values.target, 'target', NETWORK_TARGETS, 'numpy');
+    const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
+    const outputOrder = integerOption(values['output-order'], 'output-order', 1, MAX_OUTPUT_ORDER, 2);
+    const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`);
+    const command = commandLine(['emit-network', ...argv]);
+    const stem = target === 'c' && values.out !== undefined ? values.out.replace(/\.[ch]$/, '') : undefined;
+    const files = emitNetwork(network, target, inputOrder, outputOrder, command, stem === undefined ? undefined : `${basename(stem)}.h`);
+    write(files, stem ?? values.out, out);
+  },
+};
+
+/** Print the files, or write them: one file to `path`, several to path + their extensions. */
+function write(files: readonly EmittedFile[], path: string | undefined, out: Output): void {
+  if (path === undefined) return void out.log(files.map((f) => f.text).join('\n'));
+  try {
+    if (files.length === 1) writeFileSync(path, files[0].text);
+    else for (const f of files) writeFileSync(`${path}${f.extension}`, f.text);
+  } catch (err) {
+    throw new InputError(`cannot write "${path}": ${(err as Error).message}`);
+  }
+}

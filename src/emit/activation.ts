@@ -1,0 +1,121 @@
+/**
+ * What emitted code computes for one activation: the exact transfer rules of a polynomial φ
+ * (docs/theory.md §Polynomial activations), or the Gaussian closure of any other φ
+ * (docs/theory.md §Gaussian closure) with g_k from the closed form — derivative trees emitted as
+ * they stand — or from the Stein form by a quadrature rule computed here once and embedded.
+ */
+import { InputError } from '../../symbolic/errors.ts';
+import { polynomialDegree, type ParsedExpression } from '../../symbolic/expression.ts';
+import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
+import type { MathNode } from '../../symbolic/math.ts';
+import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../../symbolic/rule.ts';
+import { polynomialActivation } from '../../symbolic/taylor.ts';
+import { kinkPoints } from '../../numeric/general.ts';
+import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
+
+/** Emitted rules larger than this would be source files of megabytes. */
+export const MAX_EMITTED_TERMS = 20_000;
+/** Output orders emitted for a general activation: the mean and the covariance. */
+export const MAX_EMITTED_GAUSSIAN_ORDER = 2;
+/** Highest g_k emitted: closed-form trees and quadrature (corrmap itself goes to 40 and 24). */
+export const EMITTED_SMOOTHED_K = { closedForm: 12, quadrature: 24 } as const;
+/** The Mehler series stops at the first order whose bound is below this (as numeric/general.ts). */
+export const EMITTED_TOLERANCE = 1e-8;
+/** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks on x ∈ [−13, 13]. */
+export const QUADRATURE_NODES = { hermite: 160, legendre: 96 } as const;
+/** Half of the normal range the piecewise rule covers: the mass outside is 1e-38. */
+export const PIECEWISE_RANGE = 13;
+
+export interface QuadratureRule {
+  /** 'hermite': E[f(X)] ≈ Σ w f(x); 'legendre': per piece of [−L, L] between the kinks, with the normal density. */
+  readonly kind: 'hermite' | 'legendre';
+  readonly nodes: Float64Array;
+  readonly weights: Float64Array;
+  /** A rule with half the nodes: the difference of the two is the stated quadrature error. */
+  readonly coarse: { readonly nodes: Float64Array; readonly weights: Float64Array };
+  /** Kinks of φ in z (legendre only). */
+  readonly kinks: readonly number[];
+}
+
+export interface PolynomialPlan {
+  readonly kind: 'polynomial';
+  readonly expression: ParsedExpression;
+  readonly taylor: readonly MathNode[];
+  readonly rules: readonly TransferRule[];
+  readonly order: number;
+  readonly inputOrder: number;
+}
+
+export interface GaussianPlan {
+  readonly kind: 'gaussian';
+  readonly expression: ParsedExpression;
+  readonly activation: Activation;
+  readonly order: number;
+  /** g_0…g_kmax as trees in mu, s (closed form); undefined: the Stein form by quadrature. */
+  readonly smoothed?: readonly MathNode[];
+  readonly kmax: number;
+  /** The rule for E[φ²] (the diagonal) and, without a closed form, for g_k. */
+  readonly quadrature: QuadratureRule;
+  readonly tolerance: number;
+}
+
+export type ActivationPlan = PolynomialPlan | GaussianPlan;
+
+/** The plan for φ at output order `order` and input order K (undefined: exact for polynomials, 2 otherwise). */
+export function planActivation(expression: ParsedExpression, order: number, inputOrder?: number): ActivationPlan {
+  if (expression.parameters.length)
+    throw new InputError(`expression "${expression.source}": emitted code needs numbers for ${expression.parameters.join(', ')} (--param name=value)`);
+  if (!Number.isInteger(order) || order < 1 || order > MAX_OUTPUT_ORDER) throw new InputError(`the output order must be 1…${MAX_OUTPUT_ORDER}, got ${order}`);
+  if ('degree' in polynomialDegree(expression)) {
+    const activation = polynomialActivation(expression);
+    const K = inputOrder ?? Math.min(MAX_INPUT_ORDER, Math.max(1, activation.degree * order));
+    if (!Number.isInteger(K) || K < 1 || K > MAX_INPUT_ORDER) throw new InputError(`the input order must be 1…${MAX_INPUT_ORDER}, got ${K}`);
+    const rules = Array.from({ length: order }, (_, m) => transferRule(activation, m + 1, K));
+    const terms = rules.reduce((t, r) => t + r.terms.length, 0);
+    if (terms > MAX_EMITTED_TERMS)
+      throw new InputError(
+        `the rules of "${expression.source}" up to order ${order} at input order ${K} have ${terms} terms; emitted code is limited to ${MAX_EMITTED_TERMS} (lower --order or --input-order)`,
+      );
+    return { kind: 'polynomial', expression, taylor: activation.taylor, rules, order, inputOrder: K };
+  }
+  if (order > MAX_EMITTED_GAUSSIAN_ORDER)
+    throw new InputError(
+      `--order ${order}: emitted code for a non-polynomial activation gives the mean and covariance (order ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}); corrmap propagate gives its third cumulant`,
+    );
+  if (inputOrder !== undefined && inputOrder !== 2)
+    throw new InputError(`--input-order ${inputOrder}: emitted code for a non-polynomial activation is the Gaussian closure (K = 2); leave --input-order out or give 2`);
+  const activation = activationOf(expression);
+  const bad = undefinedPoint(activation);
+  if (bad !== undefined)
+    throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
+  const closed = activation.smoothed !== undefined;
+  const kmax = order === 1 ? 0 : closed ? EMITTED_SMOOTHED_K.closedForm : EMITTED_SMOOTHED_K.quadrature;
+  return {
+    kind: 'gaussian',
+    expression,
+    activation,
+    order,
+    smoothed: closed ? smoothedDerivatives(activation, kmax) : undefined,
+    kmax,
+    quadrature: quadratureRule(activation),
+    tolerance: EMITTED_TOLERANCE,
+  };
+}
+
+function quadratureRule(activation: Activation): QuadratureRule {
+  const kinks = kinkPoints(activation);
+  if (kinks.length === 0 && activation.smooth) {
+    const n = QUADRATURE_NODES.hermite;
+    const { nodes, weights } = gaussHermite(n);
+    return { kind: 'hermite', nodes, weights, coarse: gaussHermite(n / 2), kinks };
+  }
+  const n = QUADRATURE_NODES.legendre;
+  const { nodes, weights } = gaussLegendre(n);
+  return { kind: 'legendre', nodes, weights, coarse: gaussLegendre(n / 2), kinks };
+}
+
+/** A name for the emitted function: letters, digits, underscores. */
+export function identifier(text: string, fallback: string): string {
+  const id = text.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  return /^[A-Za-z_]/.test(id) ? id : fallback;
+}

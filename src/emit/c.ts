@@ -1,0 +1,483 @@
+/**
+ * C99 (libm only): a header and a source; every function writes its output arrays, given first, from
+ * dense row-major input arrays (NULL for a cumulant that is zero). Plain loops over units.
+ */
+import { MEAN, VARIANCE } from '../../symbolic/activations.ts';
+import { VARIABLE } from '../../symbolic/expression.ts';
+import { parse } from '../../symbolic/math.ts';
+import type { CPrinter } from '../../symbolic/print/c.ts';
+import { ORDER_KEYS } from '../io.ts';
+import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
+import type { EmittedFile } from './targets.ts';
+import type { EmittedLayer } from './python.ts';
+import { LOOP_INDICES, rowMajor, scalarTerm, tensorName, termGroups, type ArraySyntax } from './scalar.ts';
+
+const SYNTAX: ArraySyntax = { element: (a, o) => `${a}[${o}]`, index: (x) => x };
+
+function comment(lines: readonly string[]): string {
+  return ['/*', ...lines.map((l) => ` * ${l.replace(/\*\//g, '* /')}`.trimEnd()), ' */'].join('\n');
+}
+
+const doubles = (v: ArrayLike<number>) => Array.from(v, (x) => String(x)).join(', ');
+
+/** Parameters of an activation function: outputs first (out1…outN, series), then n and the inputs. */
+function parameters(plan: ActivationPlan): string {
+  const reads = plan.kind === 'polynomial' ? Math.max(plan.inputOrder, 2) : 2;
+  const outs = Array.from({ length: plan.order }, (_, m) => `double *out${m + 1}`);
+  const ins = Array.from({ length: reads }, (_, r) => `const double *${tensorName(r + 1)}`);
+  return [...outs, 'double *series', 'int n', ...ins].join(', ');
+}
+
+function prototypeComment(plan: ActivationPlan): string {
+  const reads = plan.kind === 'polynomial' ? Math.max(plan.inputOrder, 2) : 2;
+  return comment([
+    `Output cumulants of y = phi(z): out1[n] the mean${plan.order >= 2 ? `, out2[n*n] the covariance` : ''}${plan.order >= 3 ? ', out3[n^3] …' : ''} (row-major; NULL: not computed);`,
+    'series[4] (may be NULL): the series order P, its bound, the quadrature errors of the mean and the covariance (0 where exact).',
+    `Inputs: mean[n], k2[n*n] the covariance${reads >= 3 ? `, k3…k${reads}: cumulant tensors of orders 3…${reads} (NULL = zero)` : ''}.`,
+    'Returns 0, or -1 when memory runs out.',
+  ]);
+}
+
+function polynomialBody(plan: PolynomialPlan, name: string, p: CPrinter): string[] {
+  const d = plan.taylor.length;
+  const lines = [
+    `int ${name}(${parameters(plan)}) {`,
+    `  double *b = (double *)malloc(sizeof(double) * ${d} * (size_t)(n > 0 ? n : 1));`,
+    '  if (!b) return -1;',
+    '  /* Taylor coefficients b_q(mu_i) = phi^(q)(mu_i)/q! */',
+    '  for (int i = 0; i < n; i++) {',
+    '    const double mu = mean[i];',
+    ...plan.taylor.map((node, q) => `    b[${q} * n + i] = ${p.code(node, { [VARIABLE]: 'mu' })};`),
+    '    (void)mu;',
+    '  }',
+  ];
+  for (const rule of plan.rules) {
+    const idx = LOOP_INDICES.slice(0, rule.order);
+    lines.push(`  if (out${rule.order}) {`);
+    let indent = '    ';
+    for (const x of idx) {
+      lines.push(`${indent}for (int ${x} = 0; ${x} < n; ${x}++) {`);
+      indent += '  ';
+    }
+    lines.push(`${indent}double acc = 0.0;`);
+    for (const g of termGroups(rule)) {
+      const guard = g.orders.filter((o) => o >= 2).map(tensorName);
+      const inner = guard.length ? `${indent}  ` : indent;
+      if (guard.length) lines.push(`${indent}if (${guard.join(' && ')}) {`);
+      for (const t of g.terms) lines.push(`${inner}acc += ${scalarTerm(t, rule, p, SYNTAX, 'b')};`);
+      if (guard.length) lines.push(`${indent}}`);
+    }
+    lines.push(`${indent}out${rule.order}[${rowMajor(idx, SYNTAX)}] = acc;`);
+    for (let x = idx.length; x > 0; x--) {
+      indent = indent.slice(2);
+      lines.push(`${indent}}`);
+    }
+    lines.push('  }');
+  }
+  lines.push('  if (series) series[0] = series[1] = series[2] = series[3] = 0.0;', '  free(b);', '  return 0;', '}');
+  return lines;
+}
+
+/** Static helpers of one general activation: φ, its quadrature rule, the points of a unit. */
+function gaussianHelpers(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
+  const q = plan.quadrature;
+  const lines = [
+    `static double ${prefix}_phi(double z) { return ${p.code(plan.expression.node, { [VARIABLE]: 'z' })}; }`,
+    `static const double ${prefix}_nodes[${q.nodes.length}] = {${doubles(q.nodes)}};`,
+    `static const double ${prefix}_weights[${q.nodes.length}] = {${doubles(q.weights)}};`,
+    `static const double ${prefix}_coarse_nodes[${q.coarse.nodes.length}] = {${doubles(q.coarse.nodes)}};`,
+    `static const double ${prefix}_coarse_weights[${q.coarse.nodes.length}] = {${doubles(q.coarse.weights)}};`,
+  ];
+  const pieces = q.kind === 'hermite' ? 1 : q.kinks.length + 1;
+  lines.push(
+    `#define ${prefix.toUpperCase()}_POINTS ${pieces * q.nodes.length}`,
+    `/* Quadrature points x and weights w of E[f(mu + sd X)] for one unit; returns their number. */`,
+    `static int ${prefix}_points(double mu, double sd, int coarse, double *x, double *w) {`,
+    `  const double *nodes = coarse ? ${prefix}_coarse_nodes : ${prefix}_nodes;`,
+    `  const double *weights = coarse ? ${prefix}_coarse_weights : ${prefix}_weights;`,
+    `  const int m = coarse ? ${q.coarse.nodes.length} : ${q.nodes.length};`,
+  );
+  if (q.kind === 'hermite') {
+    lines.push('  (void)mu; (void)sd;', '  for (int t = 0; t < m; t++) { x[t] = nodes[t]; w[t] = weights[t]; }', '  return m;', '}');
+    return lines;
+  }
+  const L = p.number(PIECEWISE_RANGE);
+  lines.push(
+    `  double cuts[${pieces + 1}];`,
+    `  cuts[0] = -${L};`,
+    ...q.kinks.map((k, c) => `  cuts[${c + 1}] = ${p.code(parse('min(max((k - m) / d, -L), L)'), { k: p.number(k), m: 'mu', d: 'sd', L })};`),
+    `  cuts[${pieces}] = ${L};`,
+    '  int count = 0;',
+    `  for (int piece = 0; piece < ${pieces}; piece++) {`,
+    '    const double half = (cuts[piece + 1] - cuts[piece]) / 2, mid = (cuts[piece + 1] + cuts[piece]) / 2;',
+    '    for (int t = 0; t < m; t++) {',
+    '      const double at = mid + half * nodes[t];',
+    '      x[count] = at;',
+    `      w[count] = half * weights[t] * ${p.code(parse('phi(x)'), { x: 'at' })};`,
+    '      count++;',
+    '    }',
+    '  }',
+    '  return count;',
+    '}',
+  );
+  return lines;
+}
+
+function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrinter): string[] {
+  const K = plan.kmax;
+  const P = `${prefix.toUpperCase()}_POINTS`;
+  const lines = [
+    `int ${name}(${parameters(plan)}) {`,
+    `  const int K = ${K};`,
+    '  const size_t units = (size_t)(n > 0 ? n : 1);',
+    '  double *g = (double *)malloc(sizeof(double) * (K + 1) * units), *var = (double *)malloc(sizeof(double) * units);',
+    '  double *partial = (double *)malloc(sizeof(double) * units), *term = (double *)malloc(sizeof(double) * units);',
+    '  /* A missing covariance is zero: every unit a constant. */',
+    '  double *zero = k2 ? NULL : (double *)calloc(units * units, sizeof(double));',
+    '  if (!g || !var || !partial || !term || (!k2 && !zero)) { free(g); free(var); free(partial); free(term); free(zero); return -1; }',
+    '  if (!k2) k2 = zero;',
+    `  double x[${P}], w[${P}], he[${K + 2}], gc[${K + 1}];`,
+    '  double mean_error = 0.0, mean_scale = 0.0, d_max = 0.0, second_error = 0.0, sd_max = 0.0, var_max = 0.0;',
+    '  for (int i = 0; i < n; i++) {',
+    '    const double mu = mean[i], s = k2[i * n + i];',
+    '    /* A variance that is rounding noise next to the mean: a constant, y_i = phi(mu_i). */',
+    '    const int det = !(s > 1e-10 * (1.0 + mu * mu));',
+    '    const double s_ = det ? 1.0 : s, sd = sqrt(s_);',
+    '    (void)s_; (void)sd;',
+  ];
+  if (plan.smoothed) {
+    lines.push(`    /* g_k = d^k G / d mu^k, closed form */`);
+    plan.smoothed.forEach((node, k) => lines.push(`    g[${k} * n + i] = ${p.code(node, { [MEAN]: 'mu', [VARIANCE]: 's_' })};`));
+  } else {
+    lines.push(
+      '    /* Stein form g_k = s^(-k/2) E[phi(mu + sd X) He_k(X)], on the rule and on the coarse rule */',
+      '    for (int pass = 1; pass >= 0; pass--) {',
+      `      const int m = ${prefix}_points(mu, sd, pass == 0, x, w);`,
+      '      for (int k = 0; k <= K; k++) gc[k] = 0.0;',
+      '      for (int t = 0; t < m; t++) {',
+      `        const double f = w[t] * ${prefix}_phi(mu + sd * x[t]);`,
+      '        he[0] = 1.0; he[1] = x[t];',
+      '        for (int k = 1; k < K; k++) he[k + 1] = x[t] * he[k] - k * he[k - 1];',
+      '        for (int k = 0; k <= K; k++) gc[k] += f * he[k];',
+      '      }',
+      '      for (int k = 0; k <= K; k++) gc[k] /= pow(sd, k);',
+      '      if (pass == 1) for (int k = 0; k <= K; k++) g[k * n + i] = gc[k];',
+      '    }',
+      '    if (!det) {',
+      '      double d = 0.0, power = 1.0;',
+      '      mean_error = fmax(mean_error, fabs(g[i] - gc[0]));',
+      '      for (int k = 1; k <= K; k++) { power *= s / k; d += power * (g[k * n + i] - gc[k]) * (g[k * n + i] - gc[k]); }',
+      '      d_max = fmax(d_max, d);',
+      '    }',
+    );
+  }
+  lines.push(
+    `    if (det) { g[i] = ${prefix}_phi(mu); for (int k = 1; k <= K; k++) g[k * n + i] = 0.0; }`,
+    '    mean_scale = fmax(mean_scale, fabs(g[i]));',
+    '    if (out1) out1[i] = g[i];',
+  );
+  if (plan.order >= 2)
+    lines.push(
+      '    /* The diagonal directly: Var = E[phi^2] - g_0^2 */',
+      '    double second[2];',
+      '    for (int pass = 0; pass < 2; pass++) {',
+      `      const int m = ${prefix}_points(mu, sd, pass, x, w);`,
+      '      second[pass] = 0.0;',
+      `      for (int t = 0; t < m; t++) { const double f = ${prefix}_phi(mu + sd * x[t]); second[pass] += w[t] * f * f; }`,
+      '    }',
+      '    var[i] = det ? 0.0 : fmax(second[0] - g[i] * g[i], 0.0);',
+      '    second_error = fmax(second_error, fabs(second[0] - second[1]));',
+      '    sd_max = fmax(sd_max, sqrt(var[i]));',
+      '    var_max = fmax(var_max, var[i]);',
+    );
+  lines.push('  }');
+  lines.push('  int P = 0;', '  double bound = 0.0;');
+  if (plan.order >= 2) {
+    lines.push(
+      '  if (out2 || series) {',
+      '    /* The Mehler series truncated as corrmap truncates it: the first P whose Cauchy-Schwarz bound is below the tolerance. */',
+      '    double max_rho = 0.0;',
+      '    for (int i = 0; i < n; i++)',
+      '      for (int j = i + 1; j < n; j++) {',
+      '        const double scale = sqrt(k2[i * n + i] * k2[j * n + j]);',
+      '        if (scale > 0) max_rho = fmax(max_rho, fmin(1.0, fabs(k2[i * n + j]) / scale));',
+      '      }',
+      '    for (int i = 0; i < n; i++) { partial[i] = 0.0; term[i] = 1.0; }',
+      '    P = K;',
+      '    for (int p = 1; p <= K; p++) {',
+      '      double worst = 0.0;',
+      '      for (int i = 0; i < n; i++) {',
+      '        term[i] *= k2[i * n + i] / p;',
+      '        partial[i] += term[i] * g[p * n + i] * g[p * n + i];',
+      '        if (var[i] > 0) worst = fmax(worst, fmax(var[i] - partial[i], 0.0) / var[i]);',
+      '      }',
+      '      bound = pow(max_rho, p + 1) * worst;',
+      `      if (bound <= ${p.number(plan.tolerance)}) { P = p; break; }`,
+      '    }',
+      '  }',
+      '  if (out2)',
+      '    for (int i = 0; i < n; i++)',
+      '      for (int j = 0; j < n; j++) {',
+      '        if (i == j) { out2[i * n + i] = var[i]; continue; }',
+      '        double acc = 0.0, power = 1.0;',
+      '        for (int p = 1; p <= P; p++) { power *= k2[i * n + j] / p; acc += power * g[p * n + i] * g[p * n + j]; }',
+      '        out2[i * n + j] = acc;',
+      '      }',
+    );
+  }
+  lines.push(
+    '  if (series) {',
+    '    series[0] = P;',
+    '    series[1] = bound;',
+    '    series[2] = mean_scale > 0 ? mean_error / mean_scale : mean_error;',
+    `    series[3] = ${plan.order >= 2 ? 'var_max > 0 ? (2.0 * sd_max * sqrt(d_max) + second_error) / var_max : 0.0' : '0.0'};`,
+    '  }',
+    '  (void)d_max; (void)second_error; (void)sd_max; (void)var_max; (void)mean_error; (void)x; (void)w; (void)he; (void)gc;',
+    '  free(g); free(var); free(partial); free(term); free(zero);',
+    '  return 0;',
+    '}',
+  );
+  return lines;
+}
+
+function definitions(plan: ActivationPlan, name: string, p: CPrinter): string[] {
+  if (plan.kind === 'polynomial') return polynomialBody(plan, name, p);
+  return [...gaussianHelpers(plan, `${name}_`, p), '', ...gaussianBody(plan, name, `${name}_`, p)];
+}
+
+const INCLUDES = ['#include <math.h>', '#include <stdlib.h>'];
+
+/**
+ * A header and a source for one activation: int corrmap_cumulants(…). Without a header name, one
+ * file that holds both (for printing).
+ */
+export function cActivationFiles(plan: ActivationPlan, p: CPrinter, header: readonly string[], headerName?: string, name = 'corrmap_cumulants'): EmittedFile[] {
+  const declarations = [
+    `#define CORRMAP_ORDER ${plan.order}`,
+    `#define CORRMAP_INPUT_ORDER ${plan.kind === 'polynomial' ? plan.inputOrder : 2}`,
+    prototypeComment(plan),
+    `int ${name}(${parameters(plan)});`,
+  ];
+  return cFiles(header, declarations, definitions(plan, name, p), headerName);
+}
+
+function cFiles(header: readonly string[], declarations: readonly string[], body: readonly string[], headerName: string | undefined): EmittedFile[] {
+  const guard = `CORRMAP_${(headerName ?? 'emitted').replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+  const h = [comment(header), `#ifndef ${guard}`, `#define ${guard}`, ...declarations, '#endif'].join('\n');
+  if (headerName === undefined) return [{ extension: '.c', text: [h, ...INCLUDES, '', ...body].join('\n') + '\n' }];
+  const c = [comment(header), ...INCLUDES, `#include "${headerName}"`, '', ...body].join('\n');
+  return [
+    { extension: '.h', text: `${h}\n` },
+    { extension: '.c', text: `${c}\n` },
+  ];
+}
+
+/**
+ * A propagator for a whole network: int corrmap_propagate(pre, post, series, input), the weights
+ * embedded, and under -DCORRMAP_MAIN a main that reads a corrmap stats file and prints the layers'
+ * cumulants as JSON in the layout of `corrmap propagate --json`.
+ */
+export function cNetworkFiles(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: CPrinter, header: readonly string[], headerName?: string): EmittedFile[] {
+  const L = layers.length;
+  const widths = [layers[0].cols, ...layers.map((l) => l.rows)];
+  const maxPre = Math.max(...layers.map((l) => l.preOrder));
+  const postOrder = (l: number) => (l + 1 < L ? Math.max(outputOrder, layers[l + 1].preOrder) : outputOrder);
+  const body: string[] = [];
+  layers.forEach((l, k) => {
+    body.push(`static const double layer${k + 1}_weight[${l.rows * l.cols}] = {${doubles(l.weight)}};`, `static const double layer${k + 1}_bias[${l.rows}] = {${doubles(l.bias)}};`);
+    if (l.plan) body.push('', ...definitions(l.plan, `layer${k + 1}_cumulants`, p));
+    body.push('');
+  });
+  body.push(
+    `static const int corrmap_widths[${L + 1}] = {${widths.join(', ')}};`,
+    '',
+    '/* Order-r cumulants of W y + b (r successive mode products; the bias shifts the mean only). */',
+    'static int affine(const double *W, const double *bias, int rows, int cols, int r, const double *in, double *out) {',
+    '  size_t size = 1;',
+    '  for (int a = 0; a < r; a++) size *= (size_t)(rows > cols ? rows : cols);',
+    '  double *t = (double *)malloc(sizeof(double) * size), *u = (double *)malloc(sizeof(double) * size);',
+    '  if (!t || !u) { free(t); free(u); return -1; }',
+    '  size_t count = 1;',
+    '  for (int a = 0; a < r; a++) count *= (size_t)cols;',
+    '  for (size_t e = 0; e < count; e++) t[e] = in[e];',
+    '  for (int mode = 0; mode < r; mode++) {',
+    '    size_t before = 1, after = 1;',
+    '    for (int a = 0; a < mode; a++) before *= (size_t)rows;',
+    '    for (int a = mode + 1; a < r; a++) after *= (size_t)cols;',
+    '    for (size_t b = 0; b < before; b++)',
+    '      for (int o = 0; o < rows; o++)',
+    '        for (size_t c = 0; c < after; c++) {',
+    '          double acc = 0.0;',
+    '          for (int i = 0; i < cols; i++) acc += W[o * cols + i] * t[(b * cols + i) * after + c];',
+    '          u[(b * rows + o) * after + c] = acc;',
+    '        }',
+    '    double *swap = t; t = u; u = swap;',
+    '  }',
+    '  count = 1;',
+    '  for (int a = 0; a < r; a++) count *= (size_t)rows;',
+    '  for (size_t e = 0; e < count; e++) out[e] = t[e] + (r == 1 ? bias[e] : 0.0);',
+    '  free(t); free(u);',
+    '  return 0;',
+    '}',
+    '',
+    'static size_t power_of(int n, int r) { size_t s = 1; for (int a = 0; a < r; a++) s *= (size_t)n; return s; }',
+    '',
+    'int corrmap_propagate(double **pre, double **post, double *series, const double *const *input) {',
+    `  double *current[${Math.max(maxPre, outputOrder, inputOrder) + 1}] = {0}, *next[${Math.max(maxPre, outputOrder, inputOrder) + 1}] = {0}, *z[${maxPre + 1}] = {0};`,
+    `  const int slots = ${Math.max(maxPre, outputOrder, inputOrder) + 1};`,
+    '  int status = 0;',
+    `  for (int r = 1; r <= ${maxPre}; r++) current[r] = (double *)input[r - 1];`,
+  );
+  layers.forEach((l, k) => {
+    const rows = l.rows;
+    const post = postOrder(k);
+    body.push(
+      `  /* layer ${k + 1}: ${l.cols} -> ${rows}, phi = ${l.source.replace(/\*\//g, '* /')} */`,
+      `  for (int r = 1; r <= ${l.preOrder}; r++) {`,
+      `    z[r] = NULL;`,
+      `    if (!current[r] && r > 1) continue;`,
+      `    z[r] = (double *)calloc(power_of(${rows}, r), sizeof(double));`,
+      `    if (!z[r] || affine(layer${k + 1}_weight, layer${k + 1}_bias, ${rows}, ${l.cols}, r, current[r] ? current[r] : z[r], z[r])) { status = -1; goto done; }`,
+      '  }',
+      `  for (int r = 1; r <= ${outputOrder}; r++) {`,
+      `    const size_t size = power_of(${rows}, r);`,
+      `    for (size_t e = 0; e < size; e++) pre[${k * outputOrder} + r - 1][e] = r <= ${l.preOrder} && z[r] ? z[r][e] : 0.0;`,
+      '  }',
+    );
+    if (l.plan) {
+      const reads = l.plan.kind === 'polynomial' ? Math.max(l.plan.inputOrder, 2) : 2;
+      body.push(
+        `  for (int r = 1; r <= ${post}; r++) { next[r] = (double *)calloc(power_of(${rows}, r), sizeof(double)); if (!next[r]) { status = -1; goto done; } }`,
+        `  if (layer${k + 1}_cumulants(${Array.from({ length: l.plan.order }, (_, m) => `next[${m + 1}]`).join(', ')}, series ? series + ${4 * k} : NULL, ${rows}, ${Array.from({ length: reads }, (_, r) => (r + 1 <= Math.min(l.preOrder, l.reads) ? `z[${r + 1}]` : 'NULL')).join(', ')})) { status = -1; goto done; }`,
+      );
+    } else {
+      body.push(`  for (int r = 1; r <= ${post}; r++) { next[r] = ${`r <= ${l.preOrder} ? z[r] : NULL`}; if (r <= ${l.preOrder}) z[r] = NULL; }`);
+      body.push(`  if (series) series[${4 * k}] = series[${4 * k + 1}] = series[${4 * k + 2}] = series[${4 * k + 3}] = 0.0;`);
+    }
+    body.push(
+      `  for (int r = 1; r <= ${outputOrder}; r++) {`,
+      `    const size_t size = power_of(${rows}, r);`,
+      `    for (size_t e = 0; e < size; e++) post[${k * outputOrder} + r - 1][e] = next[r] ? next[r][e] : 0.0;`,
+      '  }',
+      `  for (int r = 1; r < slots; r++) { if (${k === 0 ? '0' : '1'}) free(current[r]); current[r] = next[r]; next[r] = NULL; }`,
+      `  for (int r = 1; r <= ${maxPre}; r++) { free(z[r]); z[r] = NULL; }`,
+    );
+  });
+  body.push(
+    'done:',
+    `  for (int r = 1; r <= ${maxPre}; r++) free(z[r]);`,
+    '  for (int r = 1; r < slots; r++) free(next[r]);',
+    `  if (status == 0) for (int r = 1; r < slots; r++) free(current[r]);`,
+    '  return status;',
+    '}',
+  );
+  body.push(...cMain(layers, outputOrder, inputOrder));
+  const declarations = [
+    `#define CORRMAP_LAYERS ${L}`,
+    `#define CORRMAP_OUTPUT_ORDER ${outputOrder}`,
+    `#define CORRMAP_INPUT_ORDER ${inputOrder}`,
+    `#define CORRMAP_READ_ORDER ${maxPre}`,
+    comment([
+      `Propagate input cumulants through the ${L} layers (widths ${widths.join(', ')}).`,
+      `pre[l * ${outputOrder} + r - 1], post[l * ${outputOrder} + r - 1]: the caller's arrays of width_l^r doubles for layer l = 0…${L - 1}, order r = 1…${outputOrder} (row-major);`,
+      `series[4 * ${L}] (may be NULL): per layer the series order P, its bound and the quadrature errors;`,
+      `input[r - 1], r = 1…${maxPre}: the input mean, covariance and higher cumulants (NULL = zero). Returns 0, or -1 when memory runs out.`,
+    ]),
+    'int corrmap_propagate(double **pre, double **post, double *series, const double *const *input);',
+  ];
+  return cFiles(header, declarations, body, headerName);
+}
+
+/** main under CORRMAP_MAIN: a minimal reader of the stats format and a JSON writer. */
+function cMain(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number): string[] {
+  const L = layers.length;
+  const maxPre = Math.max(...layers.map((l) => l.preOrder));
+  const keys = ORDER_KEYS.slice(1, maxPre + 1).map((k) => JSON.stringify(k));
+  const outKeys = ORDER_KEYS.slice(1, outputOrder + 1).map((k) => JSON.stringify(k));
+  const activations = layers.map((l) => JSON.stringify(JSON.stringify(l.source)));
+  return [
+    '',
+    '#ifdef CORRMAP_MAIN',
+    '#include <stdio.h>',
+    '#include <string.h>',
+    `static const char *const input_keys[${maxPre}] = {${keys.join(', ')}};`,
+    `static const char *const output_keys[${outputOrder}] = {${outKeys.join(', ')}};`,
+    `static const char *const activations[${L}] = {${activations.join(', ')}};`,
+    '',
+    '/* The numbers of the array after "key": in the stats text (depth-first), or -1 where the key is absent. */',
+    'static long read_numbers(const char *text, const char *key, double **values) {',
+    '  char quoted[16];',
+    '  sprintf(quoted, "\\"%s\\"", key);',
+    '  const char *at = strstr(text, quoted);',
+    '  if (!at) return -1;',
+    '  at = strchr(at + strlen(quoted), \'[\');',
+    '  if (!at) return -1;',
+    '  long count = 0, capacity = 64;',
+    '  double *v = (double *)malloc(sizeof(double) * capacity);',
+    '  int depth = 0;',
+    '  while (*at && v) {',
+    "    if (*at == '[') { depth++; at++; }",
+    "    else if (*at == ']') { depth--; at++; if (depth == 0) break; }",
+    "    else if (*at == '-' || *at == '+' || *at == '.' || (*at >= '0' && *at <= '9')) {",
+    '      char *end;',
+    '      const double x = strtod(at, &end);',
+    '      if (count == capacity) { capacity *= 2; v = (double *)realloc(v, sizeof(double) * capacity); if (!v) break; }',
+    '      v[count++] = x;',
+    '      at = end;',
+    '    } else at++;',
+    '  }',
+    '  *values = v;',
+    '  return v ? count : -1;',
+    '}',
+    '',
+    'static void print_tensor(const double *t, int n, int r) {',
+    '  if (r == 0) { printf("%.17g", t[0]); return; }',
+    '  const size_t stride = power_of(n, r - 1);',
+    '  printf("[");',
+    '  for (int i = 0; i < n; i++) { if (i) printf(","); print_tensor(t + i * stride, n, r - 1); }',
+    '  printf("]");',
+    '}',
+    '',
+    'int main(int argc, char **argv) {',
+    '  if (argc != 2) { fprintf(stderr, "usage: %s stats.json\\n", argv[0]); return 2; }',
+    '  FILE *file = fopen(argv[1], "rb");',
+    '  if (!file) { fprintf(stderr, "cannot open %s\\n", argv[1]); return 2; }',
+    '  fseek(file, 0, SEEK_END);',
+    '  const long length = ftell(file);',
+    '  fseek(file, 0, SEEK_SET);',
+    '  char *text = (char *)malloc(length + 1);',
+    '  if (!text || fread(text, 1, length, file) != (size_t)length) { fprintf(stderr, "cannot read %s\\n", argv[1]); return 2; }',
+    '  text[length] = 0;',
+    '  fclose(file);',
+    `  double *input[${maxPre}] = {0};`,
+    `  for (int r = 1; r <= ${maxPre}; r++) {`,
+    '    const long count = read_numbers(text, input_keys[r - 1], &input[r - 1]);',
+    '    if (count < 0) { if (r <= 2) { fprintf(stderr, "%s: \\"%s\\" is missing\\n", argv[1], input_keys[r - 1]); return 2; } input[r - 1] = NULL; continue; }',
+    '    if ((size_t)count != power_of(corrmap_widths[0], r)) { fprintf(stderr, "%s: \\"%s\\" has %ld numbers, expected %d^%d\\n", argv[1], input_keys[r - 1], count, corrmap_widths[0], r); return 2; }',
+    '  }',
+    `  double *pre[${L * outputOrder}], *post[${L * outputOrder}], series[${4 * L}];`,
+    `  for (int l = 0; l < ${L}; l++)`,
+    `    for (int r = 1; r <= ${outputOrder}; r++) {`,
+    `      pre[l * ${outputOrder} + r - 1] = (double *)calloc(power_of(corrmap_widths[l + 1], r), sizeof(double));`,
+    `      post[l * ${outputOrder} + r - 1] = (double *)calloc(power_of(corrmap_widths[l + 1], r), sizeof(double));`,
+    '    }',
+    '  if (corrmap_propagate(pre, post, series, (const double *const *)input)) { fprintf(stderr, "out of memory\\n"); return 1; }',
+    `  printf("{\\"truncation\\":{\\"inputOrder\\":${inputOrder},\\"outputOrder\\":${outputOrder}},\\"layers\\":[");`,
+    `  for (int l = 0; l < ${L}; l++) {`,
+    '    printf("%s{\\"activation\\":%s", l ? "," : "", activations[l]);',
+    '    for (int side = 0; side < 2; side++) {',
+    '      printf(",\\"%s\\":{", side ? "post" : "pre");',
+    `      for (int r = 1; r <= ${outputOrder}; r++) {`,
+    '        printf("%s\\"%s\\":", r > 1 ? "," : "", output_keys[r - 1]);',
+    `        print_tensor((side ? post : pre)[l * ${outputOrder} + r - 1], corrmap_widths[l + 1], r);`,
+    '      }',
+    '      printf("}");',
+    '    }',
+    '    printf(",\\"series\\":{\\"order\\":%.17g,\\"bound\\":%.17g,\\"quadrature\\":{\\"mean\\":%.17g,\\"cov\\":%.17g}}}", series[4 * l], series[4 * l + 1], series[4 * l + 2], series[4 * l + 3]);',
+    '  }',
+    '  printf("]}\\n");',
+    '  return 0;',
+    '}',
+    '#endif',
+  ];
+}

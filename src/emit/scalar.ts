@@ -1,0 +1,48 @@
+/**
+ * What the loop targets (C, Julia) share: index arithmetic of dense row-major tensors and one rule
+ * term as a product of scalars, in a target's own spelling of array access.
+ */
+import type { CodePrinter } from '../../symbolic/print/code.ts';
+import type { RuleShape, RuleTerm } from '../../symbolic/rule.ts';
+
+export const LOOP_INDICES = ['i', 'j', 'k', 'l'];
+
+/** How a loop target reads arrays: `element(array, offsetExpression)`; base 0 or 1. */
+export interface ArraySyntax {
+  readonly element: (array: string, offset: string) => string;
+  /** Offsets are 0-based expressions in the loop indices (which run 0…n−1 in C, 1…n in Julia). */
+  readonly index: (name: string) => string;
+}
+
+/** Row-major offset of a tuple of loop indices: ((i n + j) n + k). */
+export function rowMajor(indices: readonly string[], syntax: ArraySyntax): string {
+  return indices.map((x) => syntax.index(x)).reduce((acc, x) => `(${acc}) * n + ${x}`);
+}
+
+/** The order-r input tensor's name in emitted code. */
+export const tensorName = (order: number) => (order === 1 ? 'mean' : order === 2 ? 'k2' : `k${order}`);
+
+/** One term of a rule as a scalar product: coefficient × b[q][i] × … × κ entries^power. */
+export function scalarTerm(term: RuleTerm, rule: RuleShape, p: CodePrinter, syntax: ArraySyntax, table: string): string {
+  const parts: string[] = [];
+  const c = term.coefficient.toNumber();
+  if (c !== 1) parts.push(p.number(c));
+  for (const f of term.factors) parts.push(syntax.element(table, `${f.q} * n + ${syntax.index(LOOP_INDICES[f.slot])}`));
+  for (const k of term.cumulants) {
+    const entry = syntax.element(tensorName(k.order), rowMajor(k.slots.map((s) => LOOP_INDICES[s]), syntax));
+    parts.push(k.power === 1 ? entry : p.power({ text: entry, precedence: 5 }, { text: p.number(k.power), precedence: 5 }).text);
+  }
+  return parts.length ? parts.join(' * ') : '1.0';
+}
+
+/** Terms grouped by the input cumulant orders they need: a missing order contributes nothing. */
+export function termGroups(rule: RuleShape): Array<{ orders: number[]; terms: RuleTerm[] }> {
+  const groups = new Map<string, { orders: number[]; terms: RuleTerm[] }>();
+  for (const t of rule.terms) {
+    const orders = [...new Set(t.cumulants.map((c) => c.order))].sort((a, b) => a - b);
+    const key = orders.join(',');
+    if (!groups.has(key)) groups.set(key, { orders, terms: [] });
+    groups.get(key)!.terms.push(t);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,21 @@
+/** C99 printer: scalar double code with libm only. */
+import { CodePrinter, prefixed, type FunctionTable } from './code.ts';
+import { Precedence, type Printed } from './printer.ts';
+
+const SAME = ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh', 'atan', 'erf', 'erfc'];
+
+export class CPrinter extends CodePrinter {
+  readonly target = 'C';
+  // -std=c99 hides M_PI: the digits themselves.
+  protected readonly constants = { pi: '3.141592653589793', e: '2.718281828459045' };
+  protected readonly functions: FunctionTable = {
+    ...Object.fromEntries(SAME.map((name) => [name, prefixed('')(name)])),
+    abs: prefixed('')('fabs'),
+    max: prefixed('')('fmax'),
+    min: prefixed('')('fmin'),
+    ifpositive: ([x, a, b]) => `((${x}) > 0 ? (${a}) : (${b}))`,
+  };
+  power(base: Printed, exponent: Printed): Printed {
+    return { text: `pow(${base.text}, ${exponent.text})`, precedence: Precedence.Atom };
+  }
+}

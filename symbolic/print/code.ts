@@ -1,0 +1,136 @@
+/**
+ * Printers of source code for other tools (NumPy, JAX, PyTorch, Julia, C): each is a table of the
+ * functions the target knows plus a few overrides, as in SymPy's code printers. Before printing, a
+ * tree loses what the target cannot say: atoms it lacks are expanded into primitives
+ * (symbolic/print/primitives.ts) and sub-trees free of variables are folded to float64 numbers, so
+ * emitted code never calls a special function on a plain number.
+ */
+import { SMOOTHED_FUNCTIONS } from '../activations.ts';
+import { NAMED_CONSTANTS, VARIABLE } from '../expression.ts';
+import { parse, type MathNode } from '../math.ts';
+import type { CumulantFactor, RuleShape } from '../rule.ts';
+import { Precedence, Printer, indexString, type Printed } from './printer.ts';
+import { primitiveDefinition } from './primitives.ts';
+
+/** How a target writes a call of a known function, given its printed arguments. */
+export type FunctionTable = Readonly<Record<string, (args: readonly string[]) => string>>;
+
+/** A function with the same name under a module prefix: `prefixed('np.')('exp')`. */
+export const prefixed = (prefix: string) => (name: string) => (args: readonly string[]) => `${prefix}${name}(${args.join(', ')})`;
+
+interface AnyNode {
+  type: string;
+  name?: string;
+  fn?: { name?: string } | string;
+  args?: MathNode[];
+  value?: number;
+}
+const view = (n: MathNode) => n as unknown as AnyNode;
+
+export abstract class CodePrinter extends Printer {
+  /** The target's name, for messages. */
+  abstract readonly target: string;
+  /** Functions the target writes itself. */
+  protected abstract readonly functions: FunctionTable;
+  /** How the target writes π and e. */
+  protected abstract readonly constants: Readonly<Record<'pi' | 'e', string>>;
+  /** Names of the variables of the trees printed (mu, s, z, …) in the code. */
+  protected symbols: Readonly<Record<string, string>> = {};
+
+  /** A tree as code, with its symbols renamed (e.g. {mu: 'mu', s: 's'}). */
+  code(node: MathNode, symbols: Readonly<Record<string, string>>): string {
+    const saved = [this.symbols, this.variableName] as const;
+    this.symbols = symbols;
+    this.variableName = symbols[VARIABLE] ?? VARIABLE;
+    try {
+      return this.node(this.lower(node)).text;
+    } finally {
+      [this.symbols, this.variableName] = saved;
+    }
+  }
+
+  /** The tree in the target's vocabulary: atoms it lacks expanded, constant sub-trees folded. */
+  lower(node: MathNode): MathNode {
+    return fold(this.expand(node));
+  }
+
+  private expand(node: MathNode): MathNode {
+    return node.transform((n) => {
+      const v = view(n);
+      if (v.type !== 'FunctionNode') return n;
+      const name = (v.fn as { name: string }).name;
+      if (name in this.functions) return n.map((child) => this.expand(child)) as MathNode;
+      const definition = primitiveDefinition(name);
+      if (!definition) throw new RangeError(`the ${this.target} printer knows no function "${name}"`);
+      const args = v.args!.map((a) => this.expand(a));
+      const body = definition.transform((d) => (view(d).type === 'SymbolNode' && view(d).name === 'x' ? args[0] : d));
+      return this.expand(body);
+    });
+  }
+
+  symbol(name: string): string {
+    if (name === 'pi' || name === 'e') return this.constants[name];
+    const mapped = this.symbols[name];
+    if (mapped === undefined) throw new RangeError(`cannot print the symbol "${name}" as ${this.target} code: give every parameter a value`);
+    return mapped;
+  }
+  number(value: number): string {
+    if (!Number.isFinite(value)) throw new RangeError(`cannot print ${value} as ${this.target} code`);
+    const text = String(value);
+    return /[.e]/.test(text) ? text : `${text}.0`;
+  }
+  fraction(numerator: Printed, denominator: Printed): Printed {
+    return { text: `${this.wrap(numerator, Precedence.Product)} / ${this.wrap(denominator, Precedence.Power)}`, precedence: Precedence.Product };
+  }
+  product(factors: readonly Printed[]): string {
+    return factors.map((f) => f.text).join(' * ');
+  }
+  call(name: string, args: readonly string[]): string {
+    const write = this.functions[name];
+    if (!write) throw new RangeError(`the ${this.target} printer knows no function "${name}"`);
+    return write(args);
+  }
+  paren(text: string): string {
+    return `(${text})`;
+  }
+  // The rule-level names below are only used in comments of emitted code.
+  cumulant(c: CumulantFactor, indices: readonly string[]): string {
+    return `k${c.order}[${indexString(c, indices)}]${c.power === 1 ? '' : `^${c.power}`}`;
+  }
+  taylorName(q: number, index: string): string {
+    return `b${q}[${index}]`;
+  }
+  smoothedName(k: number, index: string): string {
+    return `g${k}[${index}]`;
+  }
+  mean(index: string): string {
+    return `mu[${index}]`;
+  }
+  lhs(rule: RuleShape): string {
+    return `out${rule.order}[${rule.indices.join('')}]`;
+  }
+}
+
+const FOLD_SCOPE: Record<string, unknown> = { ...SMOOTHED_FUNCTIONS, ...NAMED_CONSTANTS, log1p: Math.log1p, expm1: Math.expm1, ifpositive: (x: number, a: number, b: number) => (x > 0 ? a : b) };
+
+function isFree(node: MathNode): boolean {
+  let free = true;
+  node.traverse((n, path) => {
+    const v = view(n);
+    // A function's name is a SymbolNode at path 'fn': not a variable.
+    if (v.type === 'SymbolNode' && path !== 'fn' && !(v.name! in NAMED_CONSTANTS)) free = false;
+  });
+  return free;
+}
+
+/** Sub-trees without variables, evaluated in float64 (calls and operators alike). */
+function fold(node: MathNode): MathNode {
+  const v = view(node);
+  if (v.type === 'ConstantNode') return node;
+  if (v.type === 'SymbolNode') return node;
+  if ((v.type === 'FunctionNode' || v.type === 'OperatorNode' || v.type === 'ParenthesisNode') && isFree(node)) {
+    const value = Number(node.compile().evaluate({ ...FOLD_SCOPE }));
+    if (Number.isFinite(value)) return value < 0 ? parse(`-${String(-value)}`) : parse(String(value));
+  }
+  return node.map((child) => fold(child)) as MathNode;
+}

@@ -1,0 +1,17 @@
+/** Julia printer: scalar code (the emitted loops call it per entry); erf and erfc from SpecialFunctions. */
+import { CodePrinter, prefixed, type FunctionTable } from './code.ts';
+import { Precedence, type Printed } from './printer.ts';
+
+const SAME = ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh', 'atan', 'abs', 'sign', 'max', 'min', 'erf', 'erfc'];
+
+export class JuliaPrinter extends CodePrinter {
+  readonly target = 'Julia';
+  protected readonly constants = { pi: 'pi', e: 'MathConstants.e' };
+  protected readonly functions: FunctionTable = {
+    ...Object.fromEntries(SAME.map((name) => [name, prefixed('')(name)])),
+    ifpositive: ([x, a, b]) => `ifelse(${x} > 0, ${a}, ${b})`,
+  };
+  power(base: Printed, exponent: Printed): Printed {
+    return { text: `${this.wrap(base, Precedence.Atom)} ^ ${this.wrap(exponent, Precedence.Atom)}`, precedence: Precedence.Power };
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Running emitted code in the tests: the Python interpreter that has a module (CORRMAP_PYTHON, else
+ * the first of python3, /usr/bin/python3 that imports it), one Python process for a batch of emitted
+ * modules, a JAX stand-in (jax.numpy bound to NumPy, jax.scipy.special to SciPy, only names JAX has),
+ * and gcc.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The first interpreter that imports every module, or undefined with the reason. */
+export function pythonWith(modules: readonly string[]): { python?: string; reason: string } {
+  const candidates = process.env.CORRMAP_PYTHON ? [process.env.CORRMAP_PYTHON] : ['python3', '/usr/bin/python3'];
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', modules.map((m) => `import ${m}`).join('; ')], { encoding: 'utf8' });
+    if (r.status === 0) return { python, reason: '' };
+  }
+  return { reason: `no interpreter among ${candidates.join(', ')} imports ${modules.join(', ')}` };
+}
+
+export function hasGcc(): boolean {
+  return spawnSync('gcc', ['--version']).status === 0;
+}
+
+const DRIVER = `import importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+def plain(v):
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    return v.tolist() if hasattr(v, 'tolist') else v
+out = []
+with open(sys.argv[2]) as f:
+    jobs = json.load(f)
+for job in jobs:
+    module = importlib.import_module(job['module'])
+    if 'stats' in job:
+        out.append(module.as_json(module.propagate(job['stats'])))
+    else:
+        out.append(plain(module.cumulants(**job['args'])))
+print(json.dumps(out))
+`;
+
+/** Names of jax.numpy and jax.scipy.special that the stand-in provides: each exists in JAX. */
+export const JAX_NUMPY_NAMES = [
+  'abs', 'arctan', 'asarray', 'concatenate', 'cos', 'cosh', 'diag', 'diagonal', 'e', 'einsum', 'exp', 'expm1', 'eye', 'float64', 'log', 'log1p',
+  'max', 'maximum', 'minimum', 'moveaxis', 'pi', 'sign', 'sin', 'sinh', 'sqrt', 'tan', 'tanh', 'tensordot', 'where', 'zeros',
+];
+export const JAX_SPECIAL_NAMES = ['erf', 'erfc', 'ndtr', 'expit'];
+
+/** A package `jax` in dir whose numpy and scipy.special are NumPy's and SciPy's functions of the same names. */
+export function fakeJax(dir: string): string {
+  const root = join(dir, 'fakejax');
+  mkdirSync(join(root, 'jax', 'scipy', 'special'), { recursive: true });
+  writeFileSync(
+    join(root, 'jax', '__init__.py'),
+    'from . import numpy, scipy\nclass _Config:\n    def update(self, name, value):\n        assert name == "jax_enable_x64"\nconfig = _Config()\n',
+  );
+  writeFileSync(join(root, 'jax', 'numpy.py'), `import numpy as _np\n${JAX_NUMPY_NAMES.map((n) => `${n} = _np.${n}`).join('\n')}\n`);
+  writeFileSync(join(root, 'jax', 'scipy', '__init__.py'), 'from . import special\n');
+  writeFileSync(join(root, 'jax', 'scipy', 'special', '__init__.py'), `from scipy.special import ${JAX_SPECIAL_NAMES.join(', ')}\n`);
+  return root;
+}
+
+/** Run cumulants(**args) of each module (files dir/<module>.py), or a network module's propagate(stats), in one process. */
+export function runPythonJobs(
+  python: string,
+  dir: string,
+  jobs: ReadonlyArray<{ module: string; args: Record<string, unknown> } | { module: string; stats: unknown }>,
+  pythonPath?: string,
+): any[] {
+  writeFileSync(join(dir, 'driver.py'), DRIVER);
+  writeFileSync(join(dir, 'jobs.json'), JSON.stringify(jobs));
+  const env = { ...process.env, ...(pythonPath ? { PYTHONPATH: pythonPath } : {}) };
+  const r = spawnSync(python, [join(dir, 'driver.py'), dir, join(dir, 'jobs.json')], { encoding: 'utf8', env, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Run a command; throw with its stderr when it fails. */
+export function run(command: string, args: readonly string[], options: { cwd?: string } = {}): string {
+  const r = spawnSync(command, args, { encoding: 'utf8', cwd: options.cwd, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout.slice(0, 2000)}`);
+  return r.stdout;
+}
