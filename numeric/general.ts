@@ -5,7 +5,8 @@
  * with the truncation chosen for a tolerance and a rigorous bound on what it leaves out.
  */
 import type { Activation } from '../symbolic/activations.ts';
-import { SMOOTHED_FUNCTIONS, singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
+import { singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
+import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
 import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
@@ -32,20 +33,19 @@ export interface SmoothedTable {
   readonly varianceErrors: Float64Array;
 }
 
-/** Functions whose kinks or jumps sit where their argument (or the difference of max/min's) vanishes. */
-const KINKED = new Set(['relu', 'abs', 'heaviside', 'step', 'sign', 'elu', 'max', 'min']);
 
 /**
- * Where φ is not smooth (in z): the zeros of the arguments of relu, abs, heaviside, … (of u − v for
- * max(u, v)), found where they are affine in z. Quadrature splits its range there, so each piece is
+ * Where φ is not smooth (in z): where the argument of relu, abs, heaviside, … hits one of the
+ * atom's kink points (symbolic/atoms; u − v = 0 for max(u, v)), found where it is affine in z. Quadrature splits its range there, so each piece is
  * smooth and converges exponentially.
  */
 export function kinkPoints(act: Activation): number[] {
   const points: number[] = [];
-  const scope = { ...SMOOTHED_FUNCTIONS, ...NAMED_CONSTANTS };
+  const scope = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
   act.expression.node.traverse((node) => {
     const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
-    if (n.type !== 'FunctionNode' || !KINKED.has(n.fn?.name ?? '')) return;
+    const atom = n.type === 'FunctionNode' ? atomNamed(n.fn?.name ?? '') : undefined;
+    if (!atom?.kinks?.length) return;
     const args = n.args!.map((a) => a.compile());
     const at = (z: number) => {
       const v = args.map((a) => Number(a.evaluate({ ...scope, z })));
@@ -55,7 +55,7 @@ export function kinkPoints(act: Activation): number[] {
     const slope = at(1) - f0;
     // Affine in z: three points on a line.
     if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
-    points.push(-f0 / slope);
+    for (const kink of atom.kinks) points.push((kink - f0) / slope);
   });
   return [...new Set(points)].sort((a, b) => a - b);
 }
@@ -150,7 +150,7 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
       if (why) throw new InputError(`activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
     }
     let values: Float64Array;
-    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }, SMOOTHED_FUNCTIONS));
+    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }));
     else {
       const r = steinDerivatives(act.fn, kinks, mu, s, K, tolerance);
       values = r.g;

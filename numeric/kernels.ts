@@ -7,21 +7,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathNode } from '../symbolic/math.ts';
 import { NAMED_CONSTANTS, VARIABLE } from '../symbolic/expression.ts';
 import type { RuleShape } from '../symbolic/rule.ts';
+import { atomDefinition, atomNamed } from '../symbolic/atoms/index.ts';
 
 type Unary = (x: tf.Tensor) => tf.Tensor;
 
-const SQRT1_2 = Math.SQRT1_2;
-const sigmoid: Unary = (x) => tf.sigmoid(x);
-/** tfjs counterparts of the functions an activation may call (symbolic/expression.ts KNOWN_FUNCTIONS). */
+/**
+ * The tfjs target's known functions: the atoms tfjs has as ops. Any other atom is compiled from its
+ * definition in simpler functions (symbolic/atoms: gelu = z Φ(z), Φ through erf, silu = z σ(z)).
+ */
 const TF_FUNCTIONS: Readonly<Record<string, (...args: tf.Tensor[]) => tf.Tensor>> = {
   abs: tf.abs, atan: tf.atan, cos: tf.cos, cosh: tf.cosh, erf: tf.erf, exp: tf.exp, log: tf.log, sin: tf.sin, sinh: tf.sinh,
-  sqrt: tf.sqrt, tan: tf.tan, tanh: tf.tanh, sign: tf.sign, relu: tf.relu, elu: tf.elu, softplus: tf.softplus, sigmoid,
-  silu: (x) => tf.mul(x, sigmoid(x)),
-  swish: (x) => tf.mul(x, sigmoid(x)),
-  // GELU(z) = z Φ(z) = z (1 + erf(z/√2)) / 2.
-  gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2)))),
+  sqrt: tf.sqrt, tan: tf.tan, tanh: tf.tanh, sign: tf.sign, relu: tf.relu, elu: tf.elu, softplus: tf.softplus,
+  sigmoid: (x) => tf.sigmoid(x),
   heaviside: (x) => tf.step(x),
-  step: (x) => tf.step(x),
   max: (a, b) => tf.maximum(a, b),
   min: (a, b) => tf.minimum(a, b),
 };
@@ -76,8 +74,12 @@ export function compileExpression(node: MathNode): Unary {
     }
     case 'FunctionNode': {
       const name = (n.fn as AnyNode).name!;
-      const f = TF_FUNCTIONS[name];
-      if (!f) throw new RangeError(`no tfjs kernel for function "${name}"`);
+      const atom = atomNamed(name);
+      const f = TF_FUNCTIONS[name] ?? (atom && TF_FUNCTIONS[atom.name]);
+      if (!f) {
+        if (!atom?.definition) throw new RangeError(`no tfjs kernel for function "${name}"`);
+        return compileExpression(atomDefinition(atom, n.args!));
+      }
       const args = n.args!.map((arg) => compileExpression(arg));
       return (x) => f(...args.map((a) => a(x)));
     }

@@ -16,42 +16,17 @@ import { InputError } from './errors.ts';
 import { NAMED_CONSTANTS, VARIABLE, treeDegree, type ParsedExpression } from './expression.ts';
 import { polynomialActivation } from './taylor.ts';
 import { erf, erfc, normalCdf, normalPdf } from './special.ts';
+import { ATOMS, FLOAT64_FUNCTIONS, KINKED_FUNCTIONS, atomNamed, gaussianBump, smoothedAtom, type AtomName, type AtomSpec } from './atoms/index.ts';
 
 export { erf, erfc, normalCdf, normalPdf };
-
-// ---------------------------------------------------------------------------------------------
-// Float64 special functions.
-
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
 
 /**
  * Float64 implementations for evaluating activation expressions and the trees G, g_k: pass them in
  * the scope of `node.compile().evaluate(scope)` (symbolic/math.ts knows only elementary functions).
- * Conventions follow the tfjs kernels: heaviside(0) = step(0) = 0, elu with α = 1, gelu(z) = z Φ(z).
+ * A view of the atom registry (symbolic/atoms); conventions follow the tfjs kernels:
+ * heaviside(0) = step(0) = 0, elu with α = 1, gelu(z) = z Φ(z).
  */
-export const SMOOTHED_FUNCTIONS: Readonly<Record<string, (...args: number[]) => number>> = Object.freeze({
-  Phi: normalCdf,
-  phi: normalPdf,
-  erf,
-  erfc,
-  relu: (x: number) => (x > 0 ? x : 0),
-  heaviside: (x: number) => (x > 0 ? 1 : 0),
-  step: (x: number) => (x > 0 ? 1 : 0),
-  gelu: (x: number) => x * normalCdf(x),
-  sigmoid,
-  softplus: (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  silu: (x: number) => x * sigmoid(x),
-  swish: (x: number) => x * sigmoid(x),
-  elu: (x: number) => (x > 0 ? x : Math.expm1(x)),
-  sign: (x: number) => Math.sign(x),
-  abs: (x: number) => Math.abs(x),
-  max: (a: number, b: number) => Math.max(a, b),
-  min: (a: number, b: number) => Math.min(a, b),
-});
+export const SMOOTHED_FUNCTIONS = FLOAT64_FUNCTIONS;
 
 // ---------------------------------------------------------------------------------------------
 // The API.
@@ -71,9 +46,8 @@ export interface GaussianSmoothed {
   readonly notes: readonly string[];
 }
 
-export type ActivationName =
-  | 'relu' | 'leaky-relu' | 'heaviside' | 'sign' | 'abs' | 'erf' | 'gelu' | 'exp' | 'sin' | 'cos' | 'sinh' | 'cosh'
-  | 'gaussian-bump' | 'polynomial' | 'combination' | 'expression';
+/** An atom's own name (symbolic/atoms), or one of the assembled forms. */
+export type ActivationName = AtomName | 'leaky-relu' | 'gaussian-bump' | 'polynomial' | 'combination' | 'expression';
 
 export interface Activation {
   /**
@@ -320,15 +294,12 @@ function isPolynomialInZ(node: MathNode): boolean {
 // ---------------------------------------------------------------------------------------------
 // Recognition: φ = polynomial + Σ c_t · atom_t.
 
-type ArgumentKind = 'relu' | 'heaviside' | 'sign' | 'abs' | 'erf' | 'gelu' | 'sin' | 'cos' | 'sinh' | 'cosh';
-const ARGUMENT_FUNCTIONS: Readonly<Record<string, ArgumentKind>> = {
-  relu: 'relu', heaviside: 'heaviside', step: 'heaviside', sign: 'sign', abs: 'abs', erf: 'erf', gelu: 'gelu',
-  sin: 'sin', cos: 'cos', sinh: 'sinh', cosh: 'cosh',
-};
-/** Atoms with a kink or a jump at 0; positively homogeneous (degree 1 or 0), so a numeric slope can be pulled out. */
-const KINKS = new Set<ArgumentKind>(['relu', 'heaviside', 'sign', 'abs']);
-/** Functions of z whose derivatives jump somewhere. */
-const NON_SMOOTH_FUNCTIONS = new Set(['relu', 'heaviside', 'step', 'sign', 'abs', 'max', 'min', 'elu']);
+/** The name of an atom with a closed-form G of an affine argument (symbolic/atoms), exp aside. */
+type ArgumentKind = Exclude<AtomName, 'exp'>;
+/** Atoms whose kinks sit at 0 and that are positively homogeneous (degree 1 or 0), so a numeric slope can be pulled out. */
+const homogeneous = (kind: ArgumentKind) => atomNamed(kind)?.homogeneity !== undefined;
+/** Atoms with a kink or a jump: G divides by the spread of the argument. */
+const kinked = (kind: ArgumentKind) => !!atomNamed(kind)?.kinks?.length;
 
 /** kind(slope · z + offset). */
 interface ArgumentAtom {
@@ -405,9 +376,9 @@ function argumentAtom(name: string, kind: ArgumentKind, argument: MathNode, text
   let offset = p[0] ?? 0;
   if (slope === 0) return constantAtom(name, offset);
   let factor: Coefficient = 1;
-  if (typeof slope === 'number' && KINKS.has(kind)) {
+  if (typeof slope === 'number' && homogeneous(kind)) {
     // relu and abs are homogeneous of degree 1, heaviside and sign of degree 0: pull |slope| out.
-    if (kind === 'relu' || kind === 'abs') factor = Math.abs(slope);
+    if (atomNamed(kind)!.homogeneity === 1) factor = Math.abs(slope);
     offset = cDiv(offset, Math.abs(slope));
     slope = Math.sign(slope);
   }
@@ -477,8 +448,9 @@ function decompose(node: MathNode): Decomposition | undefined {
     case 'FunctionNode': {
       const name = functionName(node)!;
       const args = v.args!;
-      if (name in ARGUMENT_FUNCTIONS && args.length === 1) return argumentAtom(name, ARGUMENT_FUNCTIONS[name], args[0], compact(node));
       if (name === 'exp' && args.length === 1) return exponentialAtom(args[0], compact(node));
+      const atom = smoothedAtom(name);
+      if (atom && args.length === 1) return argumentAtom(name, atom.name as ArgumentKind, args[0], compact(node));
       if ((name === 'max' || name === 'min') && args.length === 2) return extremumAtom(name === 'max', args[0], args[1]);
       return undefined;
     }
@@ -515,70 +487,31 @@ function nameOf(node: MathNode, d: Decomposition | undefined): ActivationName {
 const MU = () => parse(MEAN);
 const S = () => parse(VARIANCE);
 
-const SOURCES: Readonly<Record<Atom['kind'] | 'exp-quadratic' | 'polynomial' | 'affine' | 'max', string>> = {
+/** Sources of the assembly rules; each atom's own G carries its source (symbolic/atoms). */
+const SOURCES = {
   polynomial:
-    'Gaussian moments: φ(mu + δ) = Σ_q b_q(mu) δ^q with b_q = φ^(q)(mu)/q! (DESIGN §4) and E[(√s X)^q] = (q − 1)!! s^(q/2) for even q, 0 for odd q',
-  relu: 'ReLU: E[max(0, mu + σX)] = ∫_{−mu/σ}^∞ (mu + σx) φ(x) dx = mu Φ(mu/σ) + σ φ(mu/σ), σ = √s, since φ′(x) = −x φ(x)',
-  heaviside: 'Heaviside: E[H(mu + σX)] = P(X > −mu/σ) = Φ(mu/σ)',
-  sign: 'sign: E[sign(mu + σX)] = 2 P(X > −mu/σ) − 1 = 2Φ(mu/σ) − 1',
-  abs: 'abs: |x| = relu(x) + relu(−x), so G = mu (2Φ(mu/σ) − 1) + 2σ φ(mu/σ)',
-  erf: 'erf: erf(u) = 2Φ(√2 u) − 1 and E[Φ(a + bX)] = Φ(a/√(1 + b²)) give E[erf(mu + √s X)] = erf(mu/√(1 + 2s))',
-  gelu:
-    'GELU(z) = z Φ(z) (Hendrycks & Gimpel 2016): E[Φ(a + bX)] = Φ(a/√(1 + b²)) and Stein\'s lemma E[X f(X)] = E[f′(X)] give G = mu Φ(mu/√(1 + s)) + s/√(1 + s) φ(mu/√(1 + s))',
-  sin: 'sin: characteristic function E[e^{i(mu + √s X)}] = e^{i mu − s/2}, so G = sin(mu) e^{−s/2}',
-  cos: 'cos: characteristic function E[e^{i(mu + √s X)}] = e^{i mu − s/2}, so G = cos(mu) e^{−s/2}',
-  sinh: 'sinh: moment generating function E[e^{±(mu + √s X)}] = e^{±mu + s/2}, so G = sinh(mu) e^{s/2}',
-  cosh: 'cosh: moment generating function E[e^{±(mu + √s X)}] = e^{±mu + s/2}, so G = cosh(mu) e^{s/2}',
-  exp: 'exp: moment generating function E[e^{b z + c}] = e^{b mu + c + b² s/2}, z ~ N(mu, s)',
-  'exp-quadratic':
-    'exp of a quadratic: completing the square, E[e^{α z² + β z + γ}] = e^{γ + (α mu² + β mu + β² s/2)/(1 − 2αs)}/√(1 − 2αs), z ~ N(mu, s), 2αs < 1',
+    'Gaussian moments: φ(mu + δ) = Σ_q b_q(mu) δ^q with b_q = φ^(q)(mu)/q! (docs/theory.md §Polynomial activations) and E[(√s X)^q] = (q − 1)!! s^(q/2) for even q, 0 for odd q',
   affine: 'affine argument: E[φ(a z + c)] = G_φ(a mu + c, a² s)',
   max: 'max(u, v) = u + relu(v − u), min(u, v) = u − relu(u − v)',
-};
+} as const;
 
-/** G of kind(slope · z + offset): G_kind(m, v) with m = slope · mu + offset, v = slope² s. */
-function argumentAtomG(atom: ArgumentAtom): MathNode {
+/**
+ * G of kind(slope · z + offset): the atom's template (symbolic/atoms) at M = slope · mu + offset,
+ * V = slope² s, D = |slope| √s and R = M/D.
+ */
+function argumentAtomG(atom: { readonly kind: AtomName; readonly slope: Coefficient; readonly offset: Coefficient }): MathNode {
   const { kind, slope, offset } = atom;
-  const m = asNode(cAdd(cMul(slope, MU()), offset));
-  const vCoefficient = cSquare(slope);
-  const v = asNode(cMul(vCoefficient, S()));
-  const sd = asNode(cMul(cAbs(slope), call('sqrt', [S()])));
-  // m/σ_eff; for a numeric slope (±1 after normalisation) it reads (±mu + c)/√s.
-  const ratio = template('A / B', { A: m, B: typeof slope === 'number' ? call('sqrt', [S()]) : sd });
-  const onePlus = (c: Coefficient) => asNode(cAdd(1, cMul(c, S())));
-  switch (kind) {
-    case 'relu':
-      return template('M * Phi(R) + D * phi(R)', { M: m, R: ratio, D: sd });
-    case 'heaviside':
-      return template('Phi(R)', { R: ratio });
-    case 'sign':
-      return template('2 * Phi(R) - 1', { R: ratio });
-    case 'abs':
-      return template('M * (2 * Phi(R) - 1) + 2 * D * phi(R)', { M: m, R: ratio, D: sd });
-    case 'erf':
-      return template('erf(M / sqrt(W))', { M: m, W: onePlus(cMul(2, vCoefficient)) });
-    case 'gelu': {
-      const root = call('sqrt', [onePlus(vCoefficient)]);
-      const r = template('M / Q', { M: m, Q: root });
-      return template('M * Phi(R) + V / Q * phi(R)', { M: m, R: r, V: v, Q: root });
-    }
-    case 'sin':
-    case 'cos':
-      return template(`${kind}(M) * exp(W)`, { M: m, W: asNode(cMul(cMul(-0.5, vCoefficient), S())) });
-    case 'sinh':
-    case 'cosh':
-      return template(`${kind}(M) * exp(W)`, { M: m, W: asNode(cMul(cMul(0.5, vCoefficient), S())) });
-  }
+  const M = asNode(cAdd(cMul(slope, MU()), offset));
+  const V = asNode(cMul(cSquare(slope), S()));
+  const D = asNode(cMul(cAbs(slope), call('sqrt', [S()])));
+  const R = template('A / B', { A: M, B: D });
+  return template(smoothedAtom(kind)!.smoothing.G, { M, V, D, R });
 }
 
 function exponentialAtomG(atom: ExponentialAtom): MathNode {
   const { alpha, beta, gamma } = atom;
-  const linear = cAdd(cMul(beta, MU()), cMul(cMul(0.5, cSquare(beta)), S()));
-  if (alpha === 0) return call('exp', [asNode(cAdd(linear, gamma))]);
-  const denominator = cAdd(1, cMul(cMul(-2, alpha), S()));
-  const numerator = cAdd(cMul(alpha, template('M ^ 2', { M: MU() })), linear);
-  const exponent = cAdd(cDiv(numerator, denominator), gamma);
-  return template('exp(E) / sqrt(D)', { E: asNode(exponent), D: asNode(denominator) });
+  if (alpha === 0) return argumentAtomG({ kind: 'exp', slope: beta, offset: gamma });
+  return template(gaussianBump.G, { A: asNode(alpha), B: asNode(beta), C: asNode(gamma) });
 }
 
 /** The Taylor coefficients b_q(mu) = φ^(q)(mu)/q! of the polynomial part (taylor.ts, checked there); [] when there is none. */
@@ -636,7 +569,7 @@ function smoothedOf(expr: ParsedExpression, d: Decomposition): GaussianSmoothed 
   for (const { coefficient, atom } of d.terms) {
     if (atom.kind === 'exp') {
       residual = cAdd(residual, cMul(coefficient, exponentialAtomG(atom)));
-      const source = atom.alpha === 0 ? SOURCES.exp : SOURCES['exp-quadratic'];
+      const source = atom.alpha === 0 ? smoothedAtom('exp')!.smoothing.source : gaussianBump.source;
       if (!sources.includes(source)) sources.push(source);
       if (atom.alpha !== 0) {
         const alpha = compact(asNode(atom.alpha));
@@ -649,9 +582,10 @@ function smoothedOf(expr: ParsedExpression, d: Decomposition): GaussianSmoothed 
     } else {
       G = cAdd(G, cMul(coefficient, argumentAtomG(atom)));
       composed.push({ coefficient, atom });
-      if (!sources.includes(SOURCES[atom.kind])) sources.push(SOURCES[atom.kind]);
+      const source = smoothedAtom(atom.kind)!.smoothing.source;
+      if (!sources.includes(source)) sources.push(source);
       if (atom.slope !== 1 || atom.offset !== 0) affine = true;
-      if (KINKS.has(atom.kind)) kinks.push(atom.text);
+      if (kinked(atom.kind)) kinks.push(atom.text);
     }
   }
   G = cAdd(cAdd(polynomialSmoothed(taylor, 0), residual), G);
@@ -680,7 +614,7 @@ export function activationOf(expr: ParsedExpression): Activation {
         `expression "${expr.source}": parameter '${clash[0]}' clashes with the Gaussian-smoothed form G(${MEAN}, ${VARIANCE}), which uses ${[...RESERVED].join(', ')}; rename it`,
       );
   }
-  const smooth = !expr.node.filter((n) => NON_SMOOTH_FUNCTIONS.has(functionName(n) ?? '') && dependsOn(n, VARIABLE)).length;
+  const smooth = !expr.node.filter((n) => KINKED_FUNCTIONS.has(functionName(n) ?? '') && dependsOn(n, VARIABLE)).length;
   return { name, expression: expr, fn: samplingFunction(expr), smoothed: d && smoothedOf(expr, d), smooth };
 }
 
@@ -701,7 +635,6 @@ function samplingFunction(expr: ParsedExpression): (z: number) => number {
 
 /** The atoms whose pair covariance has an exact bivariate form (numeric/bivariate.ts). */
 export type SingleAtomKind = 'relu' | 'heaviside' | 'sign' | 'abs' | 'erf';
-const SINGLE_ATOM_KINDS = new Set<ArgumentKind>(['relu', 'heaviside', 'sign', 'abs', 'erf']);
 
 /** φ(z) = coefficient · kind(slope · z + offset) + linear[0] + linear[1] · z. */
 export interface SingleAtom {
@@ -748,7 +681,7 @@ export function singleAtom(a: Activation): SingleAtom | undefined {
   }
   let atom: { kind: SingleAtomKind; coefficient: number; slope: number; offset: number } | undefined;
   for (const { coefficient, atom: t } of d.terms) {
-    if (t.kind === 'exp' || !SINGLE_ATOM_KINDS.has(t.kind)) return undefined;
+    if (t.kind === 'exp' || !atomNamed(t.kind)?.bivariate) return undefined;
     const [c, slope, offset] = [numericValue(coefficient), numericValue(t.slope), numericValue(t.offset)];
     if (c === undefined || slope === undefined || offset === undefined) return undefined;
     if (!atom) atom = { kind: t.kind as SingleAtomKind, coefficient: c, slope, offset };
@@ -797,7 +730,7 @@ export function smoothedValidity(
       const alpha = typeof atom.alpha === 'number' ? atom.alpha : Number(atom.alpha.compile().evaluate({ ...scope }));
       if (alpha > 0 && 1 - 2 * alpha * s <= 0)
         return `E[${atom.text}] is infinite for s ≥ 1/(2α) = ${formatNumber(1 / (2 * alpha))} (α = ${formatNumber(alpha)}, the coefficient of z²), got s = ${s}`;
-    } else if (KINKS.has(atom.kind) && s === 0) {
+    } else if (kinked(atom.kind) && s === 0) {
       return `G of ${atom.text} needs s > 0: the closed form divides by √s (at s = 0, G(mu, 0) = φ(mu))`;
     }
   }
@@ -810,12 +743,35 @@ export function smoothedValidity(
 // g_k = ∂^k G/∂mu^k.
 
 /**
- * The functions of mu whose derivatives corrmap supplies; their coefficients and arguments are left
- * to nerdamer, so nerdamer only ever differentiates and expands polynomials in mu:
- * Φ′ = φ, φ′(m) = −m φ(m), erf′(u) = 2/√π e^{−u²}, exp′ = exp, sin′ = cos, cos′ = −sin, sinh′ = cosh, cosh′ = sinh.
+ * The functions of mu whose derivatives corrmap supplies, by the atoms' derivative rules
+ * (symbolic/atoms): every function of a closed form G, and those their rules bring in. Their
+ * coefficients and arguments are left to nerdamer, so nerdamer only ever differentiates and expands
+ * polynomials in mu.
  */
-type Special = 'Phi' | 'phi' | 'erf' | 'exp' | 'sin' | 'cos' | 'sinh' | 'cosh';
-const SPECIALS = new Set<string>(['Phi', 'phi', 'erf', 'exp', 'sin', 'cos', 'sinh', 'cosh']);
+type Special = string;
+const SPECIALS: ReadonlySet<string> = (() => {
+  const names = new Set<string>();
+  const visit = (text: string) =>
+    parse(text).traverse((n) => {
+      const name = functionName(n);
+      if (!name || names.has(name)) return;
+      names.add(name);
+      const rule = atomNamed(name)?.derivative;
+      if (!rule) throw new Error(`internal: '${name}' appears in a closed form but has no derivative rule`);
+      visit(rule);
+    });
+  for (const atom of ATOMS as readonly AtomSpec[]) if (atom.smoothing) visit(atom.smoothing.G);
+  visit(gaussianBump.G);
+  return names;
+})();
+
+/** F′ of each special F as linear parts in z (coefficient × special(argument)), parsed once. */
+const ruleParts = new Map<string, LinearPart[]>();
+function derivativeRule(special: Special): LinearPart[] {
+  let parts = ruleParts.get(special);
+  if (!parts) ruleParts.set(special, (parts = splitLinear(parse(atomNamed(special)!.derivative!), VARIABLE)));
+  return parts;
+}
 
 /**
  * nerdamer sees only mu, small integers and opaque symbols q<i> for the mu-free parts (s, √s,
@@ -841,6 +797,7 @@ class OpaqueSymbols {
 
   hide(node: MathNode): MathNode {
     const v = view(node);
+    if (v.type === 'SymbolNode' && v.name! in this.trees) return node;
     if (!dependsOn(node, MEAN)) {
       if (v.type === 'ConstantNode') {
         const small = typeof v.value === 'number' && Number.isInteger(v.value) && Math.abs(v.value) < 1e6;
@@ -869,7 +826,7 @@ class OpaqueSymbols {
   reveal(node: MathNode): MathNode {
     return node.transform((n): MathNode => {
       const v = view(n);
-      if (v.type === 'SymbolNode' && v.name! in this.trees) return this.trees[v.name!];
+      if (v.type === 'SymbolNode' && v.name! in this.trees) return this.reveal(this.trees[v.name!]);
       if (v.type === 'OperatorNode' && v.fn === 'pow') {
         const base = stripParentheses(v.args![0]);
         if (base.type === 'SymbolNode' && view(base).name === 'e') return call('exp', [this.reveal(v.args![1])]);
@@ -886,12 +843,14 @@ interface LinearPart {
   readonly coefficient: MathNode;
 }
 
-function containsSpecial(node: MathNode): boolean {
-  return node.filter((n) => SPECIALS.has(functionName(n) ?? '') && dependsOn(n, MEAN)).length > 0;
+function isSpecialIn(node: MathNode, variable: string): boolean {
+  return node.filter((n) => SPECIALS.has(functionName(n) ?? '') && dependsOn(n, variable)).length > 0;
 }
 
-/** G = Σ_j c_j special_j(m_j) + plain; every g_k keeps that shape. */
-function linearParts(node: MathNode): LinearPart[] {
+/** G = Σ_j c_j special_j(m_j) + plain (in mu; a derivative rule in z); every g_k keeps that shape. */
+function splitLinear(node: MathNode, variable: string = MEAN): LinearPart[] {
+  const containsSpecial = (n: MathNode) => isSpecialIn(n, variable);
+  const linearParts = (n: MathNode): LinearPart[] => splitLinear(n, variable);
   if (!containsSpecial(node)) return [{ coefficient: node }];
   const v = view(node);
   const times = (parts: LinearPart[], f: (c: MathNode) => MathNode) => parts.map((p) => ({ ...p, coefficient: f(p.coefficient) }));
@@ -974,7 +933,7 @@ const keyOf = (special: Special | undefined, argumentText: string | undefined) =
 
 function initialState(G: MathNode, opaque: OpaqueSymbols): DerivativeState {
   const pieces = new Map<string, { part: Omit<StatePart, 'coefficient'>; texts: string[] }>();
-  for (const p of linearParts(opaque.hide(G))) {
+  for (const p of splitLinear(opaque.hide(G))) {
     const argumentText = p.argument && nerdamerText(p.argument);
     const key = keyOf(p.special, argumentText);
     let entry = pieces.get(key);
@@ -989,7 +948,11 @@ function initialState(G: MathNode, opaque: OpaqueSymbols): DerivativeState {
   return state;
 }
 
-function differentiate(derivatives: Map<string, string>, erfDensity: string, state: DerivativeState): DerivativeState {
+/**
+ * (C F(u))′ = C′ F(u) + C u′ F′(u), with F′ from the atom's derivative rule (symbolic/atoms), its
+ * z replaced by u: nerdamer differentiates only the polynomials C and u.
+ */
+function differentiate(derivatives: Map<string, string>, opaque: OpaqueSymbols, state: DerivativeState): DerivativeState {
   const next = new Map<string, { part: Omit<StatePart, 'coefficient'>; texts: string[] }>();
   const add = (special: Special | undefined, argument: MathNode | undefined, text: string) => {
     const argumentText = argument && nerdamerText(argument);
@@ -1005,35 +968,12 @@ function differentiate(derivatives: Map<string, string>, erfDensity: string, sta
       add(undefined, undefined, dc);
       continue;
     }
-    const u = part.argumentText!;
-    const du = derivativeOf(derivatives, u);
-    const chain = `(${c})*(${du})`;
-    switch (part.special) {
-      case 'Phi': // (C Φ(m))′ = C′ Φ(m) + C m′ φ(m)
-        add('Phi', part.argument, dc);
-        add('phi', part.argument, chain);
-        break;
-      case 'phi': // (C φ(m))′ = (C′ − C m m′) φ(m)
-        add('phi', part.argument, `(${dc})-(${c})*(${u})*(${du})`);
-        break;
-      case 'erf': // (C erf(u))′ = C′ erf(u) + C u′ (2/√π) exp(−u²)
-        add('erf', part.argument, dc);
-        add('exp', template('-U ^ 2', { U: part.argument! }), `${chain}*${erfDensity}`);
-        break;
-      case 'exp': // (C e^u)′ = (C′ + C u′) e^u
-        add('exp', part.argument, `(${dc})+${chain}`);
-        break;
-      case 'sin':
-      case 'sinh': // (C sin u)′ = C′ sin u + C u′ cos u; (C sinh u)′ = C′ sinh u + C u′ cosh u
-        add(part.special, part.argument, dc);
-        add(part.special === 'sin' ? 'cos' : 'cosh', part.argument, chain);
-        break;
-      case 'cos':
-      case 'cosh': // (C cos u)′ = C′ cos u − C u′ sin u; (C cosh u)′ = C′ cosh u + C u′ sinh u
-        add(part.special, part.argument, dc);
-        add(part.special === 'cos' ? 'sin' : 'sinh', part.argument, part.special === 'cos' ? `-${chain}` : chain);
-        break;
-    }
+    add(part.special, part.argument, dc);
+    const du = derivativeOf(derivatives, part.argumentText!);
+    const atU = (node: MathNode) =>
+      opaque.hide(node.transform((n) => (n.type === 'SymbolNode' && view(n).name === VARIABLE ? part.argument! : n)));
+    for (const rule of derivativeRule(part.special))
+      add(rule.special, rule.argument && atU(rule.argument), `(${c})*(${du})*(${nerdamerText(atU(rule.coefficient))})`);
   }
   const out: DerivativeState = new Map();
   for (const [key, { part, texts }] of next) {
@@ -1192,7 +1132,6 @@ function checkDerivative(label: string, points: readonly CheckPoint[], previous:
 /** Successive mu-derivatives of one tree G by nerdamer and the rules for the special functions. */
 class Derivation {
   private readonly opaque = new OpaqueSymbols();
-  private readonly erfDensity: string;
   private readonly derivatives = new Map<string, string>();
   private state: DerivativeState;
   private readonly trees: MathNode[];
@@ -1204,7 +1143,6 @@ class Derivation {
     private readonly points?: readonly CheckPoint[],
   ) {
     this.trees = [G];
-    this.erfDensity = nerdamerText(this.opaque.symbolFor(parse('2 / sqrt(pi)')));
     try {
       this.state = withNerdamer(() => initialState(G, this.opaque));
     } catch (err) {
@@ -1220,7 +1158,7 @@ class Derivation {
           const k = this.trees.length;
           let state: DerivativeState;
           try {
-            state = differentiate(this.derivatives, this.erfDensity, this.state);
+            state = differentiate(this.derivatives, this.opaque, this.state);
           } catch (err) {
             if ((err as Error).message.startsWith('internal:')) throw err;
             throw new Error(`internal: nerdamer failed on g_${k} of ${this.label}: ${(err as Error).message}`);
@@ -1241,7 +1179,7 @@ const atomDerivations = new Map<ArgumentKind, Derivation>();
 function atomDerivatives(kind: ArgumentKind, kmax: number): readonly MathNode[] {
   let d = atomDerivations.get(kind);
   if (!d) {
-    const G = argumentAtomG({ kind, slope: 1, offset: 0, text: `${kind}(z)` });
+    const G = argumentAtomG({ kind, slope: 1, offset: 0 });
     atomDerivations.set(kind, (d = new Derivation(G, `${kind}(z)`, CANONICAL_POINTS)));
   }
   return d.upTo(kmax);
