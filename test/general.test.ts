@@ -248,7 +248,7 @@ describe('identities of the Gaussian closure (closed forms, quadrature, Mehler a
 // 2. Quadrature against closed forms; the Mehler truncation bound against exact bivariate forms.
 
 /** Activations with a closed-form G (the first group has kinks or jumps: piecewise quadrature). */
-const KINKED_CLOSED = ['relu(z)', 'max(z, 0)', 'max(z, 0.1*z)', 'heaviside(z)', 'step(z)', 'sign(z)', 'abs(z)', 'relu(2*z + 1)', 'heaviside(z - 0.5)', 'abs(z - 0.3) + 0.5*relu(-z)'];
+const KINKED_CLOSED = ['relu(z)', 'max(z, 0)', 'max(z, 0.1*z)', 'heaviside(z)', 'step(z)', 'sign(z)', 'abs(z)', 'relu(2*z + 1)', 'heaviside(z - 0.5)', 'abs(z - 0.3) + 0.5*relu(-z)', 'hardtanh(z)', 'hardtanh(2*z + 0.5)'];
 const SMOOTH_CLOSED = ['erf(1.5*z)', 'gelu(z)', 'exp(0.5*z)', 'sin(z)', 'cos(2*z)', 'exp(-z^2/2)', '0.5*erf(z) + sin(2*z) - 0.3*exp(0.2*z)', 'sinh(0.7*z) + cosh(0.4*z)'];
 
 describe('quadrature (Stein form) reproduces the closed forms', () => {
@@ -555,7 +555,7 @@ function worst(entries: readonly Entry[], key: 'z' | 'strictZ' = 'z'): Entry {
 /** Activations of the library with a closed form, and user expressions through quadrature. */
 const MC_ACTIVATIONS = [
   'relu(z)', 'max(z, 0)', 'max(z, 0.1*z)', 'heaviside(z)', 'step(z)', 'sign(z)', 'abs(z)', 'erf(1.5*z)', 'gelu(z)', 'exp(0.5*z)',
-  'sin(z)', 'cos(2*z)', 'exp(-z^2/2)',
+  'sin(z)', 'cos(2*z)', 'exp(-z^2/2)', 'hardtanh(1.5*z)',
   'tanh(z)', 'sigmoid(z)', 'softplus(z)', 'silu(z)', 'elu(z)', 'atan(z)', 'tanh(z) + 0.1*z^2', 'z*sigmoid(2*z)',
 ];
 /** Jumps: their κ(y_i, y_i, y_j) is off from about |ρ| = 0.98 (their ρ = 0.99 pairs are tested apart). */

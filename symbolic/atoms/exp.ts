@@ -17,7 +17,7 @@ export const exp = defineAtom({
 
 /** G of e^{A z² + B z + C}, z ~ N(mu, s), finite while 1 − 2As > 0. */
 export const gaussianBump = {
-  G: 'exp(C + (A * mu ^ 2 + B * mu + B ^ 2 * s / 2) / (1 - 2 * A * s)) / sqrt(1 - 2 * A * s)',
+  G: 'exp((A * mu ^ 2 + B * mu + B ^ 2 * s / 2) / (1 - 2 * A * s) + C) / sqrt(1 - 2 * A * s)',
   source:
     'exp of a quadratic: completing the square, E[e^{α z² + β z + γ}] = e^{γ + (α mu² + β mu + β² s/2)/(1 − 2αs)}/√(1 − 2αs), z ~ N(mu, s), 2αs < 1',
 } as const;

@@ -25,13 +25,14 @@ import { silu } from './silu.ts';
 import { elu } from './elu.ts';
 import { max } from './max.ts';
 import { min } from './min.ts';
+import { hardtanh } from './hardtanh.ts';
 import { atan, log, sqrt, tan } from './elementary.ts';
 
 export type { AtomSpec, Smoothing } from './atom.ts';
 export { gaussianBump } from './exp.ts';
 
 export const ATOMS = [
-  Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min,
+  Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min, hardtanh,
   log, sqrt, tan, atan,
 ] as const;
 
