@@ -4,7 +4,7 @@
  */
 import { parse, type MathNode } from './math.ts';
 import { NAMED_CONSTANTS, VARIABLE } from './expression.ts';
-import { FLOAT64_FUNCTIONS, atomNamed, smoothedAtom, type AtomName } from './atoms/index.ts';
+import { FLOAT64_FUNCTIONS, atomNamed, smoothedAtom, type AtomName, type BivariateAtomName } from './atoms/index.ts';
 import type { Activation, ActivationName } from './activations.ts';
 import {
   asNode, call, cAdd, cDiv, cMul, cNeg, coefficientOf, coefficientOrNode, compact, dependsOn, functionName, isPolynomialInZ, numberNode,
@@ -199,7 +199,7 @@ export function nameOf(node: MathNode, d: Decomposition | undefined): Activation
 }
 
 
-export type SingleAtomKind = 'relu' | 'heaviside' | 'sign' | 'abs' | 'erf';
+export type SingleAtomKind = BivariateAtomName;
 
 /** φ(z) = coefficient · kind(slope · z + offset) + linear[0] + linear[1] · z. */
 export interface SingleAtom {

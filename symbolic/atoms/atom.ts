@@ -17,17 +17,37 @@ export interface Smoothing {
   readonly source: string;
 }
 
+/**
+ * Exact second moments of the atom under a bivariate normal (docs/theory.md §Bivariate forms), as
+ * templates in its standardised argument: for u = p z + q, nu = E[u], tau = sd(u), h = nu/tau; a pair
+ * adds the suffixes i, j and rho = corr(u_i, u_j). Besides the vocabulary they may use the node kinds
+ * Phi2excess(h, k, rho) = Φ₂(h, k; ρ) − Φ(h)Φ(k), reluCovariance(h, k, rho) = Cov((X + h)⁺, (Y + k)⁺)
+ * and reluVariance(h) = Var((X + h)⁺), which each target implements in the arrangement its precision
+ * needs (numeric/bivariate-normal.ts). The mean and E[a′(u)] are G and g_1 themselves.
+ */
+export interface Bivariate {
+  /** Cov(a(u_i), a(u_j)). */
+  readonly covariance: string;
+  /** Var(a(u)), the covariance at ρ = 1 in a cheaper or better conditioned form. */
+  readonly variance: string;
+  /** Where the forms come from. */
+  readonly source: string;
+}
+
 export interface AtomSpec<N extends string = string> {
   /** The name written in expressions and in G. */
   readonly name: N;
   /** Other names for the same function (step for heaviside). */
   readonly aliases?: readonly string[];
-  /** 1 (default), or 2 for max and min. */
-  readonly arity?: 1 | 2;
+  /** 1 (default), 2 for max and min, 3 for the bivariate node kinds. */
+  readonly arity?: 1 | 2 | 3;
   /** May an activation expression call it? False for Φ and φ, which only G uses. */
   readonly callable?: boolean;
-  /** φ in float64 (conventions: heaviside(0) = sign(0) = 0, elu with α = 1). */
-  readonly float64: (...x: number[]) => number;
+  /**
+   * φ in float64 (conventions: heaviside(0) = sign(0) = 0, elu with α = 1); absent only for the
+   * bivariate node kinds, implemented with Genz's routine in numeric/bivariate-normal.ts.
+   */
+  readonly float64?: (...x: number[]) => number;
   /** φ in simpler functions of z, for targets without the function itself. */
   readonly definition?: string;
   /** φ′ as a tree in z (the chain rule supplies u′), where one exists. */
@@ -49,15 +69,15 @@ export interface AtomSpec<N extends string = string> {
   readonly homogeneity?: 0 | 1;
   /** The closed-form Gaussian smoothing, where one exists. */
   readonly smoothing?: Smoothing;
-  /** Whether numeric/bivariate.ts has the exact pair covariance of the atom (through Φ₂). */
-  readonly bivariate?: boolean;
+  /** The exact bivariate forms, where they exist (numeric/bivariate.ts evaluates them). */
+  readonly bivariate?: Bivariate;
   /** The LaTeX head (default \operatorname{name}). */
   readonly latex?: string;
   /** The plain-text name where it differs (Φ, φ). */
   readonly text?: string;
 }
 
-/** An atom with its literal name kept in the type. */
-export function defineAtom<N extends string>(spec: AtomSpec<N>): AtomSpec<N> {
+/** An atom with its literal name and its optional parts kept in the type. */
+export function defineAtom<const S extends AtomSpec>(spec: S): S {
   return Object.freeze(spec);
 }

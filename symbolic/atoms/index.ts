@@ -27,17 +27,20 @@ import { max } from './max.ts';
 import { min } from './min.ts';
 import { hardtanh } from './hardtanh.ts';
 import { atan, log, sqrt, tan } from './elementary.ts';
+import { Phi2excess, reluCovariance, reluVariance } from './bivariate-kinds.ts';
 
-export type { AtomSpec, Smoothing } from './atom.ts';
+export type { AtomSpec, Bivariate, Smoothing } from './atom.ts';
 export { gaussianBump } from './exp.ts';
 
 export const ATOMS = [
   Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min, hardtanh,
-  log, sqrt, tan, atan,
+  log, sqrt, tan, atan, Phi2excess, reluCovariance, reluVariance,
 ] as const;
 
 /** The names of the registered atoms. */
 export type AtomName = (typeof ATOMS)[number]['name'];
+/** The names of the atoms with exact bivariate forms. */
+export type BivariateAtomName = Extract<(typeof ATOMS)[number], { bivariate: object }>['name'];
 
 const byName = new Map<string, AtomSpec>();
 for (const atom of ATOMS as readonly AtomSpec[])
@@ -58,7 +61,7 @@ export const KNOWN_FUNCTIONS: readonly string[] = Object.freeze(
 
 /** The float64 implementation of every name, for the scope of a compiled mathjs tree. */
 export const FLOAT64_FUNCTIONS: Readonly<Record<string, (...args: number[]) => number>> = Object.freeze(
-  Object.fromEntries([...byName.entries()].map(([name, a]) => [name, a.float64])),
+  Object.fromEntries([...byName.entries()].filter(([, a]) => a.float64).map(([name, a]) => [name, a.float64!])),
 );
 
 /** Names whose atom has a kink or a jump (where its argument, or the difference of max/min's, is at a kink point). */

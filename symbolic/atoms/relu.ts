@@ -7,7 +7,11 @@ export const relu = defineAtom({
   derivative: 'heaviside(z)',
   kinks: [0],
   homogeneity: 1,
-  bivariate: true,
+  bivariate: {
+    covariance: 'taui * tauj * reluCovariance(hi, hj, rho)',
+    variance: 'tau * tau * reluVariance(h)',
+    source: 'u⁺ = τ (X + h)⁺: τ_i τ_j times the standardised ReLU covariance (Rosenbaum 1961, truncated bivariate normal moments; numeric/bivariate-normal.ts)',
+  },
   smoothing: {
     G: 'M * Phi(R) + D * phi(R)',
     source: 'ReLU: E[max(0, mu + σX)] = ∫_{−mu/σ}^∞ (mu + σx) φ(x) dx = mu Φ(mu/σ) + σ φ(mu/σ), σ = √s, since φ′(x) = −x φ(x)',

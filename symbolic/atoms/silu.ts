@@ -5,7 +5,7 @@ import { sigmoid } from './sigmoid.ts';
 export const silu = defineAtom({
   name: 'silu',
   aliases: ['swish'],
-  float64: (x: number) => x * sigmoid.float64(x),
+  float64: (x: number) => x * sigmoid.float64!(x),
   definition: 'z * sigmoid(z)',
   derivative: 'sigmoid(z) * (1 + z * (1 - sigmoid(z)))',
 });
