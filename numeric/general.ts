@@ -13,7 +13,7 @@ import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
 import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
 import type { MathNode } from '../symbolic/math.ts';
-import { evaluateTerms } from './reference.ts';
+import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { derivativesFromSeries, taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 
@@ -394,15 +394,14 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       : gaussianExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, { tolerance }).value;
     tensor[(i * n + i) * n + i] = third;
   }
+  // Cov(a(z_i), φ(z_j)) by the Mehler rule (symbolic/gaussian.ts), a's table at slot i and φ's at slot j.
+  const mehler = new Map<number, ReturnType<typeof gaussianRule>>();
   const crossCovariance = (a: ArrayLike<number>, i: number, j: number) => {
-    // Σ_p Σ_ij^p / p! · a_p(i) g_p(j).
-    let sum = 0;
-    let power = 1;
-    for (let p = 1; p < a.length && p <= K; p++) {
-      power *= cov[i * n + j] / p;
-      sum += power * a[p] * table.g[p][j];
-    }
-    return sum;
+    const P = Math.min(a.length - 1, K);
+    if (P < 1) return 0;
+    let rule = mehler.get(P);
+    if (!rule) mehler.set(P, (rule = gaussianRule(2, P)));
+    return evaluateEntry(rule, [a, table.g.map((g) => g[j])], [i, j], pre);
   };
   // A pure jump, φ = c·H(u) or c·sign(u): φ² = c·φ or c², so Cov(φ_i², φ_j) is c·Cov(φ_i, φ_j) or 0,
   // and Cov(φ_i, φ_j) has its exact bivariate form: no slowly converging series for ρ → 1.
@@ -433,18 +432,18 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
 export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTable, meanShift: Float64Array, tolerance: number): Float64Array {
   const n = pre.size;
   const cov = pre.order(2)!;
-  const T = pre.order(3);
-  const Q = pre.order(4);
   const kinks = kinkPoints(act);
-  const out = new Float64Array(n);
+  // g_k of φ² (k ≤ 4) per unit, then the mean correction of symbolic/gaussian.ts applied to φ².
+  const square = Array.from({ length: 5 }, () => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
     if (!(s > 0)) continue;
-    const square = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
-    const t = T ? T[(i * n + i) * n + i] : 0;
-    const q = Q ? Q[((i * n + i) * n + i) * n + i] : 0;
-    out[i] = (t * square[3]) / 6 + (q * square[4]) / 24 - 2 * table.g[0][i] * meanShift[i];
+    const g = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
+    for (let k = 0; k <= 4; k++) square[k][i] = g[k];
   }
+  const shift = evaluateTerms(nonGaussianCorrection(1, 0), square, pre);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) if (cov[i * n + i] > 0) out[i] = shift[i] - 2 * table.g[0][i] * meanShift[i];
   return out;
 }
 

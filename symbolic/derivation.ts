@@ -180,12 +180,22 @@ export interface StatePart {
 /** Keyed by special and argument text; '' is the plain part. */
 export type DerivativeState = Map<string, StatePart>;
 
-/** Run nerdamer and leave its expression history as it was (nerdamer keeps every parsed expression). */
+/**
+ * nerdamer's own guard is wall-clock (800 ms per operation), so a busy machine failed derivations
+ * that an idle one finished; blow-ups are caught by size instead (BLOW_UP_CHARACTERS), and the
+ * clock only stops a runaway operation.
+ */
+const NERDAMER_TIMEOUT_MS = 60_000;
+
+/** Run nerdamer and leave its expression history and its timeout as they were (nerdamer keeps every parsed expression). */
 export function withNerdamer<T>(work: () => T): T {
   const before = nerdamer.numExpressions();
+  const timeout = nerdamer.get('TIMEOUT') ?? 800;
+  nerdamer.set('TIMEOUT', NERDAMER_TIMEOUT_MS);
   try {
     return work();
   } finally {
+    nerdamer.set('TIMEOUT', timeout);
     while (nerdamer.numExpressions() > before) nerdamer.clear('last');
   }
 }

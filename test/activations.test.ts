@@ -186,7 +186,7 @@ describe('recognition', () => {
   });
 
   it('leaves everything else to quadrature', () => {
-    for (const source of ['tanh(z)', 'sigmoid(z)', 'softplus(z)', 'silu(z)', 'z*relu(z)', 'relu(z)^2', 'exp(z^3)', 'sin(z^2)', 'elu(z)']) {
+    for (const source of ['tanh(z)', 'sigmoid(z)', 'softplus(z)', 'silu(z)', 'z*relu(z)', 'relu(z)^2', 'exp(z^3)', 'sin(z^2)', 'elu(z)', 'softsign(z)']) {
       const a = activation(source);
       expect(a.name, source).toBe('expression');
       expect(a.smoothed, source).toBeUndefined();
@@ -195,6 +195,7 @@ describe('recognition', () => {
     }
     expect(activation('tanh(z)').smooth).toBe(true);
     expect(activation('elu(z)').smooth).toBe(false);
+    expect(activation('softsign(z)').smooth).toBe(false);
     expect(activation('z*relu(z)').smooth).toBe(false);
   });
 

@@ -26,6 +26,7 @@ import { elu } from './elu.ts';
 import { max } from './max.ts';
 import { min } from './min.ts';
 import { hardtanh } from './hardtanh.ts';
+import { softsign } from './softsign.ts';
 import { atan, log, sqrt, tan } from './elementary.ts';
 import { Phi2excess, reluCovariance, reluVariance } from './bivariate-kinds.ts';
 
@@ -33,7 +34,7 @@ export type { AtomSpec, Bivariate, Smoothing } from './atom.ts';
 export { gaussianBump } from './exp.ts';
 
 export const ATOMS = [
-  Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min, hardtanh,
+  Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min, hardtanh, softsign,
   log, sqrt, tan, atan, Phi2excess, reluCovariance, reluVariance,
 ] as const;
 
