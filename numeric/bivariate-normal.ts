@@ -28,7 +28,7 @@
  *   θ = π/4 (1 + x), all terms positive, where the closed form loses h⁴ε for h ≪ 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bivariateNormalCdf, gaussLegendre, normalCdf, normalPdf } from './gauss.ts';
+import { bivariateNormalCdf, dreznerWesolowsky, gaussLegendre, normalCdf, normalPdf } from './gauss.ts';
 import { normalCdfTensor, normalPdfTensor, scaledUpperTail } from './special-tensor.ts';
 
 const SQRT_2PI = 2.5066282746310002;
@@ -50,18 +50,7 @@ export function bivariateNormalExcess(h: number, k: number, rho: number): number
   if (Number.isNaN(h) || Number.isNaN(k)) throw new RangeError(`bivariate normal limits must be numbers, got h = ${h}, k = ${k}`);
   if (!(rho >= -1 && rho <= 1)) throw new RangeError(`a correlation must lie in [−1, 1], got ${rho}`);
   if (rho === 0 || !Number.isFinite(h) || !Number.isFinite(k)) return 0;
-  if (Math.abs(rho) < HIGH_CORRELATION) {
-    const { nodes, weights } = gaussLegendre(NODES);
-    const hk = h * k;
-    const hs = (h * h + k * k) / 2;
-    const asr = Math.asin(rho);
-    let sum = 0;
-    for (let i = 0; i < NODES; i++) {
-      const sn = Math.sin((asr * (1 + nodes[i])) / 2);
-      sum += weights[i] * Math.exp((sn * hk - hs) / ((1 - sn) * (1 + sn)));
-    }
-    return (sum * asr) / (4 * Math.PI);
-  }
+  if (Math.abs(rho) < HIGH_CORRELATION) return dreznerWesolowsky(h, k, rho, NODES);
   if (h + k > 0) {
     h = -h;
     k = -k;
