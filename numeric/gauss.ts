@@ -471,6 +471,23 @@ export function bivariateNormalPdf(h: number, k: number, rho: number): number {
 }
 
 /**
+ * (1/2π) ∫_0^{asin ρ} exp(−(h² + k² − 2hk sin θ)/(2cos²θ)) dθ = Φ₂(h, k; ρ) − Φ(h)Φ(k) (Drezner &
+ * Wesolowsky 1990; even in (h, k)), by n-point Gauss–Legendre in θ; accurate for |ρ| < 0.925.
+ */
+export function dreznerWesolowsky(h: number, k: number, rho: number, n: number): number {
+  const { nodes, weights } = gaussLegendre(n);
+  const hk = h * k;
+  const hs = (h * h + k * k) / 2;
+  const asr = Math.asin(rho);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const sn = Math.sin((asr * (1 + nodes[i])) / 2);
+    sum += weights[i] * Math.exp((sn * hk - hs) / (1 - sn * sn));
+  }
+  return (sum * asr) / (4 * Math.PI);
+}
+
+/**
  * P(X > h, Y > k) for |ρ| < 1, following Genz's BVNU (A. Genz, "Numerical computation of
  * rectangular bivariate and trivariate normal and t probabilities", Statistics and Computing 14
  * (2004) 251–260, §2.1–2.2).
@@ -491,15 +508,7 @@ function upperOrthant(h: number, kIn: number, r: number): number {
   let k = kIn;
   let hk = h * k;
   let bvn = 0;
-  if (ar < 0.925) {
-    const hs = (h * h + k * k) / 2;
-    const asr = Math.asin(r);
-    for (let i = 0; i < nodes.length; i++) {
-      const sn = Math.sin((asr * (1 + nodes[i])) / 2);
-      bvn += weights[i] * Math.exp((sn * hk - hs) / (1 - sn * sn));
-    }
-    return (bvn * asr) / (4 * Math.PI) + normalCdf(-h) * normalCdf(-k);
-  }
+  if (ar < 0.925) return dreznerWesolowsky(h, k, r, nodes.length) + normalCdf(-h) * normalCdf(-k);
   if (r < 0) {
     k = -k;
     hk = -hk;

@@ -5,14 +5,15 @@
  * with the truncation chosen for a tolerance and a rigorous bound on what it leaves out.
  */
 import type { Activation } from '../symbolic/activations.ts';
-import { SMOOTHED_FUNCTIONS, singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
+import { singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
+import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
 import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
 import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
 import type { MathNode } from '../symbolic/math.ts';
-import { evaluateTerms } from './reference.ts';
+import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { derivativesFromSeries, taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 
@@ -32,20 +33,19 @@ export interface SmoothedTable {
   readonly varianceErrors: Float64Array;
 }
 
-/** Functions whose kinks or jumps sit where their argument (or the difference of max/min's) vanishes. */
-const KINKED = new Set(['relu', 'abs', 'heaviside', 'step', 'sign', 'elu', 'max', 'min']);
 
 /**
- * Where φ is not smooth (in z): the zeros of the arguments of relu, abs, heaviside, … (of u − v for
- * max(u, v)), found where they are affine in z. Quadrature splits its range there, so each piece is
+ * Where φ is not smooth (in z): where the argument of relu, abs, heaviside, … hits one of the
+ * atom's kink points (symbolic/atoms; u − v = 0 for max(u, v)), found where it is affine in z. Quadrature splits its range there, so each piece is
  * smooth and converges exponentially.
  */
 export function kinkPoints(act: Activation): number[] {
   const points: number[] = [];
-  const scope = { ...SMOOTHED_FUNCTIONS, ...NAMED_CONSTANTS };
+  const scope = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
   act.expression.node.traverse((node) => {
     const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
-    if (n.type !== 'FunctionNode' || !KINKED.has(n.fn?.name ?? '')) return;
+    const atom = n.type === 'FunctionNode' ? atomNamed(n.fn?.name ?? '') : undefined;
+    if (!atom?.kinks?.length) return;
     const args = n.args!.map((a) => a.compile());
     const at = (z: number) => {
       const v = args.map((a) => Number(a.evaluate({ ...scope, z })));
@@ -55,7 +55,7 @@ export function kinkPoints(act: Activation): number[] {
     const slope = at(1) - f0;
     // Affine in z: three points on a line.
     if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
-    points.push(-f0 / slope);
+    for (const kink of atom.kinks) points.push((kink - f0) / slope);
   });
   return [...new Set(points)].sort((a, b) => a - b);
 }
@@ -150,7 +150,7 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
       if (why) throw new InputError(`activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
     }
     let values: Float64Array;
-    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }, SMOOTHED_FUNCTIONS));
+    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }));
     else {
       const r = steinDerivatives(act.fn, kinks, mu, s, K, tolerance);
       values = r.g;
@@ -394,15 +394,14 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       : gaussianExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, { tolerance }).value;
     tensor[(i * n + i) * n + i] = third;
   }
+  // Cov(a(z_i), φ(z_j)) by the Mehler rule (symbolic/gaussian.ts), a's table at slot i and φ's at slot j.
+  const mehler = new Map<number, ReturnType<typeof gaussianRule>>();
   const crossCovariance = (a: ArrayLike<number>, i: number, j: number) => {
-    // Σ_p Σ_ij^p / p! · a_p(i) g_p(j).
-    let sum = 0;
-    let power = 1;
-    for (let p = 1; p < a.length && p <= K; p++) {
-      power *= cov[i * n + j] / p;
-      sum += power * a[p] * table.g[p][j];
-    }
-    return sum;
+    const P = Math.min(a.length - 1, K);
+    if (P < 1) return 0;
+    let rule = mehler.get(P);
+    if (!rule) mehler.set(P, (rule = gaussianRule(2, P)));
+    return evaluateEntry(rule, [a, table.g.map((g) => g[j])], [i, j], pre);
   };
   // A pure jump, φ = c·H(u) or c·sign(u): φ² = c·φ or c², so Cov(φ_i², φ_j) is c·Cov(φ_i, φ_j) or 0,
   // and Cov(φ_i, φ_j) has its exact bivariate form: no slowly converging series for ρ → 1.
@@ -433,18 +432,18 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
 export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTable, meanShift: Float64Array, tolerance: number): Float64Array {
   const n = pre.size;
   const cov = pre.order(2)!;
-  const T = pre.order(3);
-  const Q = pre.order(4);
   const kinks = kinkPoints(act);
-  const out = new Float64Array(n);
+  // g_k of φ² (k ≤ 4) per unit, then the mean correction of symbolic/gaussian.ts applied to φ².
+  const square = Array.from({ length: 5 }, () => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
     if (!(s > 0)) continue;
-    const square = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
-    const t = T ? T[(i * n + i) * n + i] : 0;
-    const q = Q ? Q[((i * n + i) * n + i) * n + i] : 0;
-    out[i] = (t * square[3]) / 6 + (q * square[4]) / 24 - 2 * table.g[0][i] * meanShift[i];
+    const g = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
+    for (let k = 0; k <= 4; k++) square[k][i] = g[k];
   }
+  const shift = evaluateTerms(nonGaussianCorrection(1, 0), square, pre);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) if (cov[i * n + i] > 0) out[i] = shift[i] - 2 * table.g[0][i] * meanShift[i];
   return out;
 }
 

@@ -10,100 +10,13 @@ import type { RuleShape } from '../symbolic/rule.ts';
 
 type Unary = (x: tf.Tensor) => tf.Tensor;
 
-const SQRT1_2 = Math.SQRT1_2;
-const sigmoid: Unary = (x) => tf.sigmoid(x);
-/** tfjs counterparts of the functions an activation may call (symbolic/expression.ts KNOWN_FUNCTIONS). */
-const TF_FUNCTIONS: Readonly<Record<string, (...args: tf.Tensor[]) => tf.Tensor>> = {
-  abs: tf.abs, atan: tf.atan, cos: tf.cos, cosh: tf.cosh, erf: tf.erf, exp: tf.exp, log: tf.log, sin: tf.sin, sinh: tf.sinh,
-  sqrt: tf.sqrt, tan: tf.tan, tanh: tf.tanh, sign: tf.sign, relu: tf.relu, elu: tf.elu, softplus: tf.softplus, sigmoid,
-  silu: (x) => tf.mul(x, sigmoid(x)),
-  swish: (x) => tf.mul(x, sigmoid(x)),
-  // GELU(z) = z Φ(z) = z (1 + erf(z/√2)) / 2.
-  gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2)))),
-  heaviside: (x) => tf.step(x),
-  step: (x) => tf.step(x),
-  max: (a, b) => tf.maximum(a, b),
-  min: (a, b) => tf.minimum(a, b),
-};
-
-interface AnyNode {
-  type: string;
-  name?: string;
-  fn?: string | AnyNode;
-  args?: MathNode[];
-  content?: MathNode;
-}
-
 function dependsOnVariable(node: MathNode): boolean {
-  return node.filter((n) => n.type === 'SymbolNode' && (n as unknown as AnyNode).name === VARIABLE).length > 0;
+  return node.filter((n) => n.type === 'SymbolNode' && (n as unknown as { name: string }).name === VARIABLE).length > 0;
 }
 
-/**
- * Compile an expression tree in z (parameter values already substituted) into an elementwise tfjs
- * function. Sub-trees free of z are folded to float64 constants first, so coefficients such as
- * sqrt(b)/3 are exactly the numbers the reference evaluator uses, rounded once to float32.
- */
-export function compileExpression(node: MathNode): Unary {
-  if (!dependsOnVariable(node)) {
-    const value = Number(node.compile().evaluate({ ...NAMED_CONSTANTS }));
-    if (!Number.isFinite(value)) throw new RangeError(`"${node.toString()}" evaluates to ${value}`);
-    return (x) => tf.fill(x.shape, value);
-  }
-  const n = node as unknown as AnyNode;
-  switch (node.type) {
-    case 'SymbolNode':
-      return (x) => x;
-    case 'ParenthesisNode':
-      return compileExpression(n.content!);
-    case 'OperatorNode': {
-      const args = n.args!;
-      if (n.fn === 'unaryPlus') return compileExpression(args[0]);
-      if (n.fn === 'unaryMinus') {
-        const a = compileExpression(args[0]);
-        return (x) => tf.neg(a(x));
-      }
-      if (n.fn === 'pow' && !dependsOnVariable(args[1])) {
-        const base = compileExpression(args[0]);
-        const e = Number(args[1].compile().evaluate({ ...NAMED_CONSTANTS }));
-        if (Number.isInteger(e) && e >= 1 && e <= 16) return (x) => integerPower(base(x), e);
-        return (x) => tf.pow(base(x), e);
-      }
-      const [a, b] = args.map((arg) => operand(arg));
-      const ops: Record<string, (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor> = { add: tf.add, subtract: tf.sub, multiply: tf.mul, divide: tf.div, pow: tf.pow };
-      const op = ops[n.fn as string];
-      if (!op) throw new RangeError(`no tfjs kernel for operator "${n.fn}"`);
-      return (x) => op(a(x), b(x));
-    }
-    case 'FunctionNode': {
-      const name = (n.fn as AnyNode).name!;
-      const f = TF_FUNCTIONS[name];
-      if (!f) throw new RangeError(`no tfjs kernel for function "${name}"`);
-      const args = n.args!.map((arg) => compileExpression(arg));
-      return (x) => f(...args.map((a) => a(x)));
-    }
-    default:
-      throw new RangeError(`no tfjs kernel for "${node.toString()}"`);
-  }
-}
+import { compileExpression, integerPower } from './tfjs-emitter.ts';
 
-/** Like compileExpression, but a z-free operand stays a scalar (broadcast by the op). */
-function operand(node: MathNode): (x: tf.Tensor) => tf.Tensor | number {
-  if (dependsOnVariable(node)) return compileExpression(node);
-  const value = Number(node.compile().evaluate({ ...NAMED_CONSTANTS }));
-  if (!Number.isFinite(value)) throw new RangeError(`"${node.toString()}" evaluates to ${value}`);
-  return () => value;
-}
-
-/** x^e by repeated squaring. */
-export function integerPower(x: tf.Tensor, e: number): tf.Tensor {
-  let result: tf.Tensor | undefined;
-  let base = x;
-  for (let k = e; k > 0; k >>= 1) {
-    if (k & 1) result = result ? tf.mul(result, base) : base;
-    if (k > 1) base = tf.mul(base, base);
-  }
-  return result!;
-}
+export { compileExpression, integerPower };
 
 /**
  * Affine map of every order (DESIGN §3) for a batch: μ' = W μ + b, and the order-r cumulant by r

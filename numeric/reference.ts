@@ -52,6 +52,29 @@ export function evaluateTerms(rule: RuleShape, perIndex: readonly Float64Array[]
   });
 }
 
+/**
+ * One entry of a rule whose slots carry different per-index tables: tables[slot][q] is factor q at
+ * the slot's unit (tuple[slot]). Cov(φ²(z_i), φ(z_j)) is the Mehler rule with g_q of φ² at one slot
+ * and of φ at the other.
+ */
+export function evaluateEntry(rule: RuleShape, tables: readonly ArrayLike<number>[], tuple: readonly number[], input: Cumulants): number {
+  const n = input.size;
+  let sum = 0;
+  for (const t of rule.terms) {
+    if (!t.cumulants.every((c) => input.order(c.order) !== undefined)) continue;
+    let v = t.coefficient.toNumber();
+    for (const f of t.factors) v *= tables[f.slot][f.q];
+    for (const c of t.cumulants) {
+      let o = 0;
+      for (const slot of c.slots) o = o * n + tuple[slot];
+      const x = input.order(c.order)![o];
+      v *= c.power === 1 ? x : x ** c.power;
+    }
+    sum += v;
+  }
+  return sum;
+}
+
 /** b_q(μ_i) for every q and unit i, evaluated from the activation's Taylor coefficient trees. */
 export function taylorTable(act: PolynomialActivation, mean: Float64Array): Float64Array[] {
   if (act.expression.parameters.length > 0)

@@ -4,12 +4,11 @@
  * to evaluate g_k = ∂^k_μ G(μ, s) of a closed-form Gaussian-smoothed activation to high k without
  * expanding symbolic derivatives (whose size grows with k).
  */
-import type { MathNode } from '../symbolic/math.ts';
+import { parse, type MathNode } from '../symbolic/math.ts';
+import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
 import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
 
 export type Series = Float64Array;
-
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 function constant(v: number, K: number): Series {
   const out = new Float64Array(K + 1);
@@ -111,16 +110,29 @@ function integrate(value0: number, derivative: Series, a: Series): Series {
   return out;
 }
 
-/** Standard normal density φ(a) = exp(−a²/2)/√(2π). */
-export function normalDensity(a: Series): Series {
-  const e = exp(mul(a, a).map((v) => -v / 2));
-  return e.map((v) => v * INV_SQRT_2PI);
+/** The Taylor target's known functions: series arithmetic of its own for the elementary ones. */
+const PRIMITIVES: Readonly<Record<string, (a: Series) => Series>> = {
+  exp,
+  log,
+  sqrt: (a) => powConst(a, 0.5),
+  sin: (a) => sinCos(a)[0],
+  cos: (a) => sinCos(a)[1],
+};
+
+/** Parsed definitions and derivative rules of the atoms (symbolic/atoms), parsed once. */
+const parsedRules = new Map<string, MathNode>();
+function parsedRule(text: string): MathNode {
+  let node = parsedRules.get(text);
+  if (!node) parsedRules.set(text, (node = parse(text)));
+  return node;
 }
 
 /**
  * Evaluate the Taylor coefficients of a mathjs tree in the variable `variable` around x0, with K
  * coefficients beyond the value. `values` holds the other symbols (numbers); `scalar` evaluates the
- * float64 value of functions at a point (Φ, erf, … at the expansion point).
+ * float64 value of functions at a point (Φ, erf, … at the expansion point; default the registry's).
+ * Functions other than the primitives come from their atom (symbolic/atoms): an antiderivative (Φ,
+ * erf) by integrating its derivative rule from its value, F′ = f · a′; any other by its definition.
  */
 export function taylorCoefficients(
   node: MathNode,
@@ -128,6 +140,17 @@ export function taylorCoefficients(
   x0: number,
   K: number,
   values: Readonly<Record<string, number>>,
+  scalar: Readonly<Record<string, (x: number) => number>> = FLOAT64_FUNCTIONS,
+): Series {
+  const start = constant(x0, K);
+  if (K >= 1) start[1] = 1;
+  return walkSeries(node, (name) => (name === variable ? start : name in values ? constant(values[name], K) : undefined), K, scalar);
+}
+
+function walkSeries(
+  node: MathNode,
+  bound: (name: string) => Series | undefined,
+  K: number,
   scalar: Readonly<Record<string, (x: number) => number>>,
 ): Series {
   const walk = (n: MathNode): Series => {
@@ -137,12 +160,9 @@ export function taylorCoefficients(
         return constant(Number(any.value), K);
       case 'SymbolNode': {
         const name = any.name!;
-        if (name === variable) {
-          const out = constant(x0, K);
-          if (K >= 1) out[1] = 1;
-          return out;
-        }
-        const v = name in values ? values[name] : NAMED_CONSTANTS[name];
+        const series = bound(name);
+        if (series) return series;
+        const v = NAMED_CONSTANTS[name];
         if (v === undefined) throw new RangeError(`no value for the symbol "${name}"`);
         return constant(v, K);
       }
@@ -181,33 +201,13 @@ export function taylorCoefficients(
         const name = (any.fn as { name: string }).name;
         const args = any.args!.map(walk);
         const a = args[0];
-        switch (name) {
-          case 'exp':
-            return exp(a);
-          case 'log':
-            return log(a);
-          case 'sqrt':
-            return powConst(a, 0.5);
-          case 'sinh':
-          case 'cosh': {
-            // sinh u = (e^u − e^−u)/2, cosh u = (e^u + e^−u)/2.
-            const plus = exp(a);
-            const minus = exp(a.map((v) => -v));
-            return plus.map((v, k) => (v + (name === 'sinh' ? -minus[k] : minus[k])) / 2);
-          }
-          case 'sin':
-            return sinCos(a)[0];
-          case 'cos':
-            return sinCos(a)[1];
-          case 'phi':
-            return normalDensity(a);
-          case 'Phi':
-            // Φ' = φ.
-            return integrate(scalar.Phi(a[0]), normalDensity(a), a);
-          case 'erf':
-            // erf' = 2/√π · exp(−x²) = 2√2 · φ(√2 x).
-            return integrate(scalar.erf(a[0]), normalDensity(a.map((v) => v * Math.SQRT2)).map((v) => 2 * Math.SQRT2 * v), a);
-        }
+        const primitive = PRIMITIVES[name];
+        if (primitive && args.length === 1) return primitive(a);
+        const atom = atomNamed(name);
+        const argument = (symbol: string) => (symbol === 'z' ? a : undefined);
+        if (atom?.antiderivative && atom.derivative && scalar[name])
+          return integrate(scalar[name](a[0]), walkSeries(parsedRule(atom.derivative), argument, K, scalar), a);
+        if (atom?.definition && (atom.arity ?? 1) === 1) return walkSeries(parsedRule(atom.definition), argument, K, scalar);
         throw new RangeError(`no Taylor arithmetic for the function "${name}"`);
       }
     }

@@ -29,6 +29,7 @@ import {
 import { LatexPrinter } from '../symbolic/print/latex.ts';
 import { gaussLegendre, hermiteHeAll, normalPdf, steinCoefficients } from '../numeric/gauss.ts';
 import { kinkPoints } from '../numeric/general.ts';
+import { KNOWN_FUNCTIONS, smoothedAtom } from '../symbolic/atoms/index.ts';
 import { derivativesFromSeries, taylorCoefficients } from '../numeric/taylorseries.ts';
 
 /** One activation of the library to certify: a file name stem and its source. */
@@ -37,8 +38,8 @@ export interface ClosedFormCase {
   readonly source: string;
 }
 
-/** Every closed form of the library (symbolic/activations.ts), one representative each. */
-export const CLOSED_FORM_CASES: readonly ClosedFormCase[] = [
+/** Chosen representatives: affine arguments, the assembled forms, a polynomial. */
+const REPRESENTATIVES: readonly ClosedFormCase[] = [
   { slug: 'relu', source: 'relu(z)' },
   { slug: 'leaky-relu', source: 'max(z, 0.1*z)' },
   { slug: 'heaviside', source: 'heaviside(z)' },
@@ -55,6 +56,14 @@ export const CLOSED_FORM_CASES: readonly ClosedFormCase[] = [
   { slug: 'gaussian-bump', source: 'exp(-0.3*z^2 + 0.2*z)' },
   { slug: 'cubic', source: '0.5*z^3 - z^2 + 0.3*z + 1' },
   { slug: 'combination', source: 'z + 0.5*relu(z) - 0.2*erf(z)' },
+];
+
+/** Every closed form of the library, one representative each: atoms of the registry (symbolic/atoms) not chosen above enter as atom(z). */
+export const CLOSED_FORM_CASES: readonly ClosedFormCase[] = [
+  ...REPRESENTATIVES,
+  ...KNOWN_FUNCTIONS.map(smoothedAtom)
+    .filter((a, k, all): a is NonNullable<typeof a> => !!a && all.indexOf(a) === k && !REPRESENTATIVES.some((r) => r.slug === a.name))
+    .map((a) => ({ slug: a.name, source: `${a.name}(z)` })),
 ];
 
 export interface Grid {

@@ -1,5 +1,6 @@
 import { parse, type MathNode } from './math.ts';
 import { InputError } from './errors.ts';
+import { KNOWN_FUNCTIONS } from './atoms/index.ts';
 
 /** The variable of every activation expression: φ is a function of the pre-activation z. */
 export const VARIABLE = 'z';
@@ -8,13 +9,11 @@ export const VARIABLE = 'z';
 export const NAMED_CONSTANTS: Readonly<Record<string, number>> = { pi: Math.PI, e: Math.E };
 
 /**
- * Functions an activation may call. Polynomial rules accept them only in coefficients (functions of
- * parameters, such as sqrt(a)); applied to z they make the activation non-polynomial.
+ * Functions an activation may call (a view of the atom registry, symbolic/atoms). Polynomial rules
+ * accept them only in coefficients (functions of parameters, such as sqrt(a)); applied to z they
+ * make the activation non-polynomial.
  */
-export const KNOWN_FUNCTIONS = [
-  'abs', 'atan', 'cos', 'cosh', 'elu', 'erf', 'exp', 'gelu', 'heaviside', 'log', 'max', 'min',
-  'relu', 'sigmoid', 'sign', 'silu', 'sin', 'sinh', 'softplus', 'sqrt', 'step', 'swish', 'tan', 'tanh',
-] as const;
+export { KNOWN_FUNCTIONS };
 const KNOWN = new Set<string>(KNOWN_FUNCTIONS);
 
 /** The names the user may write for "no activation". */

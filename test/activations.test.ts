@@ -102,6 +102,9 @@ const CASES: readonly Case[] = [
   { source: 'step(z)', name: 'heaviside', phi: (z) => (z > 0 ? 1 : 0), kinks: [0] },
   { source: 'abs(z)', name: 'abs', phi: Math.abs, kinks: [0] },
   { source: 'sign(z)', name: 'sign', phi: Math.sign, kinks: [0] },
+  { source: 'hardtanh(z)', name: 'hardtanh', phi: (z) => Math.min(Math.max(z, -1), 1), kinks: [-1, 1] },
+  { source: 'hardtanh(1.5*z - 0.3)', name: 'hardtanh', phi: (z) => Math.min(Math.max(1.5 * z - 0.3, -1), 1), kinks: [-0.7 / 1.5, 1.3 / 1.5] },
+  { source: 'hardtanh(-z/2)', name: 'hardtanh', phi: (z) => Math.min(Math.max(-z / 2, -1), 1), kinks: [-2, 2] },
   { source: 'erf(z)', name: 'erf', phi: seriesErf },
   { source: 'erf(b*z)', values: { b: 0.8 }, name: 'erf', phi: (z) => seriesErf(0.8 * z) },
   { source: 'gelu(z)', name: 'gelu', phi: (z) => z * seriesCdf(z) },
@@ -183,7 +186,7 @@ describe('recognition', () => {
   });
 
   it('leaves everything else to quadrature', () => {
-    for (const source of ['tanh(z)', 'sigmoid(z)', 'softplus(z)', 'silu(z)', 'z*relu(z)', 'relu(z)^2', 'exp(z^3)', 'sin(z^2)', 'elu(z)']) {
+    for (const source of ['tanh(z)', 'sigmoid(z)', 'softplus(z)', 'silu(z)', 'z*relu(z)', 'relu(z)^2', 'exp(z^3)', 'sin(z^2)', 'elu(z)', 'softsign(z)']) {
       const a = activation(source);
       expect(a.name, source).toBe('expression');
       expect(a.smoothed, source).toBeUndefined();
@@ -192,6 +195,7 @@ describe('recognition', () => {
     }
     expect(activation('tanh(z)').smooth).toBe(true);
     expect(activation('elu(z)').smooth).toBe(false);
+    expect(activation('softsign(z)').smooth).toBe(false);
     expect(activation('z*relu(z)').smooth).toBe(false);
   });
 

@@ -1,8 +1,8 @@
 import type { CumulantFactor, RuleShape } from '../rule.ts';
+import { atomNamed } from '../atoms/index.ts';
 import { CUMULANT_LETTERS, Precedence, Printer, indexString, type Printed } from './printer.ts';
 
 const GREEK = new Set(['mu', 'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'lambda', 'sigma', 'tau', 'theta', 'omega', 'pi', 'rho', 'nu', 'eta', 'xi']);
-const FUNCTIONS = new Set(['sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh', 'exp', 'log', 'max', 'min']);
 
 /** LaTeX printer: b_{1}(\mu_i)\,\Sigma_{ij} + … */
 export class LatexPrinter extends Printer {
@@ -26,8 +26,9 @@ export class LatexPrinter extends Printer {
     return factors.map((f) => f.text).join(' \\, ');
   }
   call(name: string, args: readonly string[]): string {
-    const head = name === 'Phi' ? '\\Phi' : name === 'phi' ? '\\varphi' : FUNCTIONS.has(name) ? `\\${name}` : name === 'sqrt' ? '' : `\\operatorname{${name}}`;
-    return name === 'sqrt' ? `\\sqrt{${args.join(', ')}}` : `${head}\\left(${args.join(', ')}\\right)`;
+    if (name === 'sqrt') return `\\sqrt{${args.join(', ')}}`;
+    const head = atomNamed(name)?.latex ?? `\\operatorname{${name}}`;
+    return `${head}\\left(${args.join(', ')}\\right)`;
   }
   paren(text: string): string {
     return `\\left(${text}\\right)`;

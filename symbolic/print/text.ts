@@ -1,9 +1,8 @@
 import type { CumulantFactor, RuleShape } from '../rule.ts';
+import { atomNamed } from '../atoms/index.ts';
 import { CUMULANT_LETTERS, Precedence, Printer, indexString, type Printed } from './printer.ts';
 
 const GREEK: Readonly<Record<string, string>> = { pi: 'π', alpha: 'α', beta: 'β', gamma: 'γ', sigma: 'σ', lambda: 'λ', mu: 'μ' };
-/** Φ and φ: the standard normal distribution function and density. */
-const FUNCTION_NAMES: Readonly<Record<string, string>> = { Phi: 'Φ', phi: 'φ' };
 
 /** Plain-text (Unicode) printer: b_1(μ_i) b_1(μ_j) Σ_ij + … */
 export class TextPrinter extends Printer {
@@ -23,7 +22,7 @@ export class TextPrinter extends Printer {
     return factors.map((f) => f.text).join(' ');
   }
   call(name: string, args: readonly string[]): string {
-    return `${FUNCTION_NAMES[name] ?? name}(${args.join(', ')})`;
+    return `${atomNamed(name)?.text ?? name}(${args.join(', ')})`;
   }
   paren(text: string): string {
     return `(${text})`;
