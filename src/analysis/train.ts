@@ -4,6 +4,8 @@
  * read (numeric/kernels.ts compileExpression), so any activation corrmap knows can be trained and
  * the trained network is exactly the one the theory describes; tfjs autodiff supplies gradients.
  */
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers those of every op.
+import '@tensorflow/tfjs-layers';
 import { InputError } from '../../symbolic/errors.ts';
 import { Random, compileExpression, parseActivation, tf, withBackend } from '../../numeric/index.ts';
 import type { Dataset } from './data.ts';
