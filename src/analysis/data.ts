@@ -216,3 +216,10 @@ export function loadDataset(spec: string, split: Split): Dataset {
   for (const p of [xPath, yPath]) if (!existsSync(p)) throw new InputError(`--data: "${p}": no such file`);
   return loadNpy(xPath, yPath);
 }
+
+/** The first `count` examples of a data set (all of them when it has fewer). */
+export function firstRows(data: Dataset, count: number): Dataset {
+  const n = Math.min(count, data.count);
+  const labels = data.labels.subarray(0, n);
+  return { ...data, count: n, features: data.features.subarray(0, n * data.dim), labels, name: `${data.name}[:${n}]` };
+}

@@ -4,8 +4,10 @@ import { deriveCommand } from './derive.ts';
 import { propagateCommand } from './propagate.ts';
 import { demoCommand } from './demo.ts';
 import { validateCommand } from './validate.ts';
+import { trainCommand } from './train.ts';
+import { importCommand } from './import.ts';
 
-const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand];
+const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand, trainCommand, importCommand];
 
 const usage = `corrmap — neural networks as maps between probability distributions, described by cumulants
 
