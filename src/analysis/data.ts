@@ -80,10 +80,13 @@ export function loadMnist(dir: string, split: Split): Dataset {
   return fromBytes(img.data, Int32Array.from(lab.data), count, rows * cols, `mnist-${split}`, labelsPath);
 }
 
+/** Images of the ten-class sets (MNIST, CIFAR-10): pixels scaled to [0, 1], labels checked to be 0…9. */
 function fromBytes(pixels: Uint8Array, labels: Int32Array, count: number, dim: number, name: string, where: string): Dataset {
   const features = new Float32Array(count * dim);
   for (let k = 0; k < features.length; k++) features[k] = pixels[k] / 255;
-  return { features, labels, count, dim, classes: classCount(labels, where), name };
+  const bad = labels.findIndex((l) => l > 9);
+  if (bad >= 0) throw new InputError(`${where}: label ${labels[bad]} at example ${bad} is out of range 0…9`);
+  return { features, labels, count, dim, classes: 10, name };
 }
 
 function classCount(labels: Int32Array, where: string): number {
@@ -124,7 +127,6 @@ export function loadCifar10(dir: string, split: Split): Dataset {
       labels[row] = p[off];
       pixels.set(p.subarray(off + 1, off + CIFAR_RECORD), row * dim);
     }
-  for (const l of labels) if (l > 9) throw new InputError(`${dir}: CIFAR-10 label ${l} is out of range 0…9`);
   return fromBytes(pixels, labels, count, dim, `cifar10-${split}`, dir);
 }
 
@@ -201,6 +203,7 @@ export function loadDataset(spec: string, split: Split): Dataset {
     }
     return loadNpy(spec, spec);
   }
+  if (!spec.includes(',') && !existsSync(spec)) throw new InputError(`--data "${spec}": no such file or directory`);
   const pairs = spec.split(';');
   const pair = (pairs.length > 1 ? pairs[split === 'train' ? 0 : 1] : pairs[0]).split(',');
   if (pair.length !== 2 || !pair.every((p) => p.endsWith('.npy')))
