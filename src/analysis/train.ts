@@ -7,7 +7,8 @@
 // tfjs-core's Node bundle registers no gradients; tfjs-layers registers those of every op.
 import '@tensorflow/tfjs-layers';
 import { InputError } from '../../symbolic/errors.ts';
-import { Random, compileExpression, parseActivation, tf, withBackend } from '../../numeric/index.ts';
+import { Random, compileExpression, hasActivation, parseActivation, tf, withBackend, type Network } from '../../numeric/index.ts';
+import { activationOf } from '../../symbolic/activations.ts';
 import type { Dataset } from './data.ts';
 
 export interface TrainOptions {
@@ -216,4 +217,28 @@ function trainOnActiveBackend(train: Dataset, test: Dataset, o: TrainOptions): T
     optimizer.dispose();
     tf.dispose([...params.weightsT, ...params.biases]);
   }
+}
+
+/**
+ * The network's outputs (logits) for `count` rows of features, in float64 on the host: W y + b and
+ * φ evaluated from the parsed expression (symbolic/activations.ts), independent of tfjs.
+ */
+export function hostLogits(network: Network, features: ArrayLike<number>, count: number): Float64Array {
+  const phis = network.layers.map((l) => (hasActivation(l) ? activationOf(l.expression).fn : undefined));
+  const width = network.layers[network.layers.length - 1].rows;
+  const out = new Float64Array(count * width);
+  for (let s = 0; s < count; s++) {
+    let y = Float64Array.from({ length: network.inputSize }, (_, i) => features[s * network.inputSize + i]);
+    network.layers.forEach((layer, l) => {
+      const next = new Float64Array(layer.rows);
+      for (let o = 0; o < layer.rows; o++) {
+        let v = layer.bias[o];
+        for (let i = 0; i < layer.cols; i++) v += layer.weight[o * layer.cols + i] * y[i];
+        next[o] = phis[l] ? phis[l]!(v) : v;
+      }
+      y = next;
+    });
+    out.set(y, s * width);
+  }
+  return out;
 }
