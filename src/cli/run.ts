@@ -4,10 +4,12 @@ import { deriveCommand } from './derive.ts';
 import { propagateCommand } from './propagate.ts';
 import { demoCommand } from './demo.ts';
 import { validateCommand } from './validate.ts';
+import { analyseCommand } from './analyse.ts';
+import { reproduceCommand } from './reproduce.ts';
 import { trainCommand } from './train.ts';
 import { importCommand } from './import.ts';
 
-const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand, trainCommand, importCommand];
+const commands: readonly Command[] = [deriveCommand, propagateCommand, validateCommand, demoCommand, trainCommand, importCommand, analyseCommand, reproduceCommand];
 
 const usage = `corrmap — neural networks as maps between probability distributions, described by cumulants
 
