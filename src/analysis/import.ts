@@ -28,8 +28,9 @@ export interface ImportOptions {
 const SELU = { alpha: 1.6732632423543772, scale: 1.0507009873554805 };
 
 /**
- * tfjs-layers activation names → corrmap expressions in z, following the tfjs-layers definitions
- * (e.g. hardSigmoid = clip(0.2 z + 0.5, 0, 1), gelu exact, gelu_new the tanh approximation).
+ * Activation names in a LayersModel (as tfjs-layers serialises them, snake_case) → corrmap
+ * expressions in z, following the tfjs-layers definitions (hard_sigmoid = clip(0.2 z + 0.5, 0, 1)
+ * as in Keras 2, gelu exact, gelu_new the tanh approximation).
  */
 export const LAYERS_ACTIVATIONS: Readonly<Record<string, string>> = {
   linear: 'linear',
@@ -38,7 +39,7 @@ export const LAYERS_ACTIVATIONS: Readonly<Record<string, string>> = {
   elu: 'elu(z)',
   selu: `${SELU.scale} * (relu(z) + ${SELU.alpha} * (elu(z) - relu(z)))`,
   sigmoid: 'sigmoid(z)',
-  hardSigmoid: 'max(0, min(1, 0.2*z + 0.5))',
+  hard_sigmoid: 'max(0, min(1, 0.2*z + 0.5))',
   softplus: 'softplus(z)',
   softsign: 'z / (1 + abs(z))',
   tanh: 'tanh(z)',
@@ -73,8 +74,13 @@ function activationName(value: unknown): string {
   return v.config?.name ?? v.class_name ?? JSON.stringify(value);
 }
 
+/** hardSigmoid (a tfjs-layers class name) → hard_sigmoid (its serialised name). */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 function activationExpression(name: string, where: string): string {
-  const e = LAYERS_ACTIVATIONS[name];
+  const e = LAYERS_ACTIVATIONS[name] ?? LAYERS_ACTIVATIONS[snakeCase(name)];
   if (e === undefined) throw new InputError(`${where}: activation "${name}" is not supported; known: ${Object.keys(LAYERS_ACTIVATIONS).join(', ')}, and softmax on the last layer`);
   return e;
 }
@@ -319,14 +325,14 @@ function layerActivations(list: readonly string[] | undefined, layers: number, w
 
 /** Known activation names (relu, tanh, …) as expressions; anything else is an expression in z. */
 function activationText(a: string): string {
-  return LAYERS_ACTIVATIONS[a] ?? a;
+  return LAYERS_ACTIVATIONS[a] ?? LAYERS_ACTIVATIONS[snakeCase(a)] ?? a;
 }
 
 /** Bare weights: safetensors, .npz, or a directory of .npy files (named by layer). */
 export function importWeights(arrays: Map<string, NumericArray>, options: ImportOptions, where: string): Imported {
   const pairs = pairWeights(arrays, where);
-  const layout = weightLayout(pairs, options.layout, where);
   const acts = layerActivations(options.activations, pairs.length, where);
+  const layout = weightLayout(pairs, options.layout, where);
   const params = options.params ?? {};
   const used = new Set<string>();
   const layers = pairs.map((p, l): NetworkLayerJson => {

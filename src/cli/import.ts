@@ -13,8 +13,9 @@ Reads a fully connected network and writes it in corrmap's format (the input of 
 validate and analyse):
 
   model.json           a tfjs LayersModel (model.save; its weight shards beside it): Dense layers
-                       with their activations (linear, relu, relu6, elu, selu, sigmoid, hardSigmoid,
-                       softplus, softsign, tanh, swish/silu, gelu, gelu_new, mish, exponential),
+                       with their activations (linear, relu, relu6, elu, selu, sigmoid, hard_sigmoid
+                       = clip(0.2 z + 0.5, 0, 1), softplus, softsign, tanh, swish/silu, gelu, gelu_new,
+                       mish, exponential),
                        Activation, ReLU, LeakyReLU and ELU layers after a Dense layer, and Dropout,
                        Flatten, InputLayer (no effect at inference). A softmax at the end is dropped:
                        the imported network outputs the logits (same argmax).
