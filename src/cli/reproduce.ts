@@ -21,7 +21,7 @@ report.md, which embeds the figures and states the numbers in sentences.
            from sampling and from the data; the class information moving from the covariance into
            the mean; theory accuracy vs network accuracy.                  (quick: ~15 s; full: ~1 min)
   mnist    MLPs with φ = z + 0.1 z² (784-128-10, 784-256-256-10, 784-512-512-10; quick: 784-64-10 on
-           5000 examples, 1 epoch) are trained and analysed (corrmap analyse); the gap between theory
+           3000 examples, 1 epoch) are trained and analysed (corrmap analyse); the gap between theory
            and network with the closure started at the input and inside.
                                                    (quick: under a minute; full: tens of minutes)
   depth    untrained random networks: length and correlation maps, q*, c*, χ₁, ξ_c for z + 0.2 z²,

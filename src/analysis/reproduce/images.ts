@@ -32,9 +32,9 @@ export function imageSettings(dataset: ImageSet, quick: boolean) {
     batch: 128,
     lr: 1e-3,
     /** Examples used (undefined: the whole split). */
-    train: quick ? 5000 : undefined,
-    test: quick ? 2000 : undefined,
-    samples: quick ? 10_000 : 50_000,
+    train: quick ? 3000 : undefined,
+    test: quick ? 1000 : undefined,
+    samples: quick ? 5000 : 50_000,
   };
 }
 
