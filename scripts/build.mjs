@@ -12,7 +12,7 @@ await build({
   target: 'node20',
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
-  external: ['@tensorflow/*', 'webgpu'],
+  external: ['@tensorflow/*', 'webgpu', '@resvg/*'],
   logLevel: 'warning',
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

@@ -151,7 +151,9 @@ function matrixRows(a: NumericArray, transpose: boolean): number[][] {
 
 /** A tfjs LayersModel: model.json (its weight shards beside it). */
 export function importLayersModel(path: string): Imported {
-  const json = parseJson(readFileSync(path, 'utf8'), `model "${path}"`) as { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: WeightEntry[] }[] };
+  const json = parseJson(readFileSync(path, 'utf8'), `model "${path}"`) as { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: WeightEntry[] }[]; layers?: unknown };
+  if (json.modelTopology === undefined && Array.isArray(json.layers))
+    throw new InputError(`${path} is already a corrmap network (it has "layers"); it needs no import`);
   const layers = topologyLayers(json.modelTopology, path);
   const weights = manifestWeights(json, dirname(path), path);
   const out: NetworkLayerJson[] = [];

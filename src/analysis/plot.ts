@@ -12,7 +12,12 @@ const FONT = 'DejaVu Sans, Arial, Helvetica, sans-serif';
 /** SVG and PNG of a vega-lite specification (the PNG at twice the SVG's size, for print). */
 export async function renderVegaLite(spec: object): Promise<{ svg: string; png: Uint8Array }> {
   const withFont = { config: { font: FONT }, ...spec } as TopLevelSpec;
-  const { spec: vegaSpec } = compile(withFont);
+  let vegaSpec: vega.Spec;
+  try {
+    vegaSpec = compile(withFont).spec;
+  } catch (err) {
+    throw new Error(`vega-lite could not compile the specification: ${(err as Error).message}`);
+  }
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();

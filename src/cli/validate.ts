@@ -11,7 +11,6 @@ import {
 import { validateLayers, type Validation } from '../../numeric/validation.ts';
 import { distributionFromJson, networkFromJson, readJson, ORDER_KEYS } from '../io.ts';
 import { num, progressBar } from './format.ts';
-import { validationSvg } from '../plot.ts';
 import { writeFileSync } from 'node:fs';
 import { integerOption, oneOf, parseOptions, type Command } from './command.ts';
 
@@ -23,7 +22,7 @@ export const validateCommand: Command = {
   summary: 'theory vs Monte Carlo for every layer, with z-scores and a verdict',
   usage: `Usage: corrmap validate <network.json> --input <input.json> [--samples N] [--batches B] [--seed s]
                         [--backend b] [--input-order K] [--output-order n] [--workers w] [--entries]
-                        [--plot file.svg] [--json]
+                        [--plot file.svg|png] [--json]
 
 Propagates the input's cumulants through the network (the theory, on the chosen backend) and samples
 the network (Monte Carlo on the same backend), then compares every unique entry of the mean,
@@ -48,7 +47,7 @@ Options:
   --output-order n     cumulant orders compared, 1…${MAX_ESTIMATED_ORDER} (default 2)
   --workers w          worker threads for sampling (default: the cores, for long runs)
   --entries            print every entry, not only the worst of each block
-  --plot <file.svg>    draw every entry's |z| against the bound, one row per block
+  --plot <file>        draw every entry's |z| against the bound, one row per block (.svg, or .png)
   --json               machine-readable output (every entry with theory, MC, SE and z)
   -h, --help           show this help
 
@@ -72,6 +71,7 @@ Example:
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1) throw new InputError(`validate takes one network file, got ${positionals.length} (see corrmap validate --help)`);
+    if (values.plot !== undefined && !/\.(svg|png)$/i.test(values.plot)) throw new InputError(`--plot "${values.plot}": give a file name ending in .svg or .png`);
     if (!values.input) throw new InputError('--input <input.json> is required: a Gaussian {"mean", "cov"}, a mixture {"mean", "mixing"} or {"data": rows}');
     const samples = integerOption(values.samples, 'samples', 1000, 1e10, 1_000_000);
     const batches = integerOption(values.batches, 'batches', 2, 10_000, 50);
@@ -104,8 +104,10 @@ Example:
     const run = { samples: perBatch * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
     if (values.plot) {
       const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
+      const { validationPlot } = await import('../plot.ts');
+      const figure = await validationPlot(validation, title);
       try {
-        writeFileSync(values.plot, validationSvg(validation, title));
+        writeFileSync(values.plot, values.plot.toLowerCase().endsWith('.png') ? figure.png : figure.svg);
       } catch (err) {
         throw new InputError(`cannot write the plot "${values.plot}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
       }
