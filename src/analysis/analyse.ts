@@ -20,6 +20,8 @@ export interface AnalyseOptions {
   readonly shrinkage?: number;
   /** Measure the first pre-activation's third and fourth cumulants (K = 3, 4 ablation; default true). */
   readonly higherOrders?: boolean;
+  /** Widest stage at which the covariance classifiers run (default 1024: N³ host work per class). */
+  readonly maxCovarianceWidth?: number;
   /** Called with what is being done and the fraction done. */
   readonly onProgress?: (task: string, fraction: number) => void;
   /** Called once with the estimated cost before the work starts. */
@@ -85,7 +87,7 @@ export function estimateCost(network: Network, train: Pick<Dataset, 'count'>, te
   const classes = test.classes;
   const squares = stages.reduce((a, s) => a + s.width ** 2, 0);
   const first = network.layers[0].rows;
-  let flops = 2 * train.count * squares + 2 * test.count * classes * squares;
+  let flops = 2 * train.count * squares + 2 * test.count * classes * stages.reduce((a, s) => a + (s.width <= 1024 ? s.width ** 2 : 0), 0);
   if (higherOrders) flops += 2 * 4 * train.count * first ** 2;
   // Propagation: the first affine map of the covariance from the input, per class and starting point.
   flops += 2 * classes * stages.length * (network.inputSize * first * (network.inputSize + first));
@@ -211,7 +213,7 @@ export async function analyseNetwork(network: Network, train: Dataset, test: Dat
 
   const classifiers: Analysis['classifiers'] = [];
   for (const [s, stage] of stages.entries()) {
-    classifiers.push({ stage: stage.label, width: stage.width, ...(await stageClassifiers(stats.moments[s], testStages[s], test.labels, shrinkage)) });
+    classifiers.push({ stage: stage.label, width: stage.width, ...(await stageClassifiers(stats.moments[s], testStages[s], test.labels, shrinkage, options.maxCovarianceWidth ?? 1024)) });
     progress('classifiers (test)', (s + 1) / stages.length);
   }
 

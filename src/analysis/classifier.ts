@@ -36,7 +36,7 @@ export function pooledAccuracy(parts: readonly Accuracy[], weights?: readonly nu
 export interface StageClassifiers {
   /** Nearest class mean (Euclidean): information in the class means. */
   readonly meanOnly: Accuracy;
-  /** Common mean, class covariances (Gaussian likelihood): information in the covariances. */
+  /** Common mean, class covariances (Gaussian likelihood): information in the covariances. NaN with count 0 where the stage is too wide. */
   readonly covarianceOnly: Accuracy;
   /** Class means and covariances (QDA). */
   readonly gaussian: Accuracy;
@@ -71,10 +71,12 @@ function whitening(cov: Float64Array, n: number, shrinkage: number): { inverse: 
  * The three classifiers of a stage from its class moments (training split), scored on the given
  * activations (count × width rows, test split) with their labels. Runs on the active tfjs backend.
  */
-export async function stageClassifiers(moments: readonly ClassMoments[], activations: Float32Array, labels: Int32Array, shrinkage: number): Promise<StageClassifiers> {
+export async function stageClassifiers(moments: readonly ClassMoments[], activations: Float32Array, labels: Int32Array, shrinkage: number, maxCovarianceWidth = Infinity): Promise<StageClassifiers> {
   const classes = moments.length;
   const n = moments[0].mean.length;
   const count = labels.length;
+  // The covariance classifiers factor one N × N matrix per class on the host (N³/2 operations each).
+  const withCovariances = n <= maxCovarianceWidth;
   const total = moments.reduce((a, m) => a + m.count, 0);
   const common = new Float64Array(n);
   for (const m of moments) for (let i = 0; i < n; i++) common[i] += (m.count / total) * m.mean[i];
@@ -89,7 +91,7 @@ export async function stageClassifiers(moments: readonly ClassMoments[], activat
     const scores = tf.tidy(() => tf.sub(tf.mul(2, tf.matMul(x, tf.tensor2d(means, [classes, n]), false, true)), tf.tensor1d(norms)));
     meanScores.set(await scores.data());
     scores.dispose();
-    for (const [c, m] of moments.entries()) {
+    for (const [c, m] of withCovariances ? moments.entries() : []) {
       const { inverse, logDet } = whitening(m.cov, n, shrinkage);
       const a = tf.tensor2d(Float32Array.from(inverse), [n, n]);
       const shifted = (centre: Float64Array) => {
@@ -125,7 +127,8 @@ export async function stageClassifiers(moments: readonly ClassMoments[], activat
     }
     return accuracy(correct, count);
   };
-  return { meanOnly: score(meanScores), covarianceOnly: score(covScores), gaussian: score(gaussScores) };
+  const skipped = { value: NaN, standardError: NaN, count: 0 };
+  return { meanOnly: score(meanScores), covarianceOnly: withCovariances ? score(covScores) : skipped, gaussian: withCovariances ? score(gaussScores) : skipped };
 }
 
 /**

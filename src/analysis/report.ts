@@ -61,6 +61,7 @@ export function percent(a: Accuracy | number, digits = 1): string {
 }
 
 export function withError(a: Accuracy | { value: number; standardError: number }, digits = 1): string {
+  if (!Number.isFinite(a.value)) return '— (not computed)';
   return `${(100 * a.value).toFixed(digits)} ± ${(100 * a.standardError).toFixed(digits)} %`;
 }
 
@@ -83,7 +84,7 @@ export function analysisFigures(a: Analysis, prefix = ''): Figure[] {
     { stage: c.stage, classifier: 'nearest class mean', accuracy: c.meanOnly.value },
     { stage: c.stage, classifier: 'covariance only (common mean)', accuracy: c.covarianceOnly.value },
     { stage: c.stage, classifier: 'Gaussian (means + covariances)', accuracy: c.gaussian.value },
-  ]);
+  ]).filter((v) => Number.isFinite(v.accuracy));
   const x = { field: 'stage', type: 'ordinal', sort: order, title: 'where the theory starts / stage', axis: { labelAngle: 0 } };
   const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } };
   return [
@@ -167,7 +168,7 @@ export function analysisMarkdown(a: Analysis): string[] {
   ];
   out.push('Per class (P(argmax = c | c) under each class\'s output Gaussian, ' + `${a.samples} draws per class, seed ${a.seed}):\n\n` + perClass.join('\n'));
   out.push(
-    `Covariance classifiers use Σ_c + λ I with λ = ${a.shrinkage} · tr(Σ_c)/N. The analysis took ${a.seconds.toFixed(1)} s (estimated beforehand: ${a.estimate.seconds.toFixed(1)} s of matrix products, ${a.estimate.megabytes.toFixed(0)} MB).`,
+    `Covariance classifiers use Σ_c + λ I with λ = ${a.shrinkage} · tr(Σ_c)/N (stages wider than 1024 are skipped). The analysis took ${a.seconds.toFixed(1)} s (estimated beforehand: ${a.estimate.seconds.toFixed(1)} s of matrix products, ${a.estimate.megabytes.toFixed(0)} MB).`,
   );
   return out;
 }
