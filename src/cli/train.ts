@@ -47,7 +47,7 @@ about 200 MB). A training run that diverges (non-finite loss) stops with an erro
 Example:
   corrmap train --data ../shared/data/mnist --layers 784,512,512,10 --activation "z + 0.1*z^2" --epochs 5`,
   async run(argv, out) {
-    const { values, positionals } = parseOptions(
+    const { values } = parseOptions(
       'train',
       argv,
       {
@@ -66,7 +66,6 @@ Example:
       false,
     );
     if (values.help) return void out.log(this.usage);
-    void positionals;
     if (!values.data) throw new InputError('--data is required: a directory with MNIST or CIFAR-10 files, x.npy,y.npy, or a .npz (see corrmap train --help)');
     if (!values.layers) throw new InputError('--layers is required, e.g. --layers 784,512,512,10 (input width, hidden widths, output width)');
     const layers = values.layers.split(',').map((w) => {
