@@ -77,17 +77,18 @@ export interface Analysis {
   readonly samples: number;
   readonly seed: number;
   readonly shrinkage: number;
+  readonly maxCovarianceWidth: number;
   readonly estimate: CostEstimate;
   readonly seconds: number;
 }
 
 /** Dominant costs: class covariances, higher moments, classifiers on the test split, propagation. */
-export function estimateCost(network: Network, train: Pick<Dataset, 'count'>, test: Pick<Dataset, 'count' | 'classes'>, higherOrders: boolean, flopsPerSecond: number): CostEstimate {
+export function estimateCost(network: Network, train: Pick<Dataset, 'count'>, test: Pick<Dataset, 'count' | 'classes'>, higherOrders: boolean, flopsPerSecond: number, maxCovarianceWidth = 1024): CostEstimate {
   const stages = networkStages(network);
   const classes = test.classes;
   const squares = stages.reduce((a, s) => a + s.width ** 2, 0);
   const first = network.layers[0].rows;
-  let flops = 2 * train.count * squares + 2 * test.count * classes * stages.reduce((a, s) => a + (s.width <= 1024 ? s.width ** 2 : 0), 0);
+  let flops = 2 * train.count * squares + 2 * test.count * classes * stages.reduce((a, s) => a + (s.width <= maxCovarianceWidth ? s.width ** 2 : 0), 0);
   if (higherOrders) flops += 2 * 4 * train.count * first ** 2;
   // Propagation: the first affine map of the covariance from the input, per class and starting point.
   flops += 2 * classes * stages.length * (network.inputSize * first * (network.inputSize + first));
@@ -128,12 +129,13 @@ export function continuation(network: Network, stage: Stage): Network | undefine
 }
 
 /** Output mean and covariance of every class, propagated from the given stage statistics. */
-async function outputGaussians(network: Network | undefined, inputs: { mean: Float64Array; cov: Float64Array }[], backend: TfBackendName): Promise<{ mean: Float64Array; cov: Float64Array }[]> {
-  if (!network) return inputs;
+async function outputGaussians(network: Network | undefined, inputs: { mean: Float64Array; cov?: Float64Array }[], backend: TfBackendName): Promise<{ mean: Float64Array; cov: Float64Array }[]> {
   const width = inputs[0].mean.length;
+  // A missing covariance is zero (the mean-only ablation): it is never uploaded.
+  if (!network) return inputs.map((m) => ({ mean: m.mean, cov: m.cov ?? new Float64Array(width * width) }));
   const result = await propagateCompiled(
     network,
-    inputs.map((m) => new Cumulants(width, [undefined, m.mean, m.cov])),
+    inputs.map((m) => new Cumulants(width, m.cov ? [undefined, m.mean, m.cov] : [undefined, m.mean])),
     { backend, inputOrder: 2, outputOrder: 2, keep: 'output', maxEntries: 2e8 },
   );
   const out = result[result.length - 1];
@@ -167,7 +169,7 @@ export async function analyseNetwork(network: Network, train: Dataset, test: Dat
   const higherOrders = (options.higherOrders ?? true) && first.activation !== undefined;
   const progress = options.onProgress ?? (() => {});
   await useBackend(options.backend);
-  const estimate = estimateCost(network, train, test, higherOrders, await measureFlops());
+  const estimate = estimateCost(network, train, test, higherOrders, await measureFlops(), options.maxCovarianceWidth ?? 1024);
   options.onEstimate?.(estimate);
 
   const stages = networkStages(network);
@@ -195,7 +197,7 @@ export async function analyseNetwork(network: Network, train: Dataset, test: Dat
     const moments = stats.moments[s];
     const rest = continuation(network, stage);
     const full = theoryAccuracies(await outputGaussians(rest, moments.map(meanAndCov), options.backend), classCounts, samples, seed);
-    const dropped = theoryAccuracies(await outputGaussians(rest, moments.map((m) => ({ mean: m.mean, cov: new Float64Array(m.cov.length) })), options.backend), classCounts, samples, seed);
+    const dropped = theoryAccuracies(await outputGaussians(rest, moments.map((m) => ({ mean: m.mean })), options.backend), classCounts, samples, seed);
     startingPoints.push({
       stage: stage.label,
       width: stage.width,
@@ -230,6 +232,7 @@ export async function analyseNetwork(network: Network, train: Dataset, test: Dat
     samples,
     seed,
     shrinkage,
+    maxCovarianceWidth: options.maxCovarianceWidth ?? 1024,
     estimate,
     seconds: (performance.now() - started) / 1000,
   };

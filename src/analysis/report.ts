@@ -168,7 +168,7 @@ export function analysisMarkdown(a: Analysis): string[] {
   ];
   out.push('Per class (P(argmax = c | c) under each class\'s output Gaussian, ' + `${a.samples} draws per class, seed ${a.seed}):\n\n` + perClass.join('\n'));
   out.push(
-    `Covariance classifiers use Σ_c + λ I with λ = ${a.shrinkage} · tr(Σ_c)/N (stages wider than 1024 are skipped). The analysis took ${a.seconds.toFixed(1)} s (estimated beforehand: ${a.estimate.seconds.toFixed(1)} s of matrix products, ${a.estimate.megabytes.toFixed(0)} MB).`,
+    `Covariance classifiers use Σ_c + λ I with λ = ${a.shrinkage} · tr(Σ_c)/N (stages wider than ${a.maxCovarianceWidth} are skipped). The analysis took ${a.seconds.toFixed(1)} s (estimated beforehand: ${a.estimate.seconds.toFixed(1)} s of matrix products, ${a.estimate.megabytes.toFixed(0)} MB).`,
   );
   return out;
 }

@@ -26,15 +26,17 @@ export function imageSettings(dataset: ImageSet, quick: boolean) {
   return {
     activation: 'z + a*z^2',
     a: 0.1,
-    hidden: quick ? [[64]] : dataset === 'mnist' ? [[128], [256, 256], [512, 512]] : [[256], [512, 512]],
+    hidden: quick ? [[64]] : dataset === 'mnist' ? [[128], [256, 256]] : [[256], [512, 512]],
     input,
-    epochs: quick ? 1 : 5,
+    epochs: quick ? 1 : 3,
     batch: 128,
     lr: 1e-3,
     /** Examples used (undefined: the whole split). */
     train: quick ? 3000 : undefined,
     test: quick ? 1000 : undefined,
     samples: quick ? 5000 : 50_000,
+    /** Widest stage given covariance classifiers (N³ host work per class): quick runs skip the input. */
+    maxCovarianceWidth: quick ? 128 : 1024,
   };
 }
 
@@ -75,7 +77,7 @@ export async function reproduceImages(options: ImageOptions): Promise<{ runs: Im
     });
     const trainingSeconds = (performance.now() - t0) / 1000;
     const network = networkFromJson(trained.network, `the trained ${layers.join('-')} network`);
-    const analysis = await analyseNetwork(network, train, test, { backend: 'wasm', samples: s.samples, seed: options.seed, onProgress: (t, f) => progress(`${layers.join('-')}: ${t}`, f) });
+    const analysis = await analyseNetwork(network, train, test, { backend: 'wasm', samples: s.samples, seed: options.seed, maxCovarianceWidth: s.maxCovarianceWidth, onProgress: (t, f) => progress(`${layers.join('-')}: ${t}`, f) });
     runs.push({ layers, trainAccuracy: trained.trainAccuracy, testAccuracy: trained.testAccuracy, trainingSeconds, analysis });
   }
   const seconds = (performance.now() - started) / 1000;
