@@ -30,11 +30,11 @@ export function depthSettings(quick: boolean) {
   ];
   return {
     cases,
-    width: quick ? 200 : 1000,
-    networks: quick ? 10 : 40,
-    depth: quick ? 10 : 40,
+    width: quick ? 200 : 500,
+    networks: quick ? 10 : 20,
+    depth: quick ? 10 : 30,
     grid: quick ? [-0.6, 0, 0.5, 0.9] : [-0.9, -0.6, -0.3, 0, 0.3, 0.5, 0.7, 0.9, 0.97],
-    biasVariances: quick ? [0, 0.05] : [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5],
+    biasVariances: quick ? [0, 0.05] : [0, 0.02, 0.05, 0.1, 0.2, 0.5],
     criticalTolerance: quick ? 1e-5 : 1e-6,
   };
 }
