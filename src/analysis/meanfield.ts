@@ -6,8 +6,7 @@
  * Gaussian-closure layer on two units with correlation c (its Mehler series or exact bivariate
  * form). Nothing here restates those expectations by hand.
  */
-import { Cumulants } from '../../numeric/index.ts';
-import { gaussianLayer, smoothedTable } from '../../numeric/general.ts';
+import { Cumulants, gaussianLayer, smoothedTable } from '../../numeric/index.ts';
 import type { Activation } from '../../symbolic/activations.ts';
 
 export interface MeanFieldNetwork {

@@ -6,8 +6,7 @@
  * The slices are joint cumulants of the empirical distribution, from its bivariate central moments
  * E[δ_i^a δ_j^b] by the moment-to-cumulant sum over set partitions (docs/theory.md §Notation).
  */
-import { cachedRule } from '../../numeric/network.ts';
-import { taylorTable } from '../../numeric/reference.ts';
+import { cachedRule, taylorTable } from '../../numeric/index.ts';
 import type { PolynomialActivation } from '../../symbolic/taylor.ts';
 import { setPartitions } from '../../symbolic/partitions.ts';
 import type { ClassHigherMoments } from './statistics.ts';

@@ -6,8 +6,7 @@
  * E[δ_i^a δ_j^b] give the diagonal slices of the third and fourth cumulants the transfer rules
  * read (T_iij, T_ijj, Q_iijj, …) in O(N²) memory.
  */
-import { compileExpression, hasActivation, tf, type Network } from '../../numeric/index.ts';
-import { uploadWeights } from '../../numeric/propagate.ts';
+import { compileExpression, hasActivation, tf, uploadWeights, type Network } from '../../numeric/index.ts';
 import { InputError } from '../../symbolic/errors.ts';
 import type { Dataset } from './data.ts';
 
