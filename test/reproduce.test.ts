@@ -12,6 +12,18 @@ import { runCli } from '../src/cli/run.ts';
 import { reproduceDepth } from '../src/analysis/reproduce/depth.ts';
 import { reproduceImages } from '../src/analysis/reproduce/images.ts';
 import { reproduceXor } from '../src/analysis/reproduce/xor.ts';
+import { xorBlobs } from '../src/analysis/reproduce/blobs.ts';
+
+/** A C-order little-endian .npy file (format 1.0). */
+function npyFile(descr: string, shape: number[], data: Float32Array | Int32Array): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 255, header.length >> 8]);
+  out.set(Buffer.from(header, 'latin1'), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'corrmap-reproduce-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,6 +148,29 @@ describe('corrmap analyse / reproduce on the command line', () => {
     const missing = await run(['reproduce', 'mnist', '--quick', '--data', join(dir, 'nowhere')]);
     expect(missing.code).toBe(2);
     expect(missing.err.split('\n')).toHaveLength(1);
+  });
+  it('analyse --json --out on NumPy data: the XOR classes through a hand-made quadratic network', async () => {
+    for (const [split, seed] of [['train', 1], ['test', 2]] as const) {
+      const d = xorBlobs(2000, 0.4, seed, split);
+      writeFileSync(join(dir, `x_${split}.npy`), npyFile('<f4', [d.count, 2], d.features));
+      writeFileSync(join(dir, `y_${split}.npy`), npyFile('<i4', [d.count], d.labels));
+    }
+    // φ(u) + φ(−u) = 2a u²: the output is ±8a·x₁x₂.
+    const network = {
+      layers: [
+        { weight: [[1, 1], [-1, -1], [1, -1], [-1, 1]], bias: [0, 0, 0, 0], activation: 'z + a*z^2', params: { a: 0.5 } },
+        { weight: [[1, 1, -1, -1], [-1, -1, 1, 1]], bias: [0, 0], activation: 'linear' },
+      ],
+    };
+    writeFileSync(join(dir, 'xor-network.json'), JSON.stringify(network));
+    const r = await run(['analyse', join(dir, 'xor-network.json'), '--data', `${join(dir, 'x_train.npy')},${join(dir, 'y_train.npy')}`, '--json', '--samples', '5000', '--out', join(dir, 'analyse')]);
+    expect(r.code).toBe(0);
+    const a = JSON.parse(r.out);
+    expect(a.test.count).toBe(2000);
+    expect(a.network.overall.value).toBeGreaterThan(0.95);
+    expect(Math.abs(a.classifiers[0].meanOnly.value - 0.5)).toBeLessThan(4 * a.classifiers[0].meanOnly.standardError);
+    expect(a.higherOrders.k4Deviation).toBeLessThan(1e-4);
+    expect(existsSync(join(dir, 'analyse', 'report.md'))).toBe(true);
   });
   it.skipIf(!existsSync(join('..', 'shared', 'data', 'mnist')))('analyse a trained MNIST network end to end (train, then analyse --json)', async () => {
     const { runs } = await reproduceImages({ dataset: 'mnist', data: join('..', 'shared', 'data', 'mnist'), quick: true, seed: 2, out: join(dir, 'mnist') });
