@@ -20,7 +20,7 @@ report.md, which embeds the figures and states the numbers in sentences.
            φ = z + 0.5 z² is trained and analysed: class mean and covariance per stage from the theory,
            from sampling and from the data; the class information moving from the covariance into
            the mean; theory accuracy vs network accuracy.                  (quick: ~15 s; full: ~1 min)
-  mnist    MLPs with φ = z + 0.1 z² (784-128-10 and 784-256-256-10, 3 epochs on all 60000 examples;
+  mnist    MLPs with φ = z + 0.1 z² (784-100-10 and 784-100-100-10, 2 epochs on all 60000 examples;
            quick: 784-64-10 on 3000 examples, 1 epoch) are trained and analysed (corrmap analyse); the
            gap between theory and network with the closure started at the input and inside.
                                                    (quick: under a minute; full: tens of minutes)

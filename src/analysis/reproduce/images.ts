@@ -26,9 +26,9 @@ export function imageSettings(dataset: ImageSet, quick: boolean) {
   return {
     activation: 'z + a*z^2',
     a: 0.1,
-    hidden: quick ? [[64]] : dataset === 'mnist' ? [[128], [256, 256]] : [[256], [512, 512]],
+    hidden: quick ? [[64]] : dataset === 'mnist' ? [[100], [100, 100]] : [[256], [512, 512]],
     input,
-    epochs: quick ? 1 : 3,
+    epochs: quick ? 1 : 2,
     batch: 128,
     lr: 1e-3,
     /** Examples used (undefined: the whole split). */
