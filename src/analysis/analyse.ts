@@ -241,7 +241,7 @@ export async function analyseNetwork(network: Network, train: Dataset, test: Dat
 const meanAndCov = (m: ClassMoments) => ({ mean: m.mean, cov: m.cov });
 
 async function splitAccuracy(network: Network, data: Dataset): Promise<Accuracy> {
-  const stages = await datasetStages(network, { ...data });
+  const stages = await datasetStages(network, data, { outputOnly: true });
   const out = stages[stages.length - 1];
   const width = out.length / data.count;
   const predictions = argmaxRows(out, data.count, width);

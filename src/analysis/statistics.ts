@@ -199,10 +199,12 @@ function symmetrised(m: Float64Array, n: number): Float64Array {
 }
 
 /** Every stage's activations of a whole data set on the host (float32 rows), in chunks. */
-export async function datasetStages(network: Network, data: Dataset, options: { chunk?: number; onProgress?: (fraction: number) => void } = {}): Promise<Float32Array[]> {
+export async function datasetStages(network: Network, data: Dataset, options: { chunk?: number; outputOnly?: boolean; onProgress?: (fraction: number) => void } = {}): Promise<Float32Array[]> {
   checkWidth(network, data);
   const stages = networkStages(network);
-  const out = stages.map((s) => new Float32Array(data.count * s.width));
+  // outputOnly: only the last stage is read back (the others come back empty).
+  const kept = (k: number) => !options.outputOnly || k === stages.length - 1;
+  const out = stages.map((s, k) => new Float32Array(kept(k) ? data.count * s.width : 0));
   const widest = Math.max(...stages.map((s) => s.width));
   const chunk = options.chunk ?? Math.max(64, Math.min(4096, Math.floor(4e6 / widest)));
   const weights = uploadWeights(network);
@@ -210,9 +212,9 @@ export async function datasetStages(network: Network, data: Dataset, options: { 
     for (let start = 0; start < data.count; start += chunk) {
       const rows = Math.min(chunk, data.count - start);
       const device = tf.tidy(() => forwardStages(network, tf.tensor2d(data.features.subarray(start * data.dim, (start + rows) * data.dim), [rows, data.dim]), weights));
-      const host = await Promise.all(device.map((t) => t.data()));
+      const host = await Promise.all(device.map((t, k) => (kept(k) ? t.data() : undefined)));
       tf.dispose(device);
-      host.forEach((h, k) => out[k].set(h as Float32Array, start * stages[k].width));
+      host.forEach((h, k) => h && out[k].set(h as Float32Array, start * stages[k].width));
       options.onProgress?.((start + rows) / data.count);
     }
   } finally {
