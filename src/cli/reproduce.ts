@@ -66,7 +66,13 @@ Options:
     let files: string[];
     if (experiment === 'xor') files = (await reproduceXor({ quick, seed, out: dir, onProgress })).files;
     else if (experiment === 'depth') files = (await reproduceDepth({ quick, seed, out: dir, onProgress })).files;
-    else files = (await reproduceImages({ dataset: experiment, data: values.data ?? join('..', 'shared', 'data', 'mnist'), quick, seed, out: dir, onProgress })).files;
+    else {
+      const onNote = (line: string) => {
+        bar.done();
+        process.stderr.write(`corrmap reproduce ${experiment}: ${line}\n`);
+      };
+      files = (await reproduceImages({ dataset: experiment, data: values.data ?? join('..', 'shared', 'data', 'mnist'), quick, seed, out: dir, onProgress, onNote })).files;
+    }
     bar.done();
     out.log(`corrmap reproduce ${experiment}${quick ? ' --quick' : ''}: report written to ${files.find((f) => f.endsWith('report.md'))} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   },

@@ -18,6 +18,8 @@ export interface ImageOptions {
   readonly seed: number;
   readonly out: string;
   readonly onProgress?: (task: string, fraction: number) => void;
+  /** Called with one-line estimates of the time the next step will take. */
+  readonly onNote?: (line: string) => void;
 }
 
 /** The networks trained and the sizes used (stated in the report). */
@@ -74,10 +76,11 @@ export async function reproduceImages(options: ImageOptions): Promise<{ runs: Im
       lr: s.lr,
       seed: options.seed,
       onProgress: (p) => progress(`training ${layers.join('-')}`, (p.epoch - 1 + p.step / p.steps) / s.epochs),
+      onEstimate: (e) => options.onNote?.(`training ${layers.join('-')}: ${e.steps} steps, about ${e.seconds.toFixed(0)} s`),
     });
     const trainingSeconds = (performance.now() - t0) / 1000;
     const network = networkFromJson(trained.network, `the trained ${layers.join('-')} network`);
-    const analysis = await analyseNetwork(network, train, test, { backend: 'wasm', samples: s.samples, seed: options.seed, maxCovarianceWidth: s.maxCovarianceWidth, onProgress: (t, f) => progress(`${layers.join('-')}: ${t}`, f) });
+    const analysis = await analyseNetwork(network, train, test, { backend: 'wasm', samples: s.samples, seed: options.seed, maxCovarianceWidth: s.maxCovarianceWidth, onEstimate: (e) => options.onNote?.(`analysing ${layers.join('-')}: about ${e.seconds.toFixed(0)} s of matrix products, ${e.megabytes.toFixed(0)} MB`), onProgress: (t, f) => progress(`${layers.join('-')}: ${t}`, f) });
     runs.push({ layers, trainAccuracy: trained.trainAccuracy, testAccuracy: trained.testAccuracy, trainingSeconds, analysis });
   }
   const seconds = (performance.now() - started) / 1000;
