@@ -117,14 +117,40 @@ describe('import of a tfjs LayersModel', () => {
   });
 
   it('names an unsupported layer and its class, and reads Activation and Dropout layers', async () => {
-    const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 3, inputShape: [4] }), tfl.layers.batchNormalization({ name: 'norm1' }), tfl.layers.dense({ units: 2 })] });
-    const bad = await withBackend('wasm', () => saveLayersModel(model, join(dir, 'unsupported')));
-    expect(() => importNetwork(bad)).toThrow(/layer "norm1" \(BatchNormalization\) is not supported/);
-    const ok = tfl.sequential({
-      layers: [tfl.layers.dense({ units: 3, inputShape: [4] }), tfl.layers.activation({ activation: 'elu' }), tfl.layers.dropout({ rate: 0.5 }), tfl.layers.dense({ units: 2 })],
+    const bad = await withBackend('wasm', () => {
+      const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 3, inputShape: [4] }), tfl.layers.batchNormalization({ name: 'norm1' }), tfl.layers.dense({ units: 2 })] });
+      return saveLayersModel(model, join(dir, 'unsupported'));
     });
-    const good = await withBackend('wasm', () => saveLayersModel(ok, join(dir, 'activation-layer')));
+    expect(() => importNetwork(bad)).toThrow(/layer "norm1" \(BatchNormalization\) is not supported/);
+    const good = await withBackend('wasm', () => {
+      const ok = tfl.sequential({
+        layers: [tfl.layers.dense({ units: 3, inputShape: [4] }), tfl.layers.activation({ activation: 'elu' }), tfl.layers.dropout({ rate: 0.5 }), tfl.layers.dense({ units: 2 })],
+      });
+      return saveLayersModel(ok, join(dir, 'activation-layer'));
+    });
     expect(importNetwork(good).network.layers.map((l) => l.activation)).toEqual(['elu(z)', 'linear']);
+  });
+
+  it('reads a functional model that is a chain, and rejects one that branches', async () => {
+    const x = Float32Array.from({ length: 12 }, (_, k) => Math.sin(k));
+    const { path, reference } = await withBackend('wasm', async () => {
+      const input = tfl.input({ shape: [4] });
+      const h = tfl.layers.dense({ units: 3, activation: 'relu', name: 'hidden' }).apply(input) as tfl.SymbolicTensor;
+      const chain = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2, name: 'out' }).apply(h) as tfl.SymbolicTensor });
+      return { path: await saveLayersModel(chain, join(dir, 'functional')), reference: predict(chain, x, 3, 4) };
+    });
+    const imported = importNetwork(path).network;
+    expect(imported.layers.map((l) => [l.weight.length, l.weight[0].length, l.activation])).toEqual([[3, 4, 'relu(z)'], [2, 3, 'linear']]);
+    expectClose(hostLogits(networkFromJson(imported, 'functional'), x, 3), reference, 1e-5);
+
+    const bad = await withBackend('wasm', () => {
+      const input = tfl.input({ shape: [4] });
+      const a = tfl.layers.dense({ units: 3, name: 'a' }).apply(input) as tfl.SymbolicTensor;
+      const b = tfl.layers.dense({ units: 3, name: 'b' }).apply(input) as tfl.SymbolicTensor;
+      const branching = tfl.model({ inputs: input, outputs: tfl.layers.add({ name: 'sum' }).apply([a, b]) as tfl.SymbolicTensor });
+      return saveLayersModel(branching, join(dir, 'branching'));
+    });
+    expect(() => importNetwork(bad)).toThrow(/layer "(b|sum)" \((Dense|Add)\) does not read only the layer before it/);
   });
 });
 
@@ -243,6 +269,8 @@ describe('corrmap import', () => {
     const path = join(dir, 'cli.safetensors');
     writeFileSync(path, safetensors({ '0.weight': { dtype: 'F32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, '0.bias': { dtype: 'F32', shape: [2], data: [0, 0] } }));
     const out = join(dir, 'cli-net.json');
+    const modelJson = join(dir, 'cli-model.json');
+    writeFileSync(modelJson, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
     const r = await run('import', path, '--activation', 'relu', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).widths).toEqual([3, 2]);
@@ -251,7 +279,7 @@ describe('corrmap import', () => {
     for (const [args, pattern] of [
       [['import', join(dir, 'missing.npz')], /no such file or directory/],
       [['import', path, '--layout', 'sideways'], /--layout must be one of auto, out-in, in-out/],
-      [['import', join(dir, 'roundtrip', 'model.json'), '--activation', 'relu'], /names its own activations/],
+      [['import', modelJson, '--activation', 'relu'], /names its own activations/],
     ] as [string[], RegExp][]) {
       const e = await run(...args);
       expect(e.code).toBe(2);

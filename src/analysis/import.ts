@@ -96,8 +96,9 @@ function topologyLayers(topology: unknown, where: string): KerasLayer[] {
     // A functional model imports when it is a chain: every layer reads the one before it.
     layers.forEach((layer, k) => {
       const nodes = layer.inbound_nodes as unknown[][] | undefined;
-      if (k === 0 || !Array.isArray(nodes) || nodes.length === 0) return;
-      const inputs = Array.isArray(nodes[0]) ? nodes[0] : [];
+      // Keras 2 / tfjs node lists ([[["dense_1", 0, 0, {}]]]) are checked; other encodings keep the listed order.
+      if (k === 0 || !Array.isArray(nodes) || nodes.length === 0 || !Array.isArray(nodes[0])) return;
+      const inputs = nodes[0];
       const names = inputs.map((i) => (Array.isArray(i) ? i[0] : undefined));
       if (nodes.length > 1 || names.length !== 1 || names[0] !== (layers[k - 1].config.name as string))
         throw new InputError(`${where}: layer "${layer.config.name}" (${layer.class_name}) does not read only the layer before it; corrmap imports chains of layers`);
