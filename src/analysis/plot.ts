@@ -2,17 +2,19 @@
  * Figures from a grammar of graphics: a vega-lite specification is compiled to vega, rendered to
  * SVG in Node (vega's headless renderer), and rasterised to PNG by resvg. No browser is involved.
  */
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type * as Vega from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
 
 /** A font that renders the same on every machine that has it; resvg falls back to any sans-serif. */
 const FONT = 'DejaVu Sans, Arial, Helvetica, sans-serif';
 
 /** SVG and PNG of a vega-lite specification (the PNG at twice the SVG's size, for print). */
 export async function renderVegaLite(spec: object): Promise<{ svg: string; png: Uint8Array }> {
-  const withFont = { config: { font: FONT }, ...spec } as TopLevelSpec;
-  let vegaSpec: vega.Spec;
+  // Loaded on first use: vega, vega-lite and resvg take seconds to load, which no other command should pay.
+  const [vega, { compile }, { Resvg }] = await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
+  const given = spec as { config?: object };
+  const withFont = { ...spec, config: { font: FONT, ...given.config } } as TopLevelSpec;
+  let vegaSpec: Vega.Spec;
   try {
     vegaSpec = compile(withFont).spec;
   } catch (err) {

@@ -4,8 +4,6 @@
  * read (numeric/kernels.ts compileExpression), so any activation corrmap knows can be trained and
  * the trained network is exactly the one the theory describes; tfjs autodiff supplies gradients.
  */
-// tfjs-core's Node bundle registers no gradients; tfjs-layers registers those of every op.
-import '@tensorflow/tfjs-layers';
 import { InputError } from '../../symbolic/errors.ts';
 import { Random, compileExpression, hasActivation, parseActivation, tf, withBackend, type Network } from '../../numeric/index.ts';
 import { activationOf } from '../../symbolic/activations.ts';
@@ -177,6 +175,9 @@ function toJson(p: Parameters, o: TrainOptions): NetworkJson {
  * generator; the wasm backend's kernels are deterministic).
  */
 export async function trainNetwork(train: Dataset, test: Dataset, options: TrainOptions): Promise<Trained> {
+  // tfjs-core's Node bundle registers no gradients; tfjs-layers registers those of every op. Loaded
+  // here, not at start-up, because it takes seconds.
+  await import('@tensorflow/tfjs-layers');
   return withBackend('wasm', () => trainOnActiveBackend(train, test, options));
 }
 
