@@ -23,7 +23,7 @@ export const PUBLISHED_TANH_CRITICAL = [
 
 export function depthSettings(quick: boolean) {
   const cases: { name: string; expression: string; params: Record<string, number>; weightVariance: number; biasVariance: number }[] = [
-      { name: 'quadratic', expression: 'z + a*z^2', params: { a: 0.2 }, weightVariance: 0.8, biasVariance: 0.1 },
+      { name: 'quadratic', expression: 'z + a*z^2', params: { a: 0.2 }, weightVariance: 0.6, biasVariance: 0.1 },
       { name: 'erf', expression: 'erf(z)', params: {}, weightVariance: 1.5, biasVariance: 0.05 },
       { name: 'tanh (ordered)', expression: 'tanh(z)', params: {}, weightVariance: 0.9, biasVariance: 0.05 },
       { name: 'tanh (chaotic)', expression: 'tanh(z)', params: {}, weightVariance: 2.5, biasVariance: 0.05 },
@@ -49,7 +49,7 @@ export interface DepthCase {
   /** One random layer at the fixed length q*: theory C(c) vs sampled mean ± SE over networks. */
   readonly correlationMap: { c: number; theory: number; sampled: number; standardError: number; z: number }[];
   /** A deep network from (q*, c₀): per layer, theory and sampled length and correlation. */
-  readonly deep: { layer: number; qTheory: number; qSampled: number; qSE: number; cTheory: number; cSampled: number; cSE: number }[];
+  readonly deep: { layer: number; qTheory: number; qSampled: number; qSE: number; cTheory: number; cSampled: number; cSE: number; diverged: number }[];
 }
 
 export interface DepthResult {
@@ -130,12 +130,19 @@ function sampleCase(act: Activation, net: MeanFieldNetwork, scales: DepthScales,
   const c0 = 0.2;
   const qs: number[][] = Array.from({ length: s.depth }, () => []);
   const cs: number[][] = Array.from({ length: s.depth }, () => []);
+  // An unbounded φ can leave the basin of q* in a finite network (its length then grows without
+  // bound): such networks are counted per layer and left out of the averages from there on.
+  const diverged = new Array<number>(s.depth).fill(0);
   for (let k = 0; k < s.networks; k++) {
     let [z1, z2] = gaussianPair(rng, s.width, q, c0);
     for (let l = 0; l < s.depth; l++) {
       [z1, z2] = randomLayer(rng, act.fn, z1, z2, net);
       const q1 = dot(z1, z1);
       const q2 = dot(z2, z2);
+      if (!(Math.max(q1, q2) < 1e6 * (1 + q))) {
+        for (let m = l; m < s.depth; m++) diverged[m]++;
+        break;
+      }
       qs[l].push((q1 + q2) / 2);
       cs[l].push(dot(z1, z2) / Math.sqrt(q1 * q2));
     }
@@ -149,7 +156,7 @@ function sampleCase(act: Activation, net: MeanFieldNetwork, scales: DepthScales,
     qTheory = lengthMap(net, qTheory);
     const qm = meanAndError(qs[l]);
     const cm = meanAndError(cs[l]);
-    deep.push({ layer: l + 1, qTheory, qSampled: qm.mean, qSE: qm.standardError, cTheory, cSampled: cm.mean, cSE: cm.standardError });
+    deep.push({ layer: l + 1, qTheory, qSampled: qm.mean, qSE: qm.standardError, cTheory, cSampled: cm.mean, cSE: cm.standardError, diverged: diverged[l] });
   }
   return { map, deep };
 }
@@ -262,7 +269,13 @@ function depthMarkdown(r: DepthResult, figures: Figure[]): string[] {
     `Random networks with W_ij ~ N(0, σ_w²/N) and b_i ~ N(0, σ_b²). The length map q ↦ σ_w² E[φ(√q x)²] + σ_b² and the correlation map c ↦ (σ_w² E[φ(u₁)φ(u₂)] + σ_b²)/q* are evaluated with corrmap's Gaussian closure (the smoothed table g_k and the direct variance E[φ²] − g_0², and the two-unit closure layer: Mehler series or exact bivariate form; docs/theory.md §Gaussian closure). ` +
       `q* is the stable fixed point of the length map, c* that of the correlation map, χ₁ its slope at c = 1 (σ_w² E[φ′(z)²]), χ_c its slope at c*, and ξ_c = −1/ln χ_c the depth over which correlations approach c* (Schoenholz et al. 2017).`,
     table.join('\n'),
-    `**Theory vs sampled networks.** One random layer of width ${s.width} at q* (${s.networks} networks per point) reproduces the correlation map: over ${r.mapAgreement.comparisons} points the largest |theory − sampled| / SE is ${r.mapAgreement.maxZ.toFixed(2)} (Bonferroni bound at family-wise 0.1 %: ${r.mapAgreement.critical.toFixed(2)}). Deep networks of depth ${s.depth} follow the iterated map (report.json "deep"; finite width adds an O(1/N) bias).`,
+    `**Theory vs sampled networks.** One random layer of width ${s.width} at q* (${s.networks} networks per point) reproduces the correlation map: over ${r.mapAgreement.comparisons} points the largest |theory − sampled| / SE is ${r.mapAgreement.maxZ.toFixed(2)} (Bonferroni bound at family-wise 0.1 %: ${r.mapAgreement.critical.toFixed(2)}). Deep networks of depth ${s.depth} follow the iterated map (report.json "deep"; finite width adds an O(1/N) bias): ${r.cases
+      .map((c) => {
+        const zs = c.deep.filter((d) => d.cSE > 0).map((d) => Math.abs(d.cTheory - d.cSampled) / d.cSE);
+        const lost = c.deep.at(-1)?.diverged ?? 0;
+        return `${c.name} max |z| ${zs.length ? Math.max(...zs).toFixed(2) : '—'} over ${zs.length} layers${lost ? ` (${lost} of ${s.networks} networks diverged)` : ''}`;
+      })
+      .join('; ')}.`,
     figureMarkdown(byName('correlation-map')),
     figureMarkdown(byName('correlation-depth')),
     `**The order-to-chaos line.** χ₁(σ_w², σ_b²) = 1 solved for σ_w² by bisection: for tanh at σ_b² = 0 the critical σ_w² is ${fmt(tanh0?.weightVariance, 7)} (published: 1, where χ₁ = σ_w² tanh′(0)² as q* → 0)` +
