@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../numeric/index.ts';
+import { LONG } from './helpers.ts';
 import { runCli } from '../src/cli/run.ts';
 import { reproduceDepth } from '../src/analysis/reproduce/depth.ts';
 import { reproduceImages } from '../src/analysis/reproduce/images.ts';
@@ -172,7 +173,8 @@ describe('corrmap analyse / reproduce on the command line', () => {
     expect(a.higherOrders.k4Deviation).toBeLessThan(1e-4);
     expect(existsSync(join(dir, 'analyse', 'report.md'))).toBe(true);
   });
-  it.skipIf(!existsSync(join('..', 'shared', 'data', 'mnist')))('analyse a trained MNIST network end to end (train, then analyse --json)', async () => {
+  // The same preset as CIFAR-10 above on the real MNIST files (about a minute): with CORRMAP_LONG.
+  it.skipIf(!LONG || !existsSync(join('..', 'shared', 'data', 'mnist')))('reproduce mnist --quick on the MNIST files: train, then analyse', async () => {
     const { runs } = await reproduceImages({ dataset: 'mnist', data: join('..', 'shared', 'data', 'mnist'), quick: true, seed: 2, out: join(dir, 'mnist') });
     const a = runs[0].analysis;
     expect(a.network.overall.value).toBeGreaterThan(0.6);
