@@ -62,6 +62,8 @@ export function percent(a: Accuracy | number, digits = 1): string {
 
 export function withError(a: Accuracy | { value: number; standardError: number }, digits = 1): string {
   if (!Number.isFinite(a.value)) return '— (not computed)';
+  // Small errors keep a significant digit (sampled theory accuracies have SE ≈ 0.01–0.05 %).
+  if (100 * a.standardError < 0.05 && a.standardError > 0) digits = Math.max(digits, 2);
   return `${(100 * a.value).toFixed(digits)} ± ${(100 * a.standardError).toFixed(digits)} %`;
 }
 
