@@ -24,7 +24,7 @@ await build({
   outExtension: { '.js': '.mjs' },
   splitting: true,
   chunkNames: 'chunk-[hash]',
-  external: ['@tensorflow/*', 'webgpu'],
+  external: ['@tensorflow/*', 'webgpu', '@resvg/*'],
   logLevel: 'warning',
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

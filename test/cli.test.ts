@@ -234,7 +234,10 @@ describe('corrmap validate', () => {
     const out = JSON.parse(r.stdout);
     const text = readFileSync(svg, 'utf8');
     expect(text).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    expect(text.match(/<circle cx="[\d.]+" cy="[\d.]+" r="3"/g)).toHaveLength(out.entries);
+    // One symbol per entry in the points layer, one rule for the bound.
+    const points = /<g class="mark-symbol role-mark layer_0_marks"[^>]*>(.*?)<\/g>/.exec(text)![1];
+    expect(points.match(/<path /g)).toHaveLength(out.entries);
+    expect(/<g class="mark-rule role-mark layer_1_marks"[^>]*>(.*?)<\/g>/.exec(text)![1].match(/<line /g)).toHaveLength(1);
     expect(text).toContain(`Bonferroni bound ${out.critical.toFixed(2)}`);
     expect(text).toContain('layer 1 post cov');
   });

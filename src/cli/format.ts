@@ -37,20 +37,24 @@ export function cumulantsText(c: Cumulants, maxOrder: number, indent = '    '): 
 }
 
 /** A progress bar on stderr for long work (hidden when stderr is not a terminal). */
-export function progressBar(label: string): { update(fraction: number): void; done(): void } {
+export function progressBar(label: string): { update(fraction: number, status?: string): void; done(): void } {
   const tty = process.stderr.isTTY;
   let last = -1;
+  let width = 0;
   return {
-    update(fraction) {
+    /** `status` (e.g. the running loss) follows the percentage. */
+    update(fraction, status) {
       if (!tty) return;
       const pct = Math.floor(fraction * 100);
-      if (pct === last) return;
+      if (pct === last && status === undefined) return;
       last = pct;
       const filled = Math.round(fraction * 30);
-      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${pct}%`);
+      const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${pct}%${status ? `  ${status}` : ''}`;
+      process.stderr.write(`\r${line.padEnd(width)}`);
+      width = Math.max(width, line.length);
     },
     done() {
-      if (tty && last >= 0) process.stderr.write('\r' + ' '.repeat(label.length + 40) + '\r');
+      if (tty && last >= 0) process.stderr.write('\r' + ' '.repeat(Math.max(width, label.length + 40)) + '\r');
     },
   };
 }

@@ -10,7 +10,7 @@ export const mergeCommand: Command = {
   name: 'merge',
   summary: 'combine the shard files of a sharded validate run and print its validation',
   usage: `Usage: corrmap merge <shard-0.json> <shard-1.json> … [--network file] [--input file] [--entries]
-                     [--plot file.svg] [--json]
+                     [--plot file.svg|png] [--json]
 
 Merges the shard files written by corrmap validate … --shard k/n --save file (k = 0 … n−1; any
 order) and prints the validation exactly as corrmap validate prints it for one run: the Monte
@@ -25,7 +25,7 @@ Options:
   --network <file>     the network file, where it is not at the path the shards recorded (same bytes)
   --input <file>       the input file, likewise
   --entries            print every entry, not only the worst of each block
-  --plot <file.svg>    draw every entry's |z| against the bound, one row per block
+  --plot <file>        draw every entry's |z| against the bound, one row per block
   --json               machine-readable output (as corrmap validate --json)
   -h, --help           show this help
 
@@ -71,6 +71,6 @@ Example (a SLURM job array, one shard per task; see the README):
       samples: Math.floor(run.samples / run.batches) * run.batches, batches: run.batches, seed: run.seed, backend: run.backend, workers: merged.workers,
       inputOrder: run.inputOrder, outputOrder: run.outputOrder, theorySeconds, monteCarloSeconds: merged.seconds, shards: merged.shards,
     };
-    return reportValidation(network, input, theory, estimates, info, values, out);
+    return await reportValidation(network, input, theory, estimates, info, values, out);
   },
 };

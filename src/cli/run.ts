@@ -15,6 +15,10 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Pro
   { name: 'merge', summary: 'combine the shard files of a sharded validate run and print its validation', load: () => import('./merge.ts') },
   { name: 'emit', summary: 'generate code (NumPy, JAX, PyTorch, Julia, C, LaTeX, JSON) for an activation\'s rules', load: () => import('./emit.ts') },
   { name: 'emit-network', summary: 'generate a cumulant propagator for a network (NumPy, JAX, PyTorch, Julia, C)', load: () => import('./emit.ts') },
+  { name: 'train', summary: 'train a fully connected classifier in tfjs and save it as network.json', load: () => import('./train.ts') },
+  { name: 'import', summary: 'convert a network trained elsewhere (tfjs, PyTorch, NumPy) to network.json', load: () => import('./import.ts') },
+  { name: 'analyse', summary: 'which cumulant orders carry the class information, layer by layer', load: () => import('./analyse.ts') },
+  { name: 'reproduce', summary: 'reproduce the paper\'s experiments (xor, mnist, depth, cifar10) as report folders', load: () => import('./reproduce.ts') },
   { name: 'demo', summary: 'derive the quadratic rules and check them on a small network (npm start)', load: () => import('./demo.ts') },
 ];
 

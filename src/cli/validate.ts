@@ -13,7 +13,6 @@ import { distributionFromJson, networkFromJson, readJson, ORDER_KEYS } from '../
 import { fileDigest, shardRange, writeShard, type RunIdentity } from '../shards.ts';
 import { resolve } from 'node:path';
 import { num, progressBar } from './format.ts';
-import { validationSvg } from '../plot.ts';
 import { writeFileSync } from 'node:fs';
 import { integerOption, oneOf, parseOptions, type Command, type Output } from './command.ts';
 
@@ -25,7 +24,7 @@ export const validateCommand: Command = {
   summary: 'theory vs Monte Carlo for every layer, with z-scores and a verdict',
   usage: `Usage: corrmap validate <network.json> --input <input.json> [--samples N] [--batches B] [--seed s]
                         [--backend b] [--input-order K] [--output-order n] [--workers w] [--entries]
-                        [--plot file.svg] [--json] [--shard k/n] [--save shard.json]
+                        [--plot file.svg|png] [--json] [--shard k/n] [--save shard.json]
 
 Propagates the input's cumulants through the network (the theory, on the chosen backend) and samples
 the network (Monte Carlo on the same backend), then compares every unique entry of the mean,
@@ -50,7 +49,7 @@ Options:
   --output-order n     cumulant orders compared, 1…${MAX_ESTIMATED_ORDER} (default 2)
   --workers w          worker threads for sampling (default: the cores, for long runs)
   --entries            print every entry, not only the worst of each block
-  --plot <file.svg>    draw every entry's |z| against the bound, one row per block
+  --plot <file>        draw every entry's |z| against the bound, one row per block (.svg, or .png)
   --json               machine-readable output (every entry with theory, MC, SE and z)
   --shard k/n          run only share k (0 … n−1) of the batches, for another process or machine
                        to run the rest; needs --save, prints a one-line summary, not the validation
@@ -85,6 +84,7 @@ Examples:
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1) throw new InputError(`validate takes one network file, got ${positionals.length} (see corrmap validate --help)`);
+    if (values.plot !== undefined && !/\.(svg|png)$/i.test(values.plot)) throw new InputError(`--plot "${values.plot}": give a file name ending in .svg or .png`);
     if (!values.input) throw new InputError('--input <input.json> is required: a Gaussian {"mean", "cov"}, a mixture {"mean", "mixing"} or {"data": rows}');
     const samples = integerOption(values.samples, 'samples', 1000, 1e10, 1_000_000);
     const batches = integerOption(values.batches, 'batches', 2, 10_000, 50);
@@ -138,7 +138,7 @@ Examples:
     bar?.done();
     const mcSeconds = (performance.now() - mcStart) / 1000;
     const run = { samples: Math.floor(samples / batches) * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
-    return reportValidation(network, input, theory, estimates, run, values, out);
+    return await reportValidation(network, input, theory, estimates, run, values, out);
   },
 };
 
@@ -164,16 +164,18 @@ function shardOption(text: string | undefined, batches: number): [number, number
  * Compare theory and estimates and print the validation (text, --json, --plot); returns the exit
  * code. Shared by validate and merge, so a merged run prints exactly what one run prints.
  */
-export function reportValidation(
+export async function reportValidation(
   network: Network, input: InputDistribution, theory: Awaited<ReturnType<typeof propagate>>, estimates: LayerEstimates[], run: RunInfo,
   values: { plot?: string; json?: boolean; entries?: boolean }, out: Output,
-): number {
+): Promise<number> {
   const { inputOrder, outputOrder, backend, batches } = run;
   const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
   if (values.plot) {
     const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
+    const { validationPlot } = await import('../plot.ts');
+    const figure = await validationPlot(validation, title);
     try {
-      writeFileSync(values.plot, validationSvg(validation, title));
+      writeFileSync(values.plot, values.plot.toLowerCase().endsWith('.png') ? figure.png : figure.svg);
     } catch (err) {
       throw new InputError(`cannot write the plot "${values.plot}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
     }
