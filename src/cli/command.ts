@@ -32,13 +32,14 @@ export function integerOption(value: string | undefined, name: string, min: numb
 
 /** --param a=0.5 (repeatable) → {a: 0.5}. */
 export function parameterOptions(values: string[] | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
+  // No prototype: a parameter may be called constructor or toString.
+  const out = Object.create(null) as Record<string, number>;
   for (const text of values ?? []) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(text);
     if (!m) throw new InputError(`--param "${text}" is not of the form name=value (e.g. --param a=0.5)`);
     const v = Number(m[2]);
-    if (!Number.isFinite(v)) throw new InputError(`--param ${m[1]}: "${m[2]}" is not a finite number`);
-    if (m[1] in out) throw new InputError(`--param ${m[1]} is given twice`);
+    if (m[2].trim() === '' || !Number.isFinite(v)) throw new InputError(`--param ${m[1]}: "${m[2]}" is not a finite number`);
+    if (Object.hasOwn(out, m[1])) throw new InputError(`--param ${m[1]} is given twice`);
     out[m[1]] = v;
   }
   return out;
@@ -48,4 +49,14 @@ export function oneOf<T extends string>(value: string | undefined, name: string,
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) throw new InputError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
+}
+
+/** --max-memory 4GB / 500MB / 2e9 (bytes) → bytes. */
+export function memoryOption(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(B|kB|KB|MB|GB|TB)?\s*$/i.exec(value);
+  const scale: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  const bytes = m ? Number(m[1]) * scale[(m[2] ?? 'b').toLowerCase()] : NaN;
+  if (!Number.isFinite(bytes) || bytes < 1e6 || bytes > 1e13) throw new InputError(`--max-memory must be an amount from 1MB to 10TB such as 8GB or 500MB, got "${value}"`);
+  return bytes;
 }

@@ -4,9 +4,10 @@ import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } fr
 import { MAX_GAUSSIAN_ORDER, gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
-import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, requiredInputOrder, transferRule, type TransferRule } from '../../symbolic/rule.ts';
+import { DEFAULT_MAX_MEMORY, MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, requiredInputOrder, transferRule, type TransferRule } from '../../symbolic/rule.ts';
+import { MAX_EXPRESSION_LENGTH, MAX_NESTING, NUMBER_RANGE } from '../../symbolic/expression.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
-import { integerOption, oneOf, parameterOptions, parseOptions, type Command } from './command.ts';
+import { integerOption, memoryOption, oneOf, parameterOptions, parseOptions, type Command } from './command.ts';
 
 export const deriveCommand: Command = {
   name: 'derive',
@@ -30,7 +31,13 @@ Options:
                        at most ${MAX_INPUT_ORDER}); K = 2 is the Gaussian closure
   --param name=value   give a parameter a value (repeatable); others stay symbolic
   --format f           text (default), latex or json
+  --max-memory m       memory the rules may take (default ${bytesText(DEFAULT_MAX_MEMORY)}; about 1 kB per term);
+                       larger rules are refused before any work, with their size
   -h, --help           show this help
+
+Limits: expressions of at most ${MAX_EXPRESSION_LENGTH} characters and ${MAX_NESTING} levels of brackets; numbers and
+parameter values 0 or of magnitude ${NUMBER_RANGE.min}…${NUMBER_RANGE.max}; parameters may not be named like
+the rules' own symbols (mu, s, Sigma, T, Q, kappa, b, g, G, E, y, phi, Phi).
 
 Examples:
   corrmap derive "z + a*z^2" --order 2 --input-order 4
@@ -44,6 +51,7 @@ Examples:
       'input-order': { type: 'string', short: 'K' },
       param: { type: 'string', multiple: true, short: 'p' },
       format: { type: 'string', short: 'f' },
+      'max-memory': { type: 'string' },
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1)
@@ -69,7 +77,9 @@ Examples:
     }
     const activation = polynomialActivation(expression);
     const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, Math.min(MAX_INPUT_ORDER, requiredInputOrder(activation.degree, order)));
-    const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder));
+    const maxMemory = memoryOption(values['max-memory'], DEFAULT_MAX_MEMORY);
+    for (let k = 1; k <= order; k++) checkRuleCost(activation.degree, k, inputOrder, maxMemory);
+    const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder, maxMemory));
     const elapsed = performance.now() - started;
     if (format === 'json') out.log(JSON.stringify(ruleSetJson(activation, rules, elapsed), null, 1));
     else if (format === 'latex') out.log(ruleSetLatex(activation, rules));
