@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../../symbolic/errors.ts';
 
@@ -16,17 +17,34 @@ export interface Command {
 
 /** util.parseArgs with errors turned into one-line input errors that point at --help. */
 export function parseOptions<T extends ParseArgsConfig['options']>(command: string, argv: string[], options: T, allowPositionals = true) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true, tokens: true });
   } catch (err) {
-    throw new InputError(`${(err as Error).message.replace(/\. To specify.*$/, '')} (see corrmap ${command} --help)`);
+    const message = (err as Error).message;
+    const ambiguous = /^Option '(-[^']*)' argument is ambiguous/.exec(message);
+    if (ambiguous) throw new InputError(`${ambiguous[1]} needs a value; a value that starts with a dash is written ${ambiguous[1]}=-1 (see corrmap ${command} --help)`);
+    throw new InputError(`${message.split('\n')[0].replace(/\. To specify.*$/, '')} (see corrmap ${command} --help)`);
   }
+  // parseArgs keeps the last of a repeated option silently; only options marked multiple may repeat.
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name) && !(options?.[token.name] as { multiple?: boolean } | undefined)?.multiple)
+      throw new InputError(`--${token.name} is given more than once; give it once (see corrmap ${command} --help)`);
+    seen.add(token.name);
+  }
+  const { tokens: _, ...rest } = parsed;
+  return rest;
 }
+
+/** Worker threads the machine can run at once: the cap of every --workers option. */
+export const CORES = availableParallelism();
 
 export function integerOption(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   const v = Number(value);
-  if (!Number.isInteger(v) || v < min || v > max) throw new InputError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(v) || v < min || v > max) throw new InputError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   return v;
 }
 

@@ -13,7 +13,7 @@ import { distributionFromJson, networkFromJson, readJson, ORDER_KEYS } from '../
 import { num, progressBar } from './format.ts';
 import { validationSvg } from '../plot.ts';
 import { writeFileSync } from 'node:fs';
-import { integerOption, oneOf, parseOptions, type Command } from './command.ts';
+import { CORES, integerOption, oneOf, parseOptions, type Command } from './command.ts';
 
 /** Exit code when an exact theory disagrees with sampling (2 is bad input, 1 an internal error). */
 export const DISAGREES_EXIT_CODE = 3;
@@ -46,7 +46,7 @@ Options:
   --backend b          ${BACKENDS.join(', ')} (default ${DEFAULT_BACKEND})
   --input-order K      input cumulant order each layer keeps in the theory, 1…${MAX_INPUT_ORDER} (default 2)
   --output-order n     cumulant orders compared, 1…${MAX_ESTIMATED_ORDER} (default 2)
-  --workers w          worker threads for sampling (default: the cores, for long runs)
+  --workers w          worker threads for sampling, 1…${CORES} (the cores; default: the cores, for long runs)
   --entries            print every entry, not only the worst of each block
   --plot <file.svg>    draw every entry's |z| against the bound, one row per block
   --json               machine-readable output (every entry with theory, MC, SE and z)
@@ -84,7 +84,7 @@ Example:
       throw new InputError(`--input-order ${inputOrder}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}; use --input-order ≤ ${MAX_ESTIMATED_ORDER}`);
     if (samples / batches < 16) throw new InputError(`--samples ${samples} is too few for --batches ${batches}: at least 16 samples per batch`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, distributionWidth(input));
-    const workers = integerOption(values.workers, 'workers', 1, 64, defaultWorkers(samples, network.layers.length, batches));
+    const workers = integerOption(values.workers, 'workers', 1, CORES, defaultWorkers(samples, network.layers.length, batches));
 
     const started = performance.now();
     const theory = await propagate(network, distributionCumulants(input, Math.max(inputOrder, outputOrder)), {
