@@ -18,14 +18,12 @@ export const KNOWN_FUNCTIONS = [
 const KNOWN = new Set<string>(KNOWN_FUNCTIONS);
 
 /**
- * Symbols the printed rules use themselves (μ_i, Σ_ij, T, Q, κ, b_q, g_k, G(μ, s), E[y_i], Φ, φ): a
- * parameter of the same name would print ambiguously.
+ * Symbols the printed rules use themselves without a subscript or bracket of their own (μ, Σ, T, Q,
+ * κ, G(μ, s), Φ, φ): a parameter of the same name would print ambiguously.
  */
 export const RESERVED_SYMBOLS: Readonly<Record<string, string>> = {
   mu: 'μ (the input mean)', s: 's (the variance in G(μ, s))', Sigma: 'Σ (the covariance)', T: 'T (the third cumulant)',
-  Q: 'Q (the fourth cumulant)', kappa: 'κ (a cumulant)', b: 'b_q (the Taylor coefficients)', g: 'g_k (the smoothed derivatives)',
-  G: 'G (the Gaussian-smoothed form)', E: 'E (an expectation)', y: 'y (the output)', Phi: 'Φ (the normal distribution function)',
-  phi: 'φ (the activation)',
+  Q: 'Q (the fourth cumulant)', kappa: 'κ (a cumulant)', Phi: 'Φ (the normal distribution function)', phi: 'φ (the activation)',
 };
 
 /** Longest expression and deepest nesting accepted: parsing and every later tree walk recurse. */

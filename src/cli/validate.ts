@@ -1,6 +1,6 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER } from '../../symbolic/rule.ts';
-import { BACKENDS, DEFAULT_BACKEND } from '../../numeric/backend.ts';
+import { BACKENDS, DEFAULT_BACKEND, type BackendName } from '../../numeric/backend.ts';
 import { sampleNetwork, type LayerEstimates } from '../../numeric/montecarlo.ts';
 import type { Network } from '../../numeric/network.ts';
 import { MAX_ESTIMATED_ORDER } from '../../numeric/powersums.ts';
@@ -89,23 +89,9 @@ Example:
     if (samples / batches < 16) throw new InputError(`--samples ${samples} is too few for --batches ${batches}: at least 16 samples per batch`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, distributionWidth(input));
     const workers = integerOption(values.workers, 'workers', 1, CORES, defaultWorkers(samples, network.layers.length, batches));
-
-    const started = performance.now();
-    const theory = await propagate(network, distributionCumulants(input, Math.max(inputOrder, outputOrder)), {
-      backend, inputOrder, outputOrder, inputZeroAbove: distributionZeroAbove(input),
-    });
-    const theorySeconds = (performance.now() - started) / 1000;
     const bar = values.json ? undefined : progressBar('sampling');
-    const mcStart = performance.now();
-    let estimates: LayerEstimates[];
-    if (backend === 'reference')
-      estimates = sampleNetwork(network, hostSampler(input), { samples, batches, seed, maxOrder: outputOrder, onProgress: (f) => bar?.update(f) });
-    else estimates = (await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend, workers, onProgress: (f) => bar?.update(f) })).estimates();
+    const { validation, run } = await validateNetwork(network, input, { samples, batches, seed, backend, inputOrder, outputOrder, workers, onProgress: (f) => bar?.update(f) });
     bar?.done();
-    const mcSeconds = (performance.now() - mcStart) / 1000;
-    const perBatch = Math.floor(samples / batches);
-    const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
-    const run = { samples: perBatch * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
     if (values.plot) {
       const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
       try {
@@ -120,7 +106,34 @@ Example:
   },
 };
 
-interface RunInfo {
+/**
+ * Theory (propagate on `backend`) against Monte Carlo (sampling the network on the same backend)
+ * for every layer: what validate prints, as data.
+ */
+export async function validateNetwork(
+  network: Network,
+  input: InputDistribution,
+  options: { samples: number; batches: number; seed: number; backend: BackendName; inputOrder: number; outputOrder: number; workers: number; onProgress?: (fraction: number) => void },
+): Promise<{ validation: Validation; run: RunInfo }> {
+  const { samples, batches, seed, backend, inputOrder, outputOrder, workers } = options;
+  const started = performance.now();
+  const theory = await propagate(network, distributionCumulants(input, Math.max(inputOrder, outputOrder)), {
+    backend, inputOrder, outputOrder, inputZeroAbove: distributionZeroAbove(input),
+  });
+  const theorySeconds = (performance.now() - started) / 1000;
+  const mcStart = performance.now();
+  let estimates: LayerEstimates[];
+  if (backend === 'reference')
+    estimates = sampleNetwork(network, hostSampler(input), { samples, batches, seed, maxOrder: outputOrder, onProgress: options.onProgress });
+  else estimates = (await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend, workers, onProgress: options.onProgress })).estimates();
+  const mcSeconds = (performance.now() - mcStart) / 1000;
+  const perBatch = Math.floor(samples / batches);
+  const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
+  const run = { samples: perBatch * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
+  return { validation, run };
+}
+
+export interface RunInfo {
   samples: number;
   batches: number;
   seed: number;
@@ -138,7 +151,7 @@ function describeInput(input: InputDistribution): string {
   return `the empirical distribution of ${input.count} data rows`;
 }
 
-function validationJson(network: Network, input: InputDistribution, v: Validation, run: RunInfo) {
+export function validationJson(network: Network, input: InputDistribution, v: Validation, run: RunInfo) {
   return {
     run: { ...run, input: input.kind, network: [network.inputSize, ...network.layers.map((l) => l.rows)] },
     critical: v.critical,
