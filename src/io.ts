@@ -225,6 +225,7 @@ function checkPsd(cov: Float64Array, n: number, where: string): void {
 export function networkFromJson(json: unknown, where: string, inputSize?: number): Network {
   if (typeof json !== 'object' || json === null || !Array.isArray((json as { layers?: unknown }).layers))
     throw new InputError(`${where}: expected {"layers": [{"weight": [[…]], "bias": […], "activation": "z + a*z^2"}, …]}`);
+  for (const key of Object.keys(json)) if (key !== 'layers') throw new InputError(`${where}: unknown key "${key}"; a network file holds only "layers"`);
   const list = (json as { layers: unknown[] }).layers;
   if (list.length === 0) throw new InputError(`${where}: "layers" is empty; give at least one layer`);
   const layers: Layer[] = [];

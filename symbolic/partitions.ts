@@ -209,7 +209,7 @@ function makePattern(blocks: readonly number[][], qFactorials: bigint): BlockPat
  * disjoint vertex sets). Float64 counts: exact below 2^53, an estimate above. Returns Infinity
  * when the recursion itself would take more than `maxWork` steps.
  */
-export function countBlockPatterns(q: readonly number[], maxBlock: number, connected = true, maxWork = 5e7): number {
+export function countBlockPatterns(q: readonly number[], maxBlock: number, connected = true, maxWork = 5e7, work?: { done: number }): number {
   const n = q.length;
   const total = q.reduce((a, b) => a + b, 0);
   if (total === 0) return !connected || n <= 1 ? 1 : 0;
@@ -235,6 +235,7 @@ export function countBlockPatterns(q: readonly number[], maxBlock: number, conne
   if (states > maxWork) return Infinity;
   build(0, 0);
   if (states * candidates.length > maxWork) return Infinity;
+  if (work) work.done += states * candidates.length;
   const ways = new Float64Array(states);
   ways[0] = 1;
   const digits = new Array<number>(n);

@@ -56,17 +56,20 @@ const INDEX_NAMES = ['i', 'j', 'k', 'l', 'm', 'p', 'r', 's'];
  * What deriving a rule costs, measured on the enumeration in transferRule: bytes held per term (the
  * term with its interned factors, plus its printed text) and seconds per term.
  */
-export const RULE_COST = { bytesPerTerm: 1000, secondsPerTerm: 3e-5 } as const;
+export const RULE_COST = { bytesPerTerm: 1000, secondsPerTerm: 6e-5, bytesPerTuple: 200, secondsPerTuple: 1e-4 } as const;
 /** Default memory a rule may take (raise it with --max-memory). */
 export const DEFAULT_MAX_MEMORY = 4e9;
 
 /**
  * Number of terms of transferRule(φ of degree d, order, K), counted from the diagram classes
  * without building them (symbolic/partitions.ts countBlockPatterns); stops counting, and returns
- * a number above `stopAbove`, as soon as the count passes it.
+ * a number above `stopAbove`, as soon as the count passes it, and Infinity when counting itself
+ * takes more than `maxWork` steps (about a second).
  */
-export function ruleTermCount(degree: number, order: number, inputOrder: number, stopAbove = Infinity): number {
+export function ruleTermCount(degree: number, order: number, inputOrder: number, stopAbove = Infinity, maxWork = 3e7): number {
+  const work = { done: 0 };
   const lo = order === 1 ? 0 : 1;
+  if (inputOrder < 2) degree = 0;
   if (degree < lo) return 0;
   let count = 0;
   const q = new Array<number>(order);
@@ -75,8 +78,10 @@ export function ruleTermCount(degree: number, order: number, inputOrder: number,
     const visit = (k: number, left: number, max: number): boolean => {
       if (k === order) {
         if (left !== 0) return true;
-        const classes = countBlockPatterns(q, inputOrder);
+        const classes = countBlockPatterns(q, inputOrder, true, maxWork, work);
         count += classes * permutations(q);
+        // A count that takes this long belongs to a rule far beyond any memory limit: stop.
+        if (work.done > maxWork) count = Infinity;
         return count <= stopAbove;
       }
       for (let v = Math.min(max, left - lo * (order - k - 1)); v >= lo && v * (order - k) >= left; v--) {
@@ -101,9 +106,12 @@ function permutations(q: readonly number[]): number {
 
 /** Memory and time a rule would take, for a clear error before any work when it is too large. */
 export function ruleCost(degree: number, order: number, inputOrder: number, maxBytes = DEFAULT_MAX_MEMORY): { terms: number; bytes: number; seconds: number; fits: boolean } {
-  const maxTerms = maxBytes / RULE_COST.bytesPerTerm;
-  const terms = ruleTermCount(degree, order, inputOrder, maxTerms);
-  return { terms, bytes: terms * RULE_COST.bytesPerTerm, seconds: terms * RULE_COST.secondsPerTerm, fits: terms <= maxTerms };
+  // Every exponent tuple q ∈ {lo…d}^n is visited once, with or without terms.
+  const tuples = inputOrder < 2 ? 1 : (degree + (order === 1 ? 1 : 0)) ** order;
+  const fixed = tuples * RULE_COST.bytesPerTuple;
+  const maxTerms = Math.max(0, (maxBytes - fixed) / RULE_COST.bytesPerTerm);
+  const terms = fixed > maxBytes ? Infinity : ruleTermCount(degree, order, inputOrder, maxTerms);
+  return { terms, bytes: fixed + terms * RULE_COST.bytesPerTerm, seconds: tuples * RULE_COST.secondsPerTuple + terms * RULE_COST.secondsPerTerm, fits: terms <= maxTerms };
 }
 
 /** Bytes as text: 1.5 GB, 300 MB. */
@@ -123,8 +131,8 @@ export function checkRuleCost(degree: number, order: number, inputOrder: number,
   const cost = ruleCost(degree, order, inputOrder, maxBytes);
   if (cost.fits) return;
   throw new InputError(
-    `the order-${order} rule of a degree-${degree} polynomial with input order K = ${inputOrder} has more than ${Math.floor(maxBytes / RULE_COST.bytesPerTerm).toLocaleString('en')} terms ` +
-      `(over ${bytesText(cost.bytes)} and ${Math.round(cost.seconds)} s to derive; limit --max-memory ${bytesText(maxBytes)}); lower --order or --input-order, or raise --max-memory`,
+    `the order-${order} rule of a degree-${degree} polynomial with input order K = ${inputOrder} has ${Number.isFinite(cost.terms) ? `more than ${Math.floor(cost.terms - 1).toLocaleString('en')} terms` : 'too many terms to count in a second'} ` +
+      `(over ${bytesText(Math.min(cost.bytes, maxBytes))} and ${Math.round(Math.min(cost.seconds, 1e6))} s to derive; limit --max-memory ${bytesText(maxBytes)}); lower --order or --input-order, or raise --max-memory`,
   );
 }
 
@@ -150,7 +158,8 @@ export function transferRule(activation: PolynomialActivation, order: number, in
   // Large rules share few distinct factors: intern them (a degree-4, n = 4, K = 8 rule has 757k terms).
   const cumulantFactors = new Map<string, CumulantFactor>();
   const coefficients = new Map<bigint, Rational>();
-  for (const q of exponentTuples(order, order === 1 ? 0 : 1, d)) {
+  // With K = 1 no diagram has a block (blocks hold 2…K legs): only b_0 survives, in the mean.
+  for (const q of exponentTuples(order, order === 1 ? 0 : 1, inputOrder < 2 ? 0 : d)) {
     const factors: TaylorFactor[] = q.map((qk, slot) => ({ kind: 'taylor', q: qk, slot }));
     const { patterns, vertexPosition } = blockPatternsUpToPermutation(q, inputOrder);
     for (const pattern of patterns) {

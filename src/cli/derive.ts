@@ -4,7 +4,7 @@ import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } fr
 import { MAX_GAUSSIAN_ORDER, gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
-import { DEFAULT_MAX_MEMORY, MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, requiredInputOrder, transferRule, type TransferRule } from '../../symbolic/rule.ts';
+import { DEFAULT_MAX_MEMORY, MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, requiredInputOrder, ruleCost, transferRule, type TransferRule } from '../../symbolic/rule.ts';
 import { MAX_EXPRESSION_LENGTH, MAX_NESTING, NUMBER_RANGE, RESERVED_SYMBOLS } from '../../symbolic/expression.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
 import { integerOption, memoryOption, oneOf, parameterOptions, parseOptions, type Command } from './command.ts';
@@ -63,9 +63,9 @@ Examples:
     const started = performance.now();
     const result = derivation(positionals[0], parameterOptions(values.param), { order, inputOrder, maxMemory });
     const elapsed = performance.now() - started;
-    if (format === 'json') out.log(JSON.stringify({ ...result.json, elapsedMs: Math.round(elapsed * 10) / 10 }, null, 1));
-    else if (format === 'latex') out.log(result.latex);
-    else out.log(`${result.text}\n\nderived in ${elapsed.toFixed(1)} ms`);
+    if (format === 'json') out.log(JSON.stringify({ ...result.json, ...(result.estimate ? { estimate: result.estimate } : {}), elapsedMs: Math.round(elapsed * 10) / 10 }, null, 1));
+    else if (format === 'latex') out.log(`${result.latex}${result.estimate && result.estimate.seconds >= 1 ? `\n% derived in ${elapsed.toFixed(1)} ms (estimated ${result.estimate.seconds.toFixed(1)} s for ${result.estimate.terms} terms)` : ''}`);
+    else out.log(`${result.text}\n\nderived in ${elapsed.toFixed(1)} ms${result.estimate && result.estimate.seconds >= 1 ? ` (estimated ${result.estimate.seconds.toFixed(1)} s for ${result.estimate.terms} terms)` : ''}`);
   },
 };
 
@@ -77,6 +77,8 @@ export interface Derivation {
   readonly json: Record<string, unknown>;
   /** The exact rules, orders 1…n (polynomial activations). */
   readonly rules?: readonly TransferRule[];
+  /** What the rules were estimated to take before they were derived (polynomial activations). */
+  readonly estimate?: { terms: number; bytes: number; seconds: number };
 }
 
 /**
@@ -100,12 +102,15 @@ export function derivation(source: string, params: Readonly<Record<string, numbe
   }
   const activation = polynomialActivation(expression);
   const inputOrder = options.inputOrder ?? Math.min(MAX_INPUT_ORDER, requiredInputOrder(activation.degree, order));
-  for (let k = 1; k <= order; k++) checkRuleCost(activation.degree, k, inputOrder, maxMemory);
+  for (let k = order; k >= 1; k--) checkRuleCost(activation.degree, k, inputOrder, maxMemory);
+  const costs = Array.from({ length: order }, (_, k) => ruleCost(activation.degree, k + 1, inputOrder, maxMemory));
+  const estimate = { terms: costs.reduce((s, c) => s + c.terms, 0), bytes: costs.reduce((s, c) => s + c.bytes, 0), seconds: costs.reduce((s, c) => s + c.seconds, 0) };
   const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder, maxMemory));
   // Each format on demand: a rule of 10⁶ terms prints in seconds.
   return {
     kind: 'polynomial',
     rules,
+    estimate,
     get text() {
       return ruleSetText(activation, rules);
     },
