@@ -12,6 +12,7 @@ import { distributionFromJson, networkFromJson, propagationInputsFromJson } from
 import { derivation, type Derivation } from './cli/derive.ts';
 import { propagateAll, propagationJson } from './cli/propagate.ts';
 import { validateNetwork, validationJson } from './cli/validate.ts';
+import { CORES } from './cli/command.ts';
 
 export { InputError };
 export type { Derivation };
@@ -129,7 +130,7 @@ export async function validate(options: ValidateOptions): Promise<ReturnType<typ
   if (input.kind === 'data' && inputOrder > MAX_ESTIMATED_ORDER)
     throw new InputError(`inputOrder ${inputOrder}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}`);
   const network = networkFromJson(options.network, 'network', distributionWidth(input));
-  const workers = integer(options.workers, 'workers', 1, 64, defaultWorkers(samples, network.layers.length, batches));
+  const workers = integer(options.workers, 'workers', 1, CORES, defaultWorkers(samples, network.layers.length, batches));
   const { validation, run } = await validateNetwork(network, input, { samples, batches, seed, backend, inputOrder, outputOrder, workers });
   return validationJson(network, input, validation, run);
 }

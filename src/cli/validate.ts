@@ -56,6 +56,9 @@ Options:
   --json               machine-readable output (every entry with theory, MC, SE and z)
   -h, --help           show this help
 
+Limits: --samples 1000…1e10 with at least 16 per batch, --batches 2…10000, --workers 1…${CORES};
+data inputs give cumulants up to order ${MAX_ESTIMATED_ORDER}; an overflow in any layer is an error naming the layer.
+
 Exit code: 0 when every exact block agrees, ${DISAGREES_EXIT_CODE} when one disagrees, 2 for bad input.
 
 Example:
