@@ -197,7 +197,8 @@ export function parseActivation(source: string, values: Readonly<Record<string, 
   for (const name of symbols) {
     if (name in Object.prototype || name.startsWith('__'))
       fail(source, `parameter '${name}' is a name the expression evaluator reserves (a property of every JavaScript object); rename it (e.g. ${name.replace(/^_+/, '')}0)`);
-    if (Object.hasOwn(RESERVED_SYMBOLS, name))
+    // A parameter given a value prints as that value; one left symbolic prints as its name.
+    if (Object.hasOwn(RESERVED_SYMBOLS, name) && !Object.hasOwn(values, name))
       fail(source, `parameter '${name}' clashes with the symbol ${RESERVED_SYMBOLS[name]} printed in the rules; rename it (e.g. ${name}0)`);
   }
   for (const name of Object.keys(values)) {
