@@ -178,7 +178,10 @@ export function compareEntries(theory: Float64Array, estimate: Estimate, width: 
   forEachSortedTuple(width, order, (tuple) => {
     const k = offsetOf(tuple, width);
     const se = estimate.standardError[k];
-    const z = Math.abs(theory[k] - estimate.value[k]) / Math.sqrt(se * se + floor * floor);
+    // hypot: SE² + floor² underflows for tiny floors; a zero difference is z = 0 even when both
+    // vanish (constant data: SE = 0), a non-zero one with nothing to allow for is z = ∞.
+    const difference = Math.abs(theory[k] - estimate.value[k]);
+    const z = difference === 0 ? 0 : difference / Math.hypot(se, floor);
     entries.push({ index: [...tuple], theory: theory[k], estimate: estimate.value[k], standardError: se, z });
     if (!(z <= maxZ)) {
       maxZ = z;

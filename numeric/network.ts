@@ -1,6 +1,6 @@
 import type { ParsedExpression } from '../symbolic/expression.ts';
 import { VARIABLE, polynomialDegree } from '../symbolic/expression.ts';
-import { MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../symbolic/rule.ts';
+import { DEFAULT_MAX_MEMORY, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, transferRule, type TransferRule } from '../symbolic/rule.ts';
 import { polynomialActivation, type PolynomialActivation } from '../symbolic/taylor.ts';
 import { activationOf, type Activation } from '../symbolic/activations.ts';
 import { MAX_GAUSSIAN_ORDER } from '../symbolic/gaussian.ts';
@@ -42,6 +42,12 @@ export function makeLayer(weight: Float64Array, rows: number, cols: number, bias
   return { weight, rows, cols, bias, expression, activation: undefined, general: activationOf(expression) };
 }
 
+/**
+ * Bytes a dense cumulant entry costs while a layer runs: the float64 tensor and the copies its
+ * affine map and rule kernels hold at once (order-r contractions, per-term products).
+ */
+export const DENSE_BYTES_PER_ENTRY = 128;
+
 export interface PropagateOptions {
   /** K: each layer reads its input cumulants up to this order (2 = Gaussian closure). */
   readonly inputOrder: number;
@@ -53,8 +59,14 @@ export interface PropagateOptions {
    * the orders given, such as a sampled non-Gaussian input.
    */
   readonly inputZeroAbove?: number;
-  /** Largest dense tensor the reference backend may allocate, in entries. */
+  /** Largest dense tensor the reference backend may allocate, in entries (default: from maxMemory). */
   readonly maxEntries?: number;
+  /**
+   * Memory the propagation may take, in bytes (default 4 GB): dense cumulant tensors (counted
+   * with the kernels' intermediates, DENSE_BYTES_PER_ENTRY each) and the transfer rules
+   * (symbolic/rule.ts RULE_COST). Checked before any work.
+   */
+  readonly maxMemory?: number;
 }
 
 export interface LayerResult {
@@ -97,7 +109,8 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
   checkParameterValues(network);
   const K = options.inputOrder;
   const n = options.outputOrder;
-  const maxEntries = options.maxEntries ?? 2e7;
+  const maxMemory = options.maxMemory ?? DEFAULT_MAX_MEMORY;
+  const maxEntries = options.maxEntries ?? Math.floor(maxMemory / DENSE_BYTES_PER_ENTRY);
   const preOrders = new Array<number>(network.layers.length);
   const postOrders = new Array<number>(network.layers.length);
   for (let l = network.layers.length - 1; l >= 0; l--) {
@@ -120,8 +133,9 @@ export function planPropagation(network: Network, options: PropagateOptions, inp
     const entries = Math.max(widths[l] ** preOrders[l], layer.rows ** preOrders[l]);
     if (entries > maxEntries)
       throw new InputError(
-        `layer ${l + 1} needs order-${preOrders[l]} cumulants of width ${Math.max(widths[l], layer.rows)}: ${entries} dense entries (limit ${maxEntries}); lower --input-order/--output-order or the width`,
+        `layer ${l + 1} needs order-${preOrders[l]} cumulants of width ${Math.max(widths[l], layer.rows)}: ${entries} dense entries, about ${bytesText(entries * DENSE_BYTES_PER_ENTRY)} with the kernels' intermediates (limit ${maxEntries} entries, --max-memory ${bytesText(maxMemory)}); lower --input-order/--output-order or the width, or raise --max-memory`,
       );
+    if (layer.activation) for (let m = 1; m <= postOrders[l]; m++) checkRuleCost(layer.activation.degree, m, K, maxMemory);
   });
   let known: Exactness = { exactOrder: Infinity, zeroAbove: options.inputZeroAbove ?? inputHighestOrder };
   const exactOrders = network.layers.map((layer, l) => {
@@ -157,7 +171,7 @@ export function cachedRule(activation: PolynomialActivation, order: number, inpu
   let rule = ruleCache.get(key);
   if (!rule) {
     if (ruleCache.size > 256) ruleCache.clear();
-    ruleCache.set(key, (rule = transferRule(activation, order, inputOrder)));
+    ruleCache.set(key, (rule = transferRule(activation, order, inputOrder, Infinity)));
   }
   return rule;
 }
@@ -188,8 +202,36 @@ export function propagateReference(network: Network, input: Cumulants, options: 
       post = new Cumulants(layer.rows, tensors);
     }
     current = post;
+    checkFinite({ pre, post }, l, 'float64');
     return { pre, post, exactOrder: plan.exactOrders[l], ...(numericalError ? { numericalError } : {}) };
   });
+}
+
+/**
+ * Every cumulant a layer computed must be a finite number: an overflow (weights 1e308, a float32
+ * entry beyond 3.4e38) would otherwise print as Infinity or NaN under an "exact" label. Throws an
+ * input error naming the layer, the stage and the order.
+ */
+export function checkFinite(result: Pick<LayerResult, 'pre' | 'post'>, layer: number, precision: 'float64' | 'float32', member?: string): void {
+  for (const [stage, c] of [['pre-activation', result.pre], ['post-activation', result.post]] as const)
+    for (let r = 1; r <= c.maxOrder; r++) {
+      const t = r === 1 ? c.mean : c.order(r);
+      if (!t) continue;
+      let largest = 0;
+      let bad = false;
+      for (const v of t) {
+        if (!Number.isFinite(v)) bad = true;
+        else largest = Math.max(largest, Math.abs(v));
+      }
+      if (!bad) continue;
+      const what = r === 1 ? 'mean' : r === 2 ? 'covariance' : `order-${r} cumulant`;
+      const where = `layer ${layer + 1}${member ? ` (${member})` : ''}: the ${stage} ${what}`;
+      throw new InputError(
+        precision === 'float64'
+          ? `${where} overflows float64 (an entry is infinite or NaN; the largest finite one is ${largest.toPrecision(3)}); rescale the weights or the input`
+          : `${where} overflows float32 (an entry is beyond ±3.4e38 or NaN); use --backend reference (float64), or rescale the weights or the input`,
+      );
+    }
 }
 
 export function highestGiven(c: Cumulants): number {

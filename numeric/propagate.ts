@@ -8,7 +8,7 @@ import type { TransferRule } from '../symbolic/rule.ts';
 import { withBackend, type BackendName, type TfBackendName } from './backend.ts';
 import { affineKernel, compileRule, compileTaylor, type RuleKernel } from './kernels.ts';
 import {
-  cachedRule, checkInputWidths, highestGiven, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions,
+  cachedRule, checkFinite, checkInputWidths, highestGiven, planPropagation, propagateReference, type LayerResult, type Network, type PropagateOptions,
   type PropagationPlan,
 } from './network.ts';
 import { Cumulants } from './tensor.ts';
@@ -286,6 +286,7 @@ async function propagateBatch(network: Network, inputs: readonly Cumulants[], op
       const width = network.layers[l].rows;
       const pre = await download(layer.pre, inputs.length, width);
       const post = layer.post === layer.pre ? pre : await download(layer.post, inputs.length, width);
+      pre.forEach((p, b) => checkFinite({ pre: p, post: post[b] }, l, 'float32', inputs.length > 1 ? `input ${b + 1}` : undefined));
       results.push({ pre, post, exactOrder: plan.exactOrders[l], ...(layer.numericalError ? { numericalError: layer.numericalError } : {}) });
     }
     return results;

@@ -48,7 +48,20 @@ export interface ValidationOptions {
   readonly relativeFloor: number;
 }
 
-/** Compare theory with Monte Carlo estimates, layer by layer, pre- and post-activation. */
+/** max_i |μ_i| + √Σ_ii: the size of a draw, whose powers set the rounding of every cumulant. */
+function momentScale(mean: Float64Array, cov: Float64Array | undefined, width: number): number {
+  let scale = 0;
+  for (let i = 0; i < width; i++) scale = Math.max(scale, Math.abs(mean[i]) + Math.sqrt(Math.max(cov ? cov[i * width + i] : 0, 0)));
+  return scale;
+}
+
+/**
+ * Compare theory with Monte Carlo estimates, layer by layer, pre- and post-activation.
+ * z = |theory − MC| / √(SE² + ε²) with ε = relativeFloor · (the block's largest |entry| or
+ * (|μ| + σ)^r, whichever is larger). Where SE = 0 (no sampling spread: constant data, a
+ * deterministic unit) z measures the difference against float rounding alone, and |z| within the
+ * bound means agreement to float tolerance.
+ */
 export function validateLayers(theory: readonly LayerResult[], mc: readonly LayerEstimates[], options: ValidationOptions): Validation {
   const alpha = options.alpha ?? 1e-3;
   const raw: Omit<BlockComparison, 'verdict'>[] = [];
@@ -60,9 +73,12 @@ export function validateLayers(theory: readonly LayerResult[], mc: readonly Laye
       // A series' truncation and quadrature error (general activations) widens the allowance; the
       // affine map after a layer passes it on to the next pre-activation.
       const numerical = (stage === 'pre' ? theory[l - 1]?.numericalError : layer.numericalError) ?? [];
+      // Cumulants come from moments of size (|μ| + σ)^r: their rounding is relative to that, not
+      // to the cumulant itself (a zero covariance of constant data is computed from μ² − μ²).
+      const moments = momentScale(layer[stage].mean, layer[stage].order(2), width);
       for (let r = 1; r <= options.maxOrder; r++) {
         const t = layer[stage].order(r) ?? new Float64Array(width ** r);
-        let scale = 0;
+        let scale = moments ** r;
         for (const v of t) scale = Math.max(scale, Math.abs(v));
         const allowance = (numerical[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR ? (numerical[r] ?? 0) : 0;
         const floor = (options.relativeFloor + allowance) * scale + Number.MIN_VALUE;

@@ -4,7 +4,8 @@ import { parseActivation } from '../symbolic/expression.ts';
 import { makeLayer, type Layer, type Network } from '../numeric/network.ts';
 import { Cumulants, asymmetry } from '../numeric/tensor.ts';
 import { semidefiniteness } from '../numeric/linalg.ts';
-import type { InputDistribution } from '../numeric/simulate.ts';
+import { distributionCumulants, type InputDistribution } from '../numeric/simulate.ts';
+import { MAX_ESTIMATED_ORDER } from '../numeric/powersums.ts';
 
 /** Names of the cumulant orders in stats files (DESIGN §2): mean, cov, k3, k4, … */
 export const ORDER_KEYS = ['', 'mean', 'cov', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'] as const;
@@ -144,8 +145,43 @@ export function nestedArray(data: Float64Array, n: number, r: number): unknown {
   return build(0, 0);
 }
 
-/** Read and check input statistics: mean, covariance (symmetric, PSD) and optional k3…k8 (symmetric). */
-export function statsFromJson(json: unknown, where: string): Cumulants {
+/**
+ * Largest asymmetry accepted in a stats file, relative to the tensor's largest entry: float32
+ * rounding of sums (a float32 backend's output) stays well below it; a wrong tensor does not.
+ */
+export const FLOAT32_SYMMETRY = 1e-5;
+
+/** The symmetric part of an order-r tensor: each entry the mean over the permutations of its indices. */
+export function symmetrized(t: Float64Array, n: number, r: number): Float64Array {
+  if (r < 2) return Float64Array.from(t);
+  const sums = new Map<number, { sum: number; count: number }>();
+  const canonical = new Int32Array(t.length);
+  const tuple = new Array<number>(r).fill(0);
+  for (let offset = 0; offset < t.length; offset++) {
+    const key = [...tuple].sort((a, b) => a - b).reduce((o, i) => o * n + i, 0);
+    canonical[offset] = key;
+    const acc = sums.get(key);
+    if (acc) {
+      acc.sum += t[offset];
+      acc.count++;
+    } else sums.set(key, { sum: t[offset], count: 1 });
+    for (let k = r - 1; k >= 0; k--) {
+      if (++tuple[k] < n) break;
+      tuple[k] = 0;
+    }
+  }
+  return Float64Array.from(canonical, (key) => {
+    const acc = sums.get(key)!;
+    return acc.sum / acc.count;
+  });
+}
+
+/**
+ * Read and check input statistics: mean, covariance (symmetric, PSD) and optional k3…k8
+ * (symmetric). Tensors symmetric only to float32 rounding are replaced by their symmetric part,
+ * with a note pushed to `notes`.
+ */
+export function statsFromJson(json: unknown, where: string, notes?: string[]): Cumulants {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new InputError(`${where}: expected an object {"mean": […], "cov": [[…]], "k3": …}, got ${describe(json)}`);
   const obj = json as Record<string, unknown>;
@@ -164,11 +200,15 @@ export function statsFromJson(json: unknown, where: string): Cumulants {
     }
     const t = denseArray(obj[key], new Array<number>(r).fill(n), `${where}: ${key}`);
     const asym = asymmetry(t, n, r);
-    if (asym.relative > 1e-9)
+    if (asym.relative > FLOAT32_SYMMETRY)
       throw new InputError(
-        `${where}: ${key} is not symmetric (entry [${asym.at.join('][')}] differs from a transposed entry by ${asym.relative.toExponential(2)} of the largest entry); cumulant tensors are symmetric`,
+        `${where}: ${key} is not symmetric (entry [${asym.at.join('][')}] differs from a transposed entry by ${asym.relative.toExponential(2)} of the largest entry; at most ${FLOAT32_SYMMETRY} is accepted); cumulant tensors are symmetric`,
       );
-    tensors.push(t);
+    if (asym.relative > 0) {
+      // Within float32 rounding (a float32 backend's output read back): use the symmetric part.
+      if (asym.relative > 1e-12) notes?.push(`${where}: ${key} is symmetric only to ${asym.relative.toExponential(1)} of its largest entry (float32 rounding); its symmetric part is used`);
+      tensors.push(symmetrized(t, n, r));
+    } else tensors.push(t);
   }
   while (tensors.length > 2 && tensors[tensors.length - 1] === undefined) tensors.pop();
   checkPsd(tensors[2]!, n, `${where}: cov`);
@@ -185,6 +225,7 @@ function checkPsd(cov: Float64Array, n: number, where: string): void {
 export function networkFromJson(json: unknown, where: string, inputSize?: number): Network {
   if (typeof json !== 'object' || json === null || !Array.isArray((json as { layers?: unknown }).layers))
     throw new InputError(`${where}: expected {"layers": [{"weight": [[…]], "bias": […], "activation": "z + a*z^2"}, …]}`);
+  for (const key of Object.keys(json)) if (key !== 'layers') throw new InputError(`${where}: unknown key "${key}"; a network file holds only "layers"`);
   const list = (json as { layers: unknown[] }).layers;
   if (list.length === 0) throw new InputError(`${where}: "layers" is empty; give at least one layer`);
   const layers: Layer[] = [];
@@ -236,7 +277,8 @@ export function statsToJson(c: Cumulants, maxOrder: number): Record<string, unkn
   const out: Record<string, unknown> = {};
   for (let r = 1; r <= maxOrder; r++) {
     const t = c.order(r) ?? new Float64Array(c.size ** r);
-    out[ORDER_KEYS[r]] = nestedArray(t, c.size, r);
+    // float32 kernels round the entries of a symmetric tensor differently: write its symmetric part.
+    out[ORDER_KEYS[r]] = nestedArray(symmetrized(t, c.size, r), c.size, r);
   }
   return out;
 }
@@ -278,4 +320,41 @@ export function distributionFromJson(json: unknown, where: string): InputDistrib
       `${where}: cannot sample a distribution given only by its cumulants (${ORDER_KEYS[stats.maxOrder]} given); give {"mean", "cov"} for a Gaussian, {"mean", "mixing"} for x = mean + A s with exponential sources, or {"data": rows}`,
     );
   return { kind: 'gaussian', mean: stats.mean, cov: stats.order(2)! };
+}
+
+/** One input distribution of a propagation: its cumulants, a name, and above which order they vanish. */
+export interface NamedInput {
+  readonly name: string;
+  readonly cumulants: Cumulants;
+  /** True cumulants above this order vanish (Infinity for data: nothing is known above its estimates). */
+  readonly zeroAbove?: number;
+}
+
+/**
+ * The inputs of a propagation from one file: a stats object {"mean", "cov", "k3", …}, a data set
+ * {"data": rows} (its population cumulants up to order 4), or several classes {"classes": [ … ]}
+ * or {"classes": {"name": …}} of either kind.
+ */
+export function propagationInputsFromJson(json: unknown, where: string, maxOrder: number, notes?: string[]): NamedInput[] {
+  const one = (value: unknown, name: string, at: string): NamedInput => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'data' in value) {
+      if (maxOrder > MAX_ESTIMATED_ORDER)
+        throw new InputError(`${at}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}; use --input-order and --output-order ≤ ${MAX_ESTIMATED_ORDER}`);
+      return { name, cumulants: distributionCumulants(distributionFromJson(value, at), maxOrder), zeroAbove: Infinity };
+    }
+    return { name, cumulants: statsFromJson(value, at, notes) };
+  };
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'classes' in json) {
+    const extra = Object.keys(json).filter((k) => k !== 'classes');
+    if (extra.length) throw new InputError(`${where}: "classes" stands alone; remove ${extra.map((k) => `"${k}"`).join(', ')}`);
+    const classes = (json as { classes: unknown }).classes;
+    const list: [string, unknown][] = Array.isArray(classes)
+      ? classes.map((c, k) => [String(k + 1), c])
+      : typeof classes === 'object' && classes !== null
+        ? Object.entries(classes)
+        : [];
+    if (list.length === 0) throw new InputError(`${where}: "classes" must be a non-empty array or object of stats objects {"mean", "cov", …} or data sets {"data": rows}`);
+    return list.map(([name, value]) => one(value, name, `${where}: classes[${JSON.stringify(name)}]`));
+  }
+  return [one(json, '', where)];
 }

@@ -6,7 +6,7 @@ import { KNOWN_FUNCTIONS } from './atoms/index.ts';
 export const VARIABLE = 'z';
 
 /** Named constants understood inside expressions; they are never parameters. */
-export const NAMED_CONSTANTS: Readonly<Record<string, number>> = { pi: Math.PI, e: Math.E };
+export const NAMED_CONSTANTS: Readonly<Record<string, number>> = Object.freeze(Object.assign(Object.create(null) as Record<string, number>, { pi: Math.PI, e: Math.E }));
 
 /**
  * Functions an activation may call (a view of the atom registry, symbolic/atoms). Polynomial rules
@@ -15,6 +15,33 @@ export const NAMED_CONSTANTS: Readonly<Record<string, number>> = { pi: Math.PI, 
  */
 export { KNOWN_FUNCTIONS };
 const KNOWN = new Set<string>(KNOWN_FUNCTIONS);
+
+/**
+ * Symbols the printed rules use themselves without a subscript or bracket of their own (μ, Σ, T, Q,
+ * κ, G(μ, s), Φ, φ): a parameter of the same name would print ambiguously.
+ */
+export const RESERVED_SYMBOLS: Readonly<Record<string, string>> = {
+  mu: 'μ (the input mean)', s: 's (the variance in G(μ, s))', Sigma: 'Σ (the covariance)', T: 'T (the third cumulant)',
+  Q: 'Q (the fourth cumulant)', kappa: 'κ (a cumulant)', Phi: 'Φ (the normal distribution function)', phi: 'φ (the activation)',
+};
+
+/** Longest expression and deepest nesting accepted: parsing and every later tree walk recurse. */
+export const MAX_EXPRESSION_LENGTH = 1000;
+export const MAX_NESTING = 64;
+/**
+ * Magnitudes of numbers (constants and parameter values) the exact rules accept: products of up
+ * to d·n of them stay inside float64 and print as written.
+ */
+export const NUMBER_RANGE = { min: 1e-100, max: 1e100 } as const;
+
+/** Why a number cannot stand in an activation, or undefined if it can. */
+export function numberProblem(v: number): string | undefined {
+  if (!Number.isFinite(v)) return `${v} is not a finite number`;
+  const a = Math.abs(v);
+  if (a !== 0 && (a < NUMBER_RANGE.min || a > NUMBER_RANGE.max))
+    return `${v} is outside the supported magnitudes 0 or ${NUMBER_RANGE.min}…${NUMBER_RANGE.max} (rescale the weights or the input instead)`;
+  return undefined;
+}
 
 /** The names the user may write for "no activation". */
 const IDENTITY_NAMES = new Set(['z', 'linear', 'identity', 'none']);
@@ -98,7 +125,19 @@ function locateNodes(source: string, root: MathNode): Map<MathNode, number> {
 
 function fail(source: string, message: string, column?: number): never {
   const at = column !== undefined ? ` at column ${column}` : '';
-  throw new InputError(`expression "${source}": ${message}${at}`);
+  const shown = source.length > 60 ? `${source.slice(0, 57)}…` : source;
+  throw new InputError(`expression "${shown}": ${message}${at}`);
+}
+
+/** Deepest bracket nesting of a text (mathjs parses by recursion, one frame per level). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const c of text) {
+    if (c === '(' || c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if (c === ')' || c === ']' || c === '}') depth--;
+  }
+  return deepest;
 }
 
 /**
@@ -108,6 +147,9 @@ function fail(source: string, message: string, column?: number): never {
 export function parseActivation(source: string, values: Readonly<Record<string, number>> = {}): ParsedExpression {
   const text = IDENTITY_NAMES.has(source.trim()) ? VARIABLE : source;
   if (text.trim() === '') fail(source, 'empty expression; expected a function of z such as "z + a*z^2"');
+  if (text.length > MAX_EXPRESSION_LENGTH) fail(source, `${text.length} characters; at most ${MAX_EXPRESSION_LENGTH} are accepted (expand fewer terms or use parameters)`);
+  const depth = nestingDepth(text);
+  if (depth > MAX_NESTING) fail(source, `brackets nested ${depth} deep; at most ${MAX_NESTING} levels are accepted`);
   let node: MathNode;
   try {
     node = parse(text);
@@ -123,10 +165,11 @@ export function parseActivation(source: string, values: Readonly<Record<string, 
       case 'ConstantNode':
         if (typeof n.value !== 'number' || !Number.isFinite(n.value))
           fail(source, `unsupported constant ${n.toString()}; expected a finite number`, where.get(n));
+        if (numberProblem(n.value)) fail(source, `the constant ${numberProblem(n.value)}`, where.get(n));
         return;
       case 'SymbolNode':
         if (KNOWN.has(n.name)) fail(source, `function '${n.name}' used without an argument; write ${n.name}(z)`, where.get(n));
-        if (!(n.name in NAMED_CONSTANTS)) symbols.add(n.name);
+        if (!Object.hasOwn(NAMED_CONSTANTS, n.name)) symbols.add(n.name);
         return;
       case 'FunctionNode': {
         const name: string | undefined = n.fn?.type === 'SymbolNode' ? n.fn.name : undefined;
@@ -150,23 +193,31 @@ export function parseActivation(source: string, values: Readonly<Record<string, 
   };
   check(node as MathNode & Record<string, any>);
 
+  for (const name of symbols) {
+    if (name in Object.prototype || name.startsWith('__'))
+      fail(source, `parameter '${name}' is a name the expression evaluator reserves (a property of every JavaScript object); rename it (e.g. ${name.replace(/^_+/, '')}0)`);
+    // A parameter given a value prints as that value; one left symbolic prints as its name.
+    if (Object.hasOwn(RESERVED_SYMBOLS, name) && !Object.hasOwn(values, name))
+      fail(source, `parameter '${name}' clashes with the symbol ${RESERVED_SYMBOLS[name]} printed in the rules; rename it (e.g. ${name}0)`);
+  }
   for (const name of Object.keys(values)) {
     if (name === VARIABLE) fail(source, `'${VARIABLE}' is the variable and cannot be given a value`);
     if (!symbols.has(name)) {
       const free = [...symbols].filter((s) => s !== VARIABLE);
       fail(source, `parameter '${name}' does not occur (its parameters: ${free.length ? free.join(', ') : 'none'})`);
     }
-    if (!Number.isFinite(values[name])) fail(source, `parameter '${name}' must be a finite number, got ${values[name]}`);
+    const problem = numberProblem(values[name]);
+    if (problem) fail(source, `parameter '${name}' = ${problem}`);
   }
   const substituted = Object.keys(values).length ? substituteSymbols(node, values) : node;
-  const parameters = [...symbols].filter((s) => s !== VARIABLE && !(s in values)).sort();
-  return { source, text, original: node, node: substituted, parameters, values: { ...values } };
+  const parameters = [...symbols].filter((s) => s !== VARIABLE && !Object.hasOwn(values, s)).sort();
+  return { source, text, original: node, node: substituted, parameters, values: Object.assign(Object.create(null) as Record<string, number>, values) };
 }
 
 /** Replace symbols by numeric constants (or other trees). */
 export function substituteSymbols(node: MathNode, values: Readonly<Record<string, number | MathNode>>): MathNode {
   return node.transform((n: MathNode & Record<string, any>) => {
-    if (n.type !== 'SymbolNode' || !(n.name in values)) return n;
+    if (n.type !== 'SymbolNode' || !Object.hasOwn(values, n.name)) return n;
     const v = values[n.name];
     if (typeof v !== 'number') return v;
     return v < 0 ? parse(`(${v})`) : parse(String(v));

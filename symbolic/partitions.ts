@@ -62,10 +62,11 @@ export interface BlockPattern {
   /** Distinct blocks, each a count vector over the vertices (how many legs of vertex k it holds). */
   readonly blocks: ReadonlyArray<{ readonly counts: readonly number[]; readonly multiplicity: number }>;
   /**
-   * How many set partitions of the legs share this pattern: Π_k q_k! / (Π_B Π_k c_B[k]! · Π mult!).
-   * Exact integer (below 2^53 for the orders corrmap supports).
+   * How many set partitions of the legs share this pattern: Π_k q_k! / (Π_B Π_k c_B[k]! · Π mult!),
+   * as a float64 (rounded above 2^53; exactWeight is exact).
    */
   readonly weight: number;
+  readonly exactWeight: bigint;
 }
 
 const patternCache = new Map<string, BlockPattern[]>();
@@ -84,6 +85,7 @@ export function blockPatterns(q: readonly number[], maxBlock: number, connected 
   if (vertexPosition.every((pos, k) => pos === k)) return patterns;
   return patterns.map((p) => ({
     weight: p.weight,
+    exactWeight: p.exactWeight,
     blocks: p.blocks.map((b) => ({ counts: vertexPosition.map((pos) => b.counts[pos]), multiplicity: b.multiplicity })),
   }));
 }
@@ -158,7 +160,7 @@ function enumeratePatterns(q: readonly number[], maxBlock: number, connected: bo
   };
   if (total === 0) {
     // The empty partition: E[1] = 1 (a disconnected "diagram" unless there is a single vertex).
-    if (!connected || n <= 1) out.push({ blocks: [], weight: 1 });
+    if (!connected || n <= 1) out.push({ blocks: [], weight: 1, exactWeight: 1n });
     return out;
   }
   choose(0, total);
@@ -195,7 +197,75 @@ function makePattern(blocks: readonly number[][], qFactorials: bigint): BlockPat
     for (const v of g.counts) denominator *= factorial(v) ** BigInt(g.multiplicity);
   }
   const weight = qFactorials / denominator;
-  if (weight * denominator !== qFactorials || weight > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new Error(`partition weight is not a safe integer: ${qFactorials}/${denominator}`);
-  return { blocks: grouped, weight: Number(weight) };
+  if (weight * denominator !== qFactorials) throw new Error(`partition weight is not an integer: ${qFactorials}/${denominator}`);
+  return { blocks: grouped, weight: Number(weight), exactWeight: weight };
+}
+
+/**
+ * How many diagram classes blockPatterns(q, maxBlock, connected) lists, without listing them: the
+ * multisets of blocks summing to q are counted by an unbounded-knapsack recursion over the vectors
+ * v ≤ q (every sub-vector's count comes with it), and the connected ones by Möbius inversion over
+ * the set partitions of the vertices (a multiset splits uniquely into connected components on
+ * disjoint vertex sets). Float64 counts: exact below 2^53, an estimate above. Returns Infinity
+ * when the recursion itself would take more than `maxWork` steps.
+ */
+export function countBlockPatterns(q: readonly number[], maxBlock: number, connected = true, maxWork = 5e7, work?: { done: number }): number {
+  const n = q.length;
+  const total = q.reduce((a, b) => a + b, 0);
+  if (total === 0) return !connected || n <= 1 ? 1 : 0;
+  const strides: number[] = [];
+  let states = 1;
+  for (let k = n - 1; k >= 0; k--) {
+    strides[k] = states;
+    states *= q[k] + 1;
+  }
+  const candidates: number[][] = [];
+  const c = new Array<number>(n).fill(0);
+  const build = (k: number, size: number) => {
+    if (k === n) {
+      if (size >= 2 && size <= maxBlock) candidates.push([...c]);
+      return;
+    }
+    for (let v = 0; v <= q[k] && size + v <= maxBlock; v++) {
+      c[k] = v;
+      build(k + 1, size + v);
+    }
+    c[k] = 0;
+  };
+  if (states > maxWork) return Infinity;
+  build(0, 0);
+  if (states * candidates.length > maxWork) return Infinity;
+  if (work) work.done += states * candidates.length;
+  const ways = new Float64Array(states);
+  ways[0] = 1;
+  const digits = new Array<number>(n);
+  for (const v of candidates) {
+    const offset = v.reduce((s, x, k) => s + x * strides[k], 0);
+    // States in increasing index order: ways[s − v] already counts multisets using v any number of times.
+    for (let s = offset; s < states; s++) {
+      let rest = s;
+      let fits = true;
+      for (let k = 0; k < n; k++) {
+        digits[k] = Math.floor(rest / strides[k]);
+        rest -= digits[k] * strides[k];
+        if (digits[k] < v[k]) fits = false;
+      }
+      if (fits) ways[s] += ways[s - offset];
+    }
+  }
+  const index = (subset: readonly number[]) => subset.reduce((s, k) => s + q[k] * strides[k], 0);
+  if (!connected || n <= 1) return ways[index(q.map((_, k) => k))];
+  // Connected counts on every vertex subset, smallest first: all = Σ over set partitions of the
+  // subset of the product of connected counts on its blocks.
+  const connectedOn = new Map<number, number>();
+  for (let mask = 1; mask < 1 << n; mask++) {
+    const vertices = q.map((_, k) => k).filter((k) => mask & (1 << k));
+    let rest = ways[index(vertices)];
+    for (const p of setPartitions(vertices.length)) {
+      if (p.length < 2) continue;
+      rest -= p.reduce((prod, block) => prod * connectedOn.get(block.reduce((m, at) => m | (1 << vertices[at]), 0))!, 1);
+    }
+    connectedOn.set(mask, rest);
+  }
+  return connectedOn.get((1 << n) - 1)!;
 }

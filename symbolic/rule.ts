@@ -1,4 +1,5 @@
-import { blockPatternsUpToPermutation } from './partitions.ts';
+import { blockPatternsUpToPermutation, countBlockPatterns } from './partitions.ts';
+import { InputError } from './errors.ts';
 import { Rational } from './rational.ts';
 import type { PolynomialActivation } from './taylor.ts';
 
@@ -51,6 +52,90 @@ export const MAX_OUTPUT_ORDER = 4;
 export const MAX_INPUT_ORDER = 8;
 const INDEX_NAMES = ['i', 'j', 'k', 'l', 'm', 'p', 'r', 's'];
 
+/**
+ * What deriving a rule costs, measured on the enumeration in transferRule: bytes held per term (the
+ * term with its interned factors, plus its printed text) and seconds per term.
+ */
+export const RULE_COST = { bytesPerTerm: 1000, secondsPerTerm: 6e-5, bytesPerTuple: 200, secondsPerTuple: 1e-4 } as const;
+/** Default memory a rule may take (raise it with --max-memory). */
+export const DEFAULT_MAX_MEMORY = 4e9;
+
+/**
+ * Number of terms of transferRule(φ of degree d, order, K), counted from the diagram classes
+ * without building them (symbolic/partitions.ts countBlockPatterns); stops counting, and returns
+ * a number above `stopAbove`, as soon as the count passes it, and Infinity when counting itself
+ * takes more than `maxWork` steps (about a second).
+ */
+export function ruleTermCount(degree: number, order: number, inputOrder: number, stopAbove = Infinity, maxWork = 3e7): number {
+  const work = { done: 0 };
+  const lo = order === 1 ? 0 : 1;
+  if (inputOrder < 2) degree = 0;
+  if (degree < lo) return 0;
+  let count = 0;
+  const q = new Array<number>(order);
+  // Non-increasing tuples by total degree (cheapest first), each standing for its permutations.
+  for (let total = lo * order; total <= degree * order; total++) {
+    const visit = (k: number, left: number, max: number): boolean => {
+      if (k === order) {
+        if (left !== 0) return true;
+        const classes = countBlockPatterns(q, inputOrder, true, maxWork, work);
+        count += classes * permutations(q);
+        // A count that takes this long belongs to a rule far beyond any memory limit: stop.
+        if (work.done > maxWork) count = Infinity;
+        return count <= stopAbove;
+      }
+      for (let v = Math.min(max, left - lo * (order - k - 1)); v >= lo && v * (order - k) >= left; v--) {
+        q[k] = v;
+        if (!visit(k + 1, left - v, v)) return false;
+      }
+      return true;
+    };
+    if (!visit(0, total, degree)) return count;
+  }
+  return count;
+}
+
+function permutations(q: readonly number[]): number {
+  let p = 1;
+  for (let k = 2; k <= q.length; k++) p *= k;
+  const runs = new Map<number, number>();
+  for (const v of q) runs.set(v, (runs.get(v) ?? 0) + 1);
+  for (const m of runs.values()) for (let k = 2; k <= m; k++) p /= k;
+  return p;
+}
+
+/** Memory and time a rule would take, for a clear error before any work when it is too large. */
+export function ruleCost(degree: number, order: number, inputOrder: number, maxBytes = DEFAULT_MAX_MEMORY): { terms: number; bytes: number; seconds: number; fits: boolean } {
+  // Every exponent tuple q ∈ {lo…d}^n is visited once, with or without terms.
+  const tuples = inputOrder < 2 ? 1 : (degree + (order === 1 ? 1 : 0)) ** order;
+  const fixed = tuples * RULE_COST.bytesPerTuple;
+  const maxTerms = Math.max(0, (maxBytes - fixed) / RULE_COST.bytesPerTerm);
+  const terms = fixed > maxBytes ? Infinity : ruleTermCount(degree, order, inputOrder, maxTerms);
+  return { terms, bytes: fixed + terms * RULE_COST.bytesPerTerm, seconds: tuples * RULE_COST.secondsPerTuple + terms * RULE_COST.secondsPerTerm, fits: terms <= maxTerms };
+}
+
+/** Bytes as text: 1.5 GB, 300 MB. */
+export function bytesText(bytes: number): string {
+  if (!Number.isFinite(bytes)) return 'unbounded';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let k = 0;
+  while (bytes >= 1000 && k < units.length - 1) {
+    bytes /= 1000;
+    k++;
+  }
+  return `${Number(bytes.toPrecision(3))} ${units[k]}`;
+}
+
+/** Throws an input error naming the rule, its size and the limit when it would not fit in maxBytes. */
+export function checkRuleCost(degree: number, order: number, inputOrder: number, maxBytes = DEFAULT_MAX_MEMORY): void {
+  const cost = ruleCost(degree, order, inputOrder, maxBytes);
+  if (cost.fits) return;
+  throw new InputError(
+    `the order-${order} rule of a degree-${degree} polynomial with input order K = ${inputOrder} has ${Number.isFinite(cost.terms) ? `more than ${Math.floor(cost.terms - 1).toLocaleString('en')} terms` : 'too many terms to count in a second'} ` +
+      `(over ${bytesText(Math.min(cost.bytes, maxBytes))} and ${Math.round(Math.min(cost.seconds, 1e6))} s to derive; limit --max-memory ${bytesText(maxBytes)}); lower --order or --input-order, or raise --max-memory`,
+  );
+}
+
 /** Highest input cumulant order a rule can use: blocks hold at most d·n legs. */
 export function requiredInputOrder(degree: number, order: number): number {
   return Math.max(1, degree * order);
@@ -62,17 +147,19 @@ export function requiredInputOrder(degree: number, order: number): number {
  * Π b_{q_k}(μ_{i_k}) times the connected diagrams of κ(δ_{i_1}^{q_1}, …, δ_{i_n}^{q_n})
  * (Leonov–Shiryaev); blocks larger than K are dropped.
  */
-export function transferRule(activation: PolynomialActivation, order: number, inputOrder: number): TransferRule {
+export function transferRule(activation: PolynomialActivation, order: number, inputOrder: number, maxBytes = DEFAULT_MAX_MEMORY): TransferRule {
   if (!Number.isInteger(order) || order < 1 || order > MAX_OUTPUT_ORDER)
     throw new RangeError(`output order must be an integer 1…${MAX_OUTPUT_ORDER}, got ${order}`);
   if (!Number.isInteger(inputOrder) || inputOrder < 1 || inputOrder > MAX_INPUT_ORDER)
     throw new RangeError(`input order must be an integer 1…${MAX_INPUT_ORDER}, got ${inputOrder}`);
   const d = activation.degree;
+  checkRuleCost(d, order, inputOrder, maxBytes);
   const terms: RuleTerm[] = [];
   // Large rules share few distinct factors: intern them (a degree-4, n = 4, K = 8 rule has 757k terms).
   const cumulantFactors = new Map<string, CumulantFactor>();
-  const coefficients = new Map<number, Rational>();
-  for (const q of exponentTuples(order, order === 1 ? 0 : 1, d)) {
+  const coefficients = new Map<bigint, Rational>();
+  // With K = 1 no diagram has a block (blocks hold 2…K legs): only b_0 survives, in the mean.
+  for (const q of exponentTuples(order, order === 1 ? 0 : 1, inputOrder < 2 ? 0 : d)) {
     const factors: TaylorFactor[] = q.map((qk, slot) => ({ kind: 'taylor', q: qk, slot }));
     const { patterns, vertexPosition } = blockPatternsUpToPermutation(q, inputOrder);
     for (const pattern of patterns) {
@@ -91,8 +178,8 @@ export function transferRule(activation: PolynomialActivation, order: number, in
         return factor;
       });
       cumulants.sort(compareCumulants);
-      let coefficient = coefficients.get(pattern.weight);
-      if (!coefficient) coefficients.set(pattern.weight, (coefficient = Rational.of(pattern.weight)));
+      let coefficient = coefficients.get(pattern.exactWeight);
+      if (!coefficient) coefficients.set(pattern.exactWeight, (coefficient = Rational.of(pattern.exactWeight)));
       terms.push({ coefficient, factors, cumulants });
     }
   }

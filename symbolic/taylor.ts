@@ -96,8 +96,12 @@ function checkTaylor(expr: ParsedExpression, taylor: readonly MathNode[]): void 
     const mu = rand();
     const delta = rand();
     const direct = Number(phi.evaluate({ ...scope, [VARIABLE]: mu + delta }));
-    const series = b.reduce((s, bq, q) => s + Number(bq.evaluate({ ...scope, [VARIABLE]: mu })) * delta ** q, 0);
-    const scale = Math.max(1, Math.abs(direct));
+    const terms = b.map((bq, q) => Number(bq.evaluate({ ...scope, [VARIABLE]: mu })) * delta ** q);
+    const series = terms.reduce((s, t) => s + t, 0);
+    if (!Number.isFinite(direct) || !terms.every(Number.isFinite))
+      throw new InputError(`expression "${expr.source}": its coefficients overflow float64 near z = ${mu.toFixed(2)}; use smaller coefficients`);
+    // Rounding in the sum is relative to the sum of the terms' magnitudes (binomials reach C(64, 32)).
+    const scale = Math.max(1, Math.abs(direct), terms.reduce((s, t) => s + Math.abs(t), 0));
     if (!(Math.abs(direct - series) <= 1e-9 * scale))
       throw new Error(`internal: Taylor coefficients of "${expr.source}" fail the numeric check (${direct} vs ${series})`);
   }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { blockPatterns, connectedPartitions, pairPartitions, setPartitions, type BlockPattern } from '../symbolic/partitions.ts';
+import { blockPatterns, countBlockPatterns, connectedPartitions, pairPartitions, setPartitions, type BlockPattern } from '../symbolic/partitions.ts';
+import { DEFAULT_MAX_MEMORY, RULE_COST, ruleTermCount, transferRule } from '../symbolic/rule.ts';
+import { polynomialActivation } from '../symbolic/taylor.ts';
+import { parseActivation } from '../symbolic/expression.ts';
 import { bruteSetPartitions, gaussHermite } from './helpers.ts';
 
 /** Bell numbers B_0…B_8 (OEIS A000110). */
@@ -203,5 +206,25 @@ describe('connectedPartitions (the literal Leonov–Shiryaev sum)', () => {
       }
     // κ(δ_i², δ_j²) at K = 4: {i1 j1}{i2 j2}, {i1 j2}{i2 j1} and {i1 i2 j1 j2} (DESIGN §4).
     expect(connectedPartitions([2, 2], 4)).toHaveLength(3);
+  });
+});
+
+describe('countBlockPatterns and ruleTermCount (sizes before any enumeration)', () => {
+  it('count exactly the classes blockPatterns lists, connected or not (n ≤ 4, q_k ≤ 4, K ∈ {2,3,5,8})', () => {
+    for (const q of [[3], [2, 2], [1, 3], [4, 2, 1], [2, 2, 2], [1, 1, 1, 1], [2, 1, 3, 1], [4, 4]])
+      for (const K of [2, 3, 5, 8])
+        for (const connected of [true, false]) expect(countBlockPatterns(q, K, connected), `${q} K=${K} ${connected}`).toBe(blockPatterns(q, K, connected).length);
+  });
+  it('ruleTermCount equals the number of terms transferRule derives', () => {
+    for (const [d, n, K] of [[2, 2, 4], [3, 3, 8], [4, 3, 8], [5, 2, 6], [16, 1, 8]]) {
+      const activation = polynomialActivation(parseActivation(`z^${d} + z`));
+      expect(ruleTermCount(d, n, K), `d=${d} n=${n} K=${K}`).toBe(transferRule(activation, n, K).terms.length);
+    }
+  });
+  it('refuses a rule beyond --max-memory before building it (z^8 at order 3: 22 million terms)', () => {
+    expect(ruleTermCount(8, 3, 8)).toBeGreaterThan(DEFAULT_MAX_MEMORY / RULE_COST.bytesPerTerm);
+    const started = performance.now();
+    expect(() => transferRule(polynomialActivation(parseActivation('z^8')), 3, 8)).toThrow(/more than .* terms .*raise --max-memory/);
+    expect(performance.now() - started).toBeLessThan(20_000);
   });
 });

@@ -41,7 +41,8 @@ const exactOrders = (d: number) => Array.from({ length: Math.min(4, Math.floor(8
 /** A polynomial with coefficients of magnitude 0.1…1 (so its degree is what it says). */
 const polynomialArb = (maxDegree: number) =>
   fc.integer({ min: 1, max: maxDegree }).chain((d) =>
-    fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: d + 1, maxLength: d + 1 }).map((c) => {
+    // Coefficients within the magnitudes activations accept (0 or 1e-100…1e100; subnormals are refused).
+    fc.array(fc.double({ min: -1, max: 1, noNaN: true }).map((v) => (Math.abs(v) < 1e-100 ? 0 : v)), { minLength: d + 1, maxLength: d + 1 }).map((c) => {
       const lead = c[d];
       c[d] = Math.sign(lead || 1) * (0.1 + 0.9 * Math.abs(lead));
       return c;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../../symbolic/errors.ts';
 
@@ -16,29 +17,47 @@ export interface Command {
 
 /** util.parseArgs with errors turned into one-line input errors that point at --help. */
 export function parseOptions<T extends ParseArgsConfig['options']>(command: string, argv: string[], options: T, allowPositionals = true) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true, tokens: true });
   } catch (err) {
-    throw new InputError(`${(err as Error).message.replace(/\. To specify.*$/, '')} (see corrmap ${command} --help)`);
+    const message = (err as Error).message;
+    const ambiguous = /^Option '(-[^']*)' argument is ambiguous/.exec(message);
+    if (ambiguous) throw new InputError(`${ambiguous[1]} needs a value; a value that starts with a dash is written ${ambiguous[1]}=-1 (see corrmap ${command} --help)`);
+    throw new InputError(`${message.split('\n')[0].replace(/\. To specify.*$/, '')} (see corrmap ${command} --help)`);
   }
+  // parseArgs keeps the last of a repeated option silently; only options marked multiple may repeat.
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name) && !(options?.[token.name] as { multiple?: boolean } | undefined)?.multiple)
+      throw new InputError(`--${token.name} is given more than once; give it once (see corrmap ${command} --help)`);
+    seen.add(token.name);
+  }
+  const { tokens: _, ...rest } = parsed;
+  return rest;
 }
+
+/** Worker threads the machine can run at once: the cap of every --workers option. */
+export const CORES = availableParallelism();
 
 export function integerOption(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   const v = Number(value);
-  if (!Number.isInteger(v) || v < min || v > max) throw new InputError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(v) || v < min || v > max) throw new InputError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   return v;
 }
 
 /** --param a=0.5 (repeatable) → {a: 0.5}. */
 export function parameterOptions(values: string[] | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
+  // No prototype: a parameter may be called constructor or toString.
+  const out = Object.create(null) as Record<string, number>;
   for (const text of values ?? []) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(text);
     if (!m) throw new InputError(`--param "${text}" is not of the form name=value (e.g. --param a=0.5)`);
     const v = Number(m[2]);
-    if (!Number.isFinite(v)) throw new InputError(`--param ${m[1]}: "${m[2]}" is not a finite number`);
-    if (m[1] in out) throw new InputError(`--param ${m[1]} is given twice`);
+    if (m[2].trim() === '' || !Number.isFinite(v)) throw new InputError(`--param ${m[1]}: "${m[2]}" is not a finite number`);
+    if (Object.hasOwn(out, m[1])) throw new InputError(`--param ${m[1]} is given twice`);
     out[m[1]] = v;
   }
   return out;
@@ -48,4 +67,14 @@ export function oneOf<T extends string>(value: string | undefined, name: string,
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) throw new InputError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
+}
+
+/** --max-memory 4GB / 500MB / 2e9 (bytes) → bytes. */
+export function memoryOption(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(B|kB|KB|MB|GB|TB)?\s*$/i.exec(value);
+  const scale: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  const bytes = m ? Number(m[1]) * scale[(m[2] ?? 'b').toLowerCase()] : NaN;
+  if (!Number.isFinite(bytes) || bytes < 1e6 || bytes > 1e13) throw new InputError(`--max-memory must be an amount from 1MB to 10TB such as 8GB or 500MB, got "${value}"`);
+  return bytes;
 }

@@ -4,9 +4,10 @@ import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } fr
 import { MAX_GAUSSIAN_ORDER, gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
-import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, requiredInputOrder, transferRule, type TransferRule } from '../../symbolic/rule.ts';
+import { DEFAULT_MAX_MEMORY, MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, requiredInputOrder, ruleCost, transferRule, type TransferRule } from '../../symbolic/rule.ts';
+import { MAX_EXPRESSION_LENGTH, MAX_NESTING, NUMBER_RANGE, RESERVED_SYMBOLS } from '../../symbolic/expression.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
-import { integerOption, oneOf, parameterOptions, parseOptions, type Command } from './command.ts';
+import { integerOption, memoryOption, oneOf, parameterOptions, parseOptions, type Command } from './command.ts';
 
 export const deriveCommand: Command = {
   name: 'derive',
@@ -30,7 +31,13 @@ Options:
                        at most ${MAX_INPUT_ORDER}); K = 2 is the Gaussian closure
   --param name=value   give a parameter a value (repeatable); others stay symbolic
   --format f           text (default), latex or json
+  --max-memory m       memory the rules may take (default ${bytesText(DEFAULT_MAX_MEMORY)}; about 1 kB per term);
+                       larger rules are refused before any work, with their size
   -h, --help           show this help
+
+Limits: expressions of at most ${MAX_EXPRESSION_LENGTH} characters and ${MAX_NESTING} levels of brackets; numbers and
+parameter values 0 or of magnitude ${NUMBER_RANGE.min}…${NUMBER_RANGE.max}; parameters may not be named like
+the rules' own symbols (${Object.keys(RESERVED_SYMBOLS).join(', ')}).
 
 Examples:
   corrmap derive "z + a*z^2" --order 2 --input-order 4
@@ -44,38 +51,77 @@ Examples:
       'input-order': { type: 'string', short: 'K' },
       param: { type: 'string', multiple: true, short: 'p' },
       format: { type: 'string', short: 'f' },
+      'max-memory': { type: 'string' },
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1)
       throw new InputError(`derive takes one expression, got ${positionals.length} (quote it: corrmap derive "z + a*z^2")`);
     const order = integerOption(values.order, 'order', 1, MAX_OUTPUT_ORDER, 2);
     const format = oneOf(values.format, 'format', ['text', 'latex', 'json'] as const, 'text');
+    const inputOrder = values['input-order'] === undefined ? undefined : integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
+    const maxMemory = memoryOption(values['max-memory'], DEFAULT_MAX_MEMORY);
     const started = performance.now();
-    const expression = parseActivation(positionals[0], parameterOptions(values.param));
-    if (!('degree' in polynomialDegree(expression))) {
-      if (order > MAX_GAUSSIAN_ORDER) throw new InputError(`--order ${order}: for a non-polynomial activation the Gaussian closure gives orders up to ${MAX_GAUSSIAN_ORDER}`);
-      if (values['input-order'] !== undefined && values['input-order'] !== '2')
-        throw new InputError(`--input-order ${values['input-order']}: a non-polynomial activation is derived under the Gaussian closure (K = 2); leave --input-order out or give 2`);
-      const activation = activationOf(expression);
-      const bad = expression.parameters.length === 0 ? undefinedPoint(activation) : undefined;
-      if (bad !== undefined)
-        throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
-      const general = generalDerivation(activation, order);
-      const elapsed = performance.now() - started;
-      if (format === 'json') out.log(JSON.stringify({ ...general.json, elapsedMs: Math.round(elapsed * 10) / 10 }, null, 1));
-      else if (format === 'latex') out.log(general.latex);
-      else out.log(`${general.text}\n\nderived in ${elapsed.toFixed(1)} ms`);
-      return;
-    }
-    const activation = polynomialActivation(expression);
-    const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, Math.min(MAX_INPUT_ORDER, requiredInputOrder(activation.degree, order)));
-    const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder));
+    const result = derivation(positionals[0], parameterOptions(values.param), { order, inputOrder, maxMemory });
     const elapsed = performance.now() - started;
-    if (format === 'json') out.log(JSON.stringify(ruleSetJson(activation, rules, elapsed), null, 1));
-    else if (format === 'latex') out.log(ruleSetLatex(activation, rules));
-    else out.log(ruleSetText(activation, rules, elapsed));
+    if (format === 'json') out.log(JSON.stringify({ ...result.json, ...(result.estimate ? { estimate: result.estimate } : {}), elapsedMs: Math.round(elapsed * 10) / 10 }, null, 1));
+    else if (format === 'latex') out.log(`${result.latex}${result.estimate && result.estimate.seconds >= 1 ? `\n% derived in ${elapsed.toFixed(1)} ms (estimated ${result.estimate.seconds.toFixed(1)} s for ${result.estimate.terms} terms)` : ''}`);
+    else out.log(`${result.text}\n\nderived in ${elapsed.toFixed(1)} ms${result.estimate && result.estimate.seconds >= 1 ? ` (estimated ${result.estimate.seconds.toFixed(1)} s for ${result.estimate.terms} terms)` : ''}`);
   },
 };
+
+/** What derive computes, in every format: rules of a polynomial, or the Gaussian closure of another φ. */
+export interface Derivation {
+  readonly kind: 'polynomial' | 'gaussian-closure';
+  readonly text: string;
+  readonly latex: string;
+  readonly json: Record<string, unknown>;
+  /** The exact rules, orders 1…n (polynomial activations). */
+  readonly rules?: readonly TransferRule[];
+  /** What the rules were estimated to take before they were derived (polynomial activations). */
+  readonly estimate?: { terms: number; bytes: number; seconds: number };
+}
+
+/**
+ * The transfer rules of φ given as text: exact rules for a polynomial (K defaults to d·n, at most
+ * ${MAX_INPUT_ORDER}), the Gaussian closure otherwise (K = 2). Rules larger than maxMemory are refused
+ * before any work.
+ */
+export function derivation(source: string, params: Readonly<Record<string, number>>, options: { order: number; inputOrder?: number; maxMemory?: number }): Derivation {
+  const { order } = options;
+  const maxMemory = options.maxMemory ?? DEFAULT_MAX_MEMORY;
+  const expression = parseActivation(source, params);
+  if (!('degree' in polynomialDegree(expression))) {
+    if (order > MAX_GAUSSIAN_ORDER) throw new InputError(`--order ${order}: for a non-polynomial activation the Gaussian closure gives orders up to ${MAX_GAUSSIAN_ORDER}`);
+    if (options.inputOrder !== undefined && options.inputOrder !== 2)
+      throw new InputError(`--input-order ${options.inputOrder}: a non-polynomial activation is derived under the Gaussian closure (K = 2); leave --input-order out or give 2`);
+    const activation = activationOf(expression);
+    const bad = expression.parameters.length === 0 ? undefinedPoint(activation) : undefined;
+    if (bad !== undefined)
+      throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
+    return { kind: 'gaussian-closure', ...generalDerivation(activation, order) };
+  }
+  const activation = polynomialActivation(expression);
+  const inputOrder = options.inputOrder ?? Math.min(MAX_INPUT_ORDER, requiredInputOrder(activation.degree, order));
+  for (let k = order; k >= 1; k--) checkRuleCost(activation.degree, k, inputOrder, maxMemory);
+  const costs = Array.from({ length: order }, (_, k) => ruleCost(activation.degree, k + 1, inputOrder, maxMemory));
+  const estimate = { terms: costs.reduce((s, c) => s + c.terms, 0), bytes: costs.reduce((s, c) => s + c.bytes, 0), seconds: costs.reduce((s, c) => s + c.seconds, 0) };
+  const rules = Array.from({ length: order }, (_, k) => transferRule(activation, k + 1, inputOrder, maxMemory));
+  // Each format on demand: a rule of 10⁶ terms prints in seconds.
+  return {
+    kind: 'polynomial',
+    rules,
+    estimate,
+    get text() {
+      return ruleSetText(activation, rules);
+    },
+    get latex() {
+      return ruleSetLatex(activation, rules);
+    },
+    get json() {
+      return ruleSetJson(activation, rules) as Record<string, unknown>;
+    },
+  };
+}
 
 function describeActivation(a: PolynomialActivation): string {
   const e = a.expression;

@@ -4,7 +4,7 @@ import { distributionWidth } from '../../numeric/simulate.ts';
 import { distributionFromJson, networkFromJson, readJson } from '../io.ts';
 import { fileDigest, mergeShards, readShard } from '../shards.ts';
 import { parseOptions, type Command } from './command.ts';
-import { reportValidation, theoryOf } from './validate.ts';
+import { compareLayers, reportValidation, theoryOf } from './validate.ts';
 
 export const mergeCommand: Command = {
   name: 'merge',
@@ -71,6 +71,6 @@ Example (a SLURM job array, one shard per task; see the README):
       samples: Math.floor(run.samples / run.batches) * run.batches, batches: run.batches, seed: run.seed, backend: run.backend, workers: merged.workers,
       inputOrder: run.inputOrder, outputOrder: run.outputOrder, theorySeconds, monteCarloSeconds: merged.seconds, shards: merged.shards,
     };
-    return await reportValidation(network, input, theory, estimates, info, values, out);
+    return await reportValidation(network, input, compareLayers(theory, estimates, info), info, values, out);
   },
 };

@@ -1,63 +1,123 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
-import { hasActivation, type LayerResult, type Network } from '../../numeric/network.ts';
-import { propagate } from '../../numeric/propagate.ts';
+import { DENSE_BYTES_PER_ENTRY, hasActivation, highestGiven, type LayerResult, type Network } from '../../numeric/network.ts';
+import { propagate, propagateCompiled } from '../../numeric/propagate.ts';
+import { DEFAULT_MAX_MEMORY, bytesText } from '../../symbolic/rule.ts';
+import { MAX_EXPRESSION_LENGTH } from '../../symbolic/expression.ts';
+import { MAX_ESTIMATED_ORDER } from '../../numeric/powersums.ts';
 import { BACKENDS, BACKEND_NOTES, DEFAULT_BACKEND } from '../../numeric/backend.ts';
 import type { Cumulants } from '../../numeric/tensor.ts';
-import { networkFromJson, readJson, statsFromJson, statsToJson } from '../io.ts';
+import { FLOAT32_SYMMETRY, networkFromJson, propagationInputsFromJson, readJson, statsToJson, type NamedInput } from '../io.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
 import { cumulantsText } from './format.ts';
-import { integerOption, oneOf, parseOptions, type Command } from './command.ts';
+import { integerOption, memoryOption, oneOf, parseOptions, type Command } from './command.ts';
 
 export const propagateCommand: Command = {
   name: 'propagate',
   summary: 'propagate input cumulants through a network',
-  usage: `Usage: corrmap propagate <network.json> --input <stats.json> [--input-order K] [--output-order n] [--backend b] [--json]
+  usage: `Usage: corrmap propagate <network.json> --input <stats.json> [--input <more.json> …] [--input-order K]
+                         [--output-order n] [--backend b] [--max-memory m] [--json]
 
 Propagate the input distribution, described by its cumulants, through every layer: exact affine
-maps (DESIGN §3) and the transfer rules of each activation (DESIGN §4). Each layer reads its
-pre-activation cumulants up to order K and passes cumulants up to max(K, n) on; every layer reports
-pre- and post-activation cumulants up to order n and which orders are exact under the truncation.
+maps (docs/theory.md §Affine layers) and the transfer rules of each activation (docs/theory.md
+§Polynomial activations). Each layer reads its pre-activation cumulants up to order K and passes
+cumulants up to max(K, n) on; every layer reports pre- and post-activation cumulants up to order n
+and which orders are exact under the truncation. Several inputs (classes) go through together.
 
 Files:
   network.json   {"layers": [{"weight": [[…]], "bias": […], "activation": "z + a*z^2", "params": {"a": 0.5}}]}
-                 rows of weight are outputs; activation "z" or "linear" means none
-  stats.json     {"mean": […], "cov": [[…]], "k3": [[[…]]], "k4": …}  (k3…k8 optional, missing = 0)
+                 rows of weight are outputs; bias missing = 0; activation missing, "z" or "linear"
+                 means none (the layer is affine)
+  stats.json     {"mean": […], "cov": [[…]], "k3": [[[…]]], "k4": …}  (k3…k8 optional, missing = 0;
+                 tensors must be symmetric to ${FLOAT32_SYMMETRY} of their largest entry: float32
+                 output of propagate --json reads back, with a note)
+                 or {"data": [[…], …]}: the population cumulants of the rows (orders ≤ ${MAX_ESTIMATED_ORDER})
+                 or {"classes": [stats or data, …]} / {"classes": {"name": stats or data, …}}
+                 unknown keys are errors
 
 Options:
-  --input <file>       input statistics (required)
+  --input <file>       input statistics (required; repeat for several inputs)
   --input-order K      input cumulant order kept by each layer, 1…${MAX_INPUT_ORDER} (default 2: Gaussian closure)
   --output-order n     cumulant orders reported, 1…${MAX_OUTPUT_ORDER} (default 2)
   --backend b          where to compute (default ${DEFAULT_BACKEND}):
 ${BACKENDS.map((b) => `                         ${b.padEnd(11)}${BACKEND_NOTES[b]}`).join('\n')}
-  --json               machine-readable output
+  --max-memory m       memory the propagation may take, e.g. 8GB (default ${bytesText(DEFAULT_MAX_MEMORY)}): dense
+                       cumulants count ${DENSE_BYTES_PER_ENTRY} bytes per entry of width^order, rules about
+                       1 kB per term; larger work is refused before it starts
+  --json               machine-readable output (its "post" objects read back as stats files)
   -h, --help           show this help
+
+Limits: activations of at most ${MAX_EXPRESSION_LENGTH} characters; every number finite; an overflow in
+any layer (float64 beyond ±1.8e308, float32 beyond ±3.4e38) is an error naming the layer.
 
 Example:
   corrmap propagate examples/network.json --input examples/stats.json --input-order 4 --json`,
   async run(argv, out) {
     const { values, positionals } = parseOptions('propagate', argv, {
-      input: { type: 'string', short: 'i' },
+      input: { type: 'string', short: 'i', multiple: true },
       'input-order': { type: 'string', short: 'K' },
       'output-order': { type: 'string', short: 'n' },
       backend: { type: 'string', short: 'b' },
+      'max-memory': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1) throw new InputError(`propagate takes one network file, got ${positionals.length} (see corrmap propagate --help)`);
-    if (!values.input) throw new InputError('--input <stats.json> is required: the mean, covariance and optional higher cumulants of the input');
+    if (!values.input?.length) throw new InputError('--input <stats.json> is required: the mean, covariance and optional higher cumulants of the input');
     const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
     const outputOrder = integerOption(values['output-order'], 'output-order', 1, MAX_OUTPUT_ORDER, 2);
     const backend = oneOf(values.backend, 'backend', BACKENDS, DEFAULT_BACKEND);
-    const input = statsFromJson(readJson(values.input, 'stats file'), `stats file "${values.input}"`);
-    const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, input.size);
+    const maxMemory = memoryOption(values['max-memory'], DEFAULT_MAX_MEMORY);
+    const notes: string[] = [];
+    const inputs = values.input.flatMap((path) => {
+      const read = propagationInputsFromJson(readJson(path, 'stats file'), `stats file "${path}"`, Math.max(inputOrder, outputOrder), notes);
+      return read.map((c) => ({ ...c, name: values.input!.length > 1 || read.length > 1 ? (c.name ? `${path}: ${c.name}` : path) : '' }));
+    });
+    const widths = new Set(inputs.map((c) => c.cumulants.size));
+    if (widths.size > 1) throw new InputError(`the inputs have different widths (${[...widths].join(', ')}); every input must have the network's input width`);
+    const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, inputs[0].cumulants.size);
     const started = performance.now();
-    const results = await propagate(network, input, { inputOrder, outputOrder, backend });
+    const results = await propagateAll(network, inputs, { inputOrder, outputOrder, backend, maxMemory });
     const seconds = (performance.now() - started) / 1000;
-    if (values.json) out.log(JSON.stringify({ ...propagationJson(network, results, inputOrder, outputOrder, backend), seconds }));
-    else out.log(propagationText(network, input, results, inputOrder, outputOrder, backend));
+    if (values.json) {
+      const one = (r: LayerResult[]) => propagationJson(network, r, inputOrder, outputOrder, backend);
+      const body = inputs.length === 1 ? one(results[0]) : { classes: inputs.map((c, k) => ({ name: c.name, ...one(results[k]) })) };
+      out.log(JSON.stringify({ ...body, ...(notes.length ? { notes } : {}), seconds }));
+    } else {
+      const text = inputs.map((c, k) => `${inputs.length > 1 ? `input ${c.name}\n` : ''}${propagationText(network, c.cumulants, results[k], inputOrder, outputOrder, backend)}`);
+      out.log([...notes.map((n) => `note: ${n}`), ...text].join('\n\n'));
+    }
   },
 };
+
+/**
+ * Every input through the network: on a tfjs backend, inputs that share what is known about them
+ * (the order above which their cumulants vanish) go through as one batch.
+ */
+export async function propagateAll(
+  network: Network,
+  inputs: readonly NamedInput[],
+  options: { inputOrder: number; outputOrder: number; backend: (typeof BACKENDS)[number]; maxMemory?: number },
+): Promise<LayerResult[][]> {
+  const results = new Array<LayerResult[]>(inputs.length);
+  const groups = new Map<number, number[]>();
+  inputs.forEach((c, k) => {
+    const zeroAbove = c.zeroAbove ?? highestGiven(c.cumulants);
+    groups.set(zeroAbove, [...(groups.get(zeroAbove) ?? []), k]);
+  });
+  for (const [zeroAbove, members] of groups) {
+    const common = { inputOrder: options.inputOrder, outputOrder: options.outputOrder, inputZeroAbove: zeroAbove, maxMemory: options.maxMemory };
+    if (options.backend === 'reference' || members.length === 1) {
+      for (const k of members) results[k] = await propagate(network, inputs[k].cumulants, { ...common, backend: options.backend });
+      continue;
+    }
+    const batch = await propagateCompiled(network, members.map((k) => inputs[k].cumulants), { ...common, backend: options.backend });
+    members.forEach((k, b) => {
+      results[k] = batch.map((r) => ({ pre: r.pre[b], post: r.post[b], exactOrder: r.exactOrder, ...(r.numericalError ? { numericalError: r.numericalError } : {}) }));
+    });
+  }
+  return results;
+}
 
 export function exactnessText(exactOrder: number, reported: number): string {
   if (exactOrder >= reported) return 'exact';

@@ -47,7 +47,12 @@ Errors in the input exit with code 2 and one line on stderr.`;
 export async function runCli(argv: readonly string[], out: Output, errors: Output): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
+      // No command is a usage error: the usage goes to stderr and the exit code says so.
+      errors.log(usage);
+      return 2;
+    }
+    if (name === '--help' || name === '-h' || name === 'help') {
       out.log(usage);
       return 0;
     }

@@ -14,7 +14,7 @@ import { fileDigest, shardRange, writeShard, type RunIdentity } from '../shards.
 import { resolve } from 'node:path';
 import { num, progressBar } from './format.ts';
 import { writeFileSync } from 'node:fs';
-import { integerOption, oneOf, parseOptions, type Command, type Output } from './command.ts';
+import { CORES, integerOption, oneOf, parseOptions, type Command, type Output } from './command.ts';
 
 /** Exit code when an exact theory disagrees with sampling (2 is bad input, 1 an internal error). */
 export const DISAGREES_EXIT_CODE = 3;
@@ -30,6 +30,10 @@ Propagates the input's cumulants through the network (the theory, on the chosen 
 the network (Monte Carlo on the same backend), then compares every unique entry of the mean,
 covariance, … of every layer, before and after the activation: z = |theory − MC| / SE, with SE
 the batch standard error, against a Bonferroni bound over all entries (family-wise α = 0.001).
+SE is widened by the float rounding of the theory, ε = 1e-12 (reference) or 1e-5 (float32) of the
+size of the block's entries or of (|μ| + σ)^order; where SE = 0 (constant data, a deterministic
+unit) z compares the difference with ε alone, so |z| within the bound is agreement to float
+tolerance.
 Blocks the truncation makes exact must agree; approximate ones (a closure at K) report how far
 they are from sampling.
 
@@ -47,7 +51,7 @@ Options:
   --backend b          ${BACKENDS.join(', ')} (default ${DEFAULT_BACKEND})
   --input-order K      input cumulant order each layer keeps in the theory, 1…${MAX_INPUT_ORDER} (default 2)
   --output-order n     cumulant orders compared, 1…${MAX_ESTIMATED_ORDER} (default 2)
-  --workers w          worker threads for sampling (default: the cores, for long runs)
+  --workers w          worker threads for sampling, 1…${CORES} (the cores; default: the cores, for long runs)
   --entries            print every entry, not only the worst of each block
   --plot <file>        draw every entry's |z| against the bound, one row per block (.svg, or .png)
   --json               machine-readable output (every entry with theory, MC, SE and z)
@@ -60,6 +64,9 @@ Shards: the random streams depend only on (seed, batch, chunk), so corrmap merge
 files (any order) gives bit for bit the validation of one run on the same backend. Each shard
 file names the network and input files by path and SHA-256. It holds every batch's power sums:
 about 4 MB per batch per layer stage for width 1000 at --output-order 2 (keep a file < 500 MB).
+
+Limits: --samples 1000…1e10 with at least 16 per batch, --batches 2…10000, --workers 1…${CORES};
+data inputs give cumulants up to order ${MAX_ESTIMATED_ORDER}; an overflow in any layer is an error naming the layer.
 
 Exit code: 0 when every exact block agrees, ${DISAGREES_EXIT_CODE} when one disagrees, 2 for bad input.
 
@@ -97,7 +104,7 @@ Examples:
       throw new InputError(`--input-order ${inputOrder}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}; use --input-order ≤ ${MAX_ESTIMATED_ORDER}`);
     if (samples / batches < 16) throw new InputError(`--samples ${samples} is too few for --batches ${batches}: at least 16 samples per batch`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, distributionWidth(input));
-    const workers = integerOption(values.workers, 'workers', 1, 64, defaultWorkers(samples, network.layers.length, batches));
+    const workers = integerOption(values.workers, 'workers', 1, CORES, defaultWorkers(samples, network.layers.length, batches));
     const shard = shardOption(values.shard, batches);
     if (shard && !values.save) throw new InputError('--shard k/n needs --save <file.json>: a shard alone validates nothing; corrmap merge combines the saved shards');
     if (values.save && backend === 'reference')
@@ -122,25 +129,47 @@ Examples:
       return 0;
     }
 
-    const started = performance.now();
-    const theory = await theoryOf(network, input, backend, inputOrder, outputOrder);
-    const theorySeconds = (performance.now() - started) / 1000;
     const bar = values.json ? undefined : progressBar('sampling');
-    const mcStart = performance.now();
-    let estimates: LayerEstimates[];
-    if (backend === 'reference')
-      estimates = sampleNetwork(network, hostSampler(input), { samples, batches, seed, maxOrder: outputOrder, onProgress: (f) => bar?.update(f) });
-    else {
-      const sim = await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend, workers, onProgress: (f) => bar?.update(f) });
-      if (values.save) writeShard(values.save, { run: identity(), index, count, batchRange, workers, seconds: sim.seconds, stages: sim.stages });
-      estimates = sim.estimates();
-    }
+    const result = await validateNetwork(network, input, { samples, batches, seed, backend, inputOrder, outputOrder, workers, onProgress: (f) => bar?.update(f) });
     bar?.done();
-    const mcSeconds = (performance.now() - mcStart) / 1000;
-    const run = { samples: Math.floor(samples / batches) * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
-    return await reportValidation(network, input, theory, estimates, run, values, out);
+    if (values.save && result.stages) writeShard(values.save, { run: identity(), index, count, batchRange, workers, seconds: result.run.monteCarloSeconds, stages: result.stages });
+    return await reportValidation(network, input, result.validation, result.run, values, out);
   },
 };
+
+/**
+ * Theory (propagate on `backend`) against Monte Carlo (sampling the network on the same backend)
+ * for every layer: what validate prints, as data (and, on tfjs backends, the batches' power sums
+ * that a shard file holds).
+ */
+export async function validateNetwork(
+  network: Network,
+  input: InputDistribution,
+  options: { samples: number; batches: number; seed: number; backend: BackendName; inputOrder: number; outputOrder: number; workers: number; onProgress?: (fraction: number) => void },
+) {
+  const { samples, batches, seed, backend, inputOrder, outputOrder, workers } = options;
+  const started = performance.now();
+  const theory = await theoryOf(network, input, backend, inputOrder, outputOrder);
+  const theorySeconds = (performance.now() - started) / 1000;
+  const mcStart = performance.now();
+  let estimates: LayerEstimates[];
+  let stages: Awaited<ReturnType<typeof simulateNetwork>>['stages'] | undefined;
+  if (backend === 'reference')
+    estimates = sampleNetwork(network, hostSampler(input), { samples, batches, seed, maxOrder: outputOrder, onProgress: options.onProgress });
+  else {
+    const sim = await simulateNetwork(network, input, { samples, batches, seed, maxOrder: outputOrder, backend, workers, onProgress: options.onProgress });
+    stages = sim.stages;
+    estimates = sim.estimates();
+  }
+  const mcSeconds = (performance.now() - mcStart) / 1000;
+  const run: RunInfo = { samples: Math.floor(samples / batches) * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
+  return { validation: compareLayers(theory, estimates, run), run, stages };
+}
+
+/** Every entry of theory against its estimate, with the float allowance of the backend. */
+export function compareLayers(theory: Awaited<ReturnType<typeof propagate>>, estimates: LayerEstimates[], run: RunInfo): Validation {
+  return validateLayers(theory, estimates, { batches: run.batches, maxOrder: run.outputOrder, relativeFloor: run.backend === 'reference' ? 1e-12 : 1e-5 });
+}
 
 /** The theory side of a validation: the input's cumulants propagated through the network. */
 export function theoryOf(network: Network, input: InputDistribution, backend: BackendName, inputOrder: number, outputOrder: number) {
@@ -165,11 +194,10 @@ function shardOption(text: string | undefined, batches: number): [number, number
  * code. Shared by validate and merge, so a merged run prints exactly what one run prints.
  */
 export async function reportValidation(
-  network: Network, input: InputDistribution, theory: Awaited<ReturnType<typeof propagate>>, estimates: LayerEstimates[], run: RunInfo,
+  network: Network, input: InputDistribution, validation: Validation, run: RunInfo,
   values: { plot?: string; json?: boolean; entries?: boolean }, out: Output,
 ): Promise<number> {
-  const { inputOrder, outputOrder, backend, batches } = run;
-  const validation = validateLayers(theory, estimates, { batches, maxOrder: outputOrder, relativeFloor: backend === 'reference' ? 1e-12 : 1e-5 });
+  const { inputOrder, backend } = run;
   if (values.plot) {
     const title = `validate: network ${[network.inputSize, ...network.layers.map((l) => l.rows)].join('-')}, ${run.samples} samples, K = ${inputOrder}, backend ${backend}`;
     const { validationPlot } = await import('../plot.ts');
@@ -205,7 +233,7 @@ function describeInput(input: InputDistribution): string {
   return `the empirical distribution of ${input.count} data rows`;
 }
 
-function validationJson(network: Network, input: InputDistribution, v: Validation, run: RunInfo) {
+export function validationJson(network: Network, input: InputDistribution, v: Validation, run: RunInfo) {
   return {
     run: { ...run, input: input.kind, network: [network.inputSize, ...network.layers.map((l) => l.rows)] },
     critical: v.critical,
@@ -232,7 +260,7 @@ function validationText(network: Network, input: InputDistribution, v: Validatio
   const lines = [
     `network ${widths}; input ${describeInput(input)}; theory: ${closure}`,
     `Monte Carlo: ${run.samples} samples in ${run.batches} batches, seed ${run.seed}, backend ${run.backend}${run.workers > 1 ? `, ${run.workers} workers` : ''}${run.shards ? `, merged from ${run.shards} shards` : ''} (${run.monteCarloSeconds.toFixed(1)} s${run.shards ? ' summed over the shards' : ''}; theory ${run.theorySeconds.toFixed(2)} s)`,
-    `Bonferroni bound: |z| ≤ ${v.critical.toFixed(2)} over ${v.entries} entries (family-wise α = ${v.alpha}; z = |theory − MC| / SE)`,
+    `Bonferroni bound: |z| ≤ ${v.critical.toFixed(2)} over ${v.entries} entries (family-wise α = ${v.alpha}; z = |theory − MC| / √(SE² + ε²), ε the float rounding)`,
     '',
   ];
   const header = ['layer', 'stage', 'cumulant', 'entries', 'theory is', 'max |z|', 'at', 'verdict'];
