@@ -13,7 +13,7 @@ const root = join(import.meta.dirname, '..');
 async function reaches(entry: string): Promise<{ externals: string[]; folders: string[]; own: { path: string; kind: string }[] }> {
   const result = await build({
     entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent',
-    external: ['@tensorflow/*', 'webgpu', 'mathjs', 'nerdamer-prime'],
+    external: ['@tensorflow/*', 'webgpu', '@resvg/*', 'mathjs', 'nerdamer-prime'],
   });
   const imports = Object.values(result.metafile.inputs).flatMap((i) => i.imports);
   return {
