@@ -80,6 +80,8 @@ const ATOMS: Record<string, string> = {
   softplus: 'softplus(z)',
   silu: 'silu(z)',
   elu: 'elu(z)',
+  hardtanh: 'hardtanh(1.5*z)',
+  softsign: 'softsign(z)',
 };
 const GENERAL: Case[] = Object.entries(ATOMS).map(([name, source]) => ({ name, source, order: 2, input: gaussianInput(rng) }));
 const CASES = [...POLYNOMIALS, ...GENERAL];

@@ -14,7 +14,8 @@ import { integerOption, oneOf, parameterOptions, parseOptions, type Command, typ
 const LIMITS = `Limits:
   polynomial φ: exact rules of output orders 1…${MAX_OUTPUT_ORDER} at input orders K = 1…${MAX_INPUT_ORDER}, at most
     ${MAX_EMITTED_TERMS} terms in all (a cubic reaches order 4 at K = 8; a quartic only lower)
-  any other φ: the Gaussian closure (K = 2), mean and covariance (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}); g_k as closed-form
+  any other φ: the Gaussian closure (K = 2), mean and covariance (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; no third cumulant:
+    corrmap propagate --output-order 3 gives it); g_k as closed-form
     trees up to k = ${EMITTED_SMOOTHED_K.closedForm}, else by quadrature up to k = ${EMITTED_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ,
     ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece between kinks); the Mehler series stops, at run time, at the
     first order whose Cauchy–Schwarz bound is ≤ ${EMITTED_TOLERANCE} (relative), and the code returns that order and bound
@@ -29,7 +30,9 @@ const TARGET_NOTES = `Targets:
   julia    Julia loops over units; SpecialFunctions.jl for erf, erfc
   c        C99 with libm only: a header and a source (one file on stdout), outputs first
   latex    the rules in LaTeX (as corrmap derive --format latex) with the truncation used
-  json     the rules as JSON (as corrmap derive --format json) with the truncation used`;
+  json     the rules as JSON (as corrmap derive --format json) with the truncation used
+  An atom a target has no function for is written through its definition in corrmap's atom registry
+  (gelu as z Φ(z), Φ through erfc, softplus as max(z, 0) + log1p(exp(-|z|)), hardtanh as min(max(z, -1), 1)).`;
 
 export const emitCommand: Command = {
   name: 'emit',

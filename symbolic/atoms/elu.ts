@@ -4,5 +4,6 @@ import { defineAtom } from './atom.ts';
 export const elu = defineAtom({
   name: 'elu',
   float64: (x: number) => (x > 0 ? x : Math.expm1(x)),
+  definition: 'relu(z) + expm1(-relu(-z))',
   kinks: [0],
 });

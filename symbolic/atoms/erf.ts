@@ -4,7 +4,6 @@ import { erf as erfFloat64 } from '../special.ts';
 export const erf = defineAtom({
   name: 'erf',
   float64: erfFloat64,
-  definition: '2 * Phi(sqrt(2) * z) - 1',
   derivative: '2 / sqrt(pi) * exp(-z ^ 2)',
   antiderivative: true,
   bivariate: {

@@ -5,6 +5,8 @@ export const heaviside = defineAtom({
   name: 'heaviside',
   aliases: ['step'],
   float64: (x: number) => (x > 0 ? 1 : 0),
+  // sign(0) = 0, so H(0) = 0 as above.
+  definition: 'relu(sign(z))',
   kinks: [0],
   homogeneity: 0,
   bivariate: {

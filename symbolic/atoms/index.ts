@@ -27,7 +27,7 @@ import { max } from './max.ts';
 import { min } from './min.ts';
 import { hardtanh } from './hardtanh.ts';
 import { softsign } from './softsign.ts';
-import { atan, log, sqrt, tan } from './elementary.ts';
+import { atan, expm1, log, log1p, sqrt, tan } from './elementary.ts';
 import { Phi2excess, reluCovariance, reluVariance } from './bivariate-kinds.ts';
 
 export type { AtomSpec, Bivariate, Smoothing } from './atom.ts';
@@ -35,7 +35,7 @@ export { gaussianBump } from './exp.ts';
 
 export const ATOMS = [
   Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min, hardtanh, softsign,
-  log, sqrt, tan, atan, Phi2excess, reluCovariance, reluVariance,
+  log, sqrt, tan, atan, expm1, log1p, Phi2excess, reluCovariance, reluVariance,
 ] as const;
 
 /** The names of the registered atoms. */

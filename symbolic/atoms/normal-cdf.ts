@@ -6,7 +6,8 @@ export const Phi = defineAtom({
   name: 'Phi',
   callable: false,
   float64: normalCdf,
-  definition: '(1 + erf(z / sqrt(2))) / 2',
+  // erfc, not 1 + erf: no cancellation in the lower tail.
+  definition: 'erfc(-z / sqrt(2)) / 2',
   derivative: 'phi(z)',
   antiderivative: true,
   latex: '\\Phi',

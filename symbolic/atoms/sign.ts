@@ -3,7 +3,6 @@ import { defineAtom } from './atom.ts';
 export const sign = defineAtom({
   name: 'sign',
   float64: (x: number) => Math.sign(x),
-  definition: 'heaviside(z) - heaviside(-z)',
   kinks: [0],
   homogeneity: 0,
   bivariate: {

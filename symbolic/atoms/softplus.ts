@@ -4,6 +4,8 @@ import { defineAtom } from './atom.ts';
 export const softplus = defineAtom({
   name: 'softplus',
   float64: (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  definition: 'log(1 + exp(z))',
+  definition: 'relu(z) + log1p(exp(-abs(z)))',
   derivative: 'sigmoid(z)',
+  // The definition has kinks that cancel: Taylor mode integrates σ from the value instead.
+  antiderivative: true,
 });

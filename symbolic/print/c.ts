@@ -13,7 +13,8 @@ export class CPrinter extends CodePrinter {
     abs: prefixed('')('fabs'),
     max: prefixed('')('fmax'),
     min: prefixed('')('fmin'),
-    ifpositive: ([x, a, b]) => `((${x}) > 0 ? (${a}) : (${b}))`,
+    // libm has no sign: C's comparisons are 0 or 1, so sign(0) = 0 as corrmap's.
+    sign: ([x]) => `((double)((${x}) > 0) - (double)((${x}) < 0))`,
   };
   power(base: Printed, exponent: Printed): Printed {
     return { text: `pow(${base.text}, ${exponent.text})`, precedence: Precedence.Atom };

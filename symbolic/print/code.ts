@@ -1,16 +1,16 @@
 /**
  * Printers of source code for other tools (NumPy, JAX, PyTorch, Julia, C): each is a table of the
  * functions the target knows plus a few overrides, as in SymPy's code printers. Before printing, a
- * tree loses what the target cannot say: atoms it lacks are expanded into primitives
- * (symbolic/print/primitives.ts) and sub-trees free of variables are folded to float64 numbers, so
- * emitted code never calls a special function on a plain number.
+ * tree loses what the target cannot say: atoms it lacks are expanded through their definitions in
+ * the atom registry (symbolic/atoms), and sub-trees free of variables are folded to float64 numbers,
+ * so emitted code never calls a special function on a plain number. A target's table holds only its
+ * own spelling of functions it has (SciPy's ndtr for Φ, libm's erfc): a new atom needs no printer.
  */
-import { SMOOTHED_FUNCTIONS } from '../activations.ts';
+import { FLOAT64_FUNCTIONS, atomDefinition, atomNamed } from '../atoms/index.ts';
 import { NAMED_CONSTANTS, VARIABLE } from '../expression.ts';
 import { parse, type MathNode } from '../math.ts';
 import type { CumulantFactor, RuleShape } from '../rule.ts';
 import { Precedence, Printer, indexString, type Printed } from './printer.ts';
-import { primitiveDefinition } from './primitives.ts';
 
 /** How a target writes a call of a known function, given its printed arguments. */
 export type FunctionTable = Readonly<Record<string, (args: readonly string[]) => string>>;
@@ -54,17 +54,17 @@ export abstract class CodePrinter extends Printer {
     return fold(this.expand(node));
   }
 
-  private expand(node: MathNode): MathNode {
+  private expand(node: MathNode, depth = 0): MathNode {
     return node.transform((n) => {
       const v = view(n);
       if (v.type !== 'FunctionNode') return n;
       const name = (v.fn as { name: string }).name;
-      if (name in this.functions) return n.map((child) => this.expand(child)) as MathNode;
-      const definition = primitiveDefinition(name);
-      if (!definition) throw new RangeError(`the ${this.target} printer knows no function "${name}"`);
-      const args = v.args!.map((a) => this.expand(a));
-      const body = definition.transform((d) => (view(d).type === 'SymbolNode' && view(d).name === 'x' ? args[0] : d));
-      return this.expand(body);
+      if (name in this.functions) return n.map((child) => this.expand(child, depth)) as MathNode;
+      const atom = atomNamed(name);
+      if (!atom?.definition) throw new RangeError(`the ${this.target} printer knows no function "${name}" and the atom registry gives no definition of it`);
+      // Definitions refer to one another (gelu → Φ → erfc); a cycle would be a registry error.
+      if (depth > 16) throw new Error(`internal: the definitions of "${name}" refer to one another in a cycle`);
+      return this.expand(atomDefinition(atom, v.args!), depth + 1);
     });
   }
 
@@ -111,7 +111,7 @@ export abstract class CodePrinter extends Printer {
   }
 }
 
-const FOLD_SCOPE: Record<string, unknown> = { ...SMOOTHED_FUNCTIONS, ...NAMED_CONSTANTS, log1p: Math.log1p, expm1: Math.expm1, ifpositive: (x: number, a: number, b: number) => (x > 0 ? a : b) };
+const FOLD_SCOPE: Record<string, unknown> = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
 
 function isFree(node: MathNode): boolean {
   let free = true;

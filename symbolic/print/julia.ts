@@ -9,7 +9,6 @@ export class JuliaPrinter extends CodePrinter {
   protected readonly constants = { pi: 'pi', e: 'MathConstants.e' };
   protected readonly functions: FunctionTable = {
     ...Object.fromEntries(SAME.map((name) => [name, prefixed('')(name)])),
-    ifpositive: ([x, a, b]) => `ifelse(${x} > 0, ${a}, ${b})`,
   };
   power(base: Printed, exponent: Printed): Printed {
     return { text: `${this.wrap(base, Precedence.Atom)} ^ ${this.wrap(exponent, Precedence.Atom)}`, precedence: Precedence.Power };

@@ -58,7 +58,6 @@ export class NumPyPrinter extends CodePrinter {
       atan: f('arctan'),
       max: f('maximum'),
       min: f('minimum'),
-      ifpositive: ([x, a, b]) => `${xp}where(${x} > 0, ${a}, ${b})`,
       erf: prefixed(special)('erf'),
       erfc: prefixed(special)('erfc'),
       Phi: prefixed(special)('ndtr'),
@@ -117,7 +116,6 @@ export class TorchPrinter extends NumPyPrinter {
       atan: f('atan'),
       max: ([a, b]) => `torch.maximum(${t(a)}, ${t(b)})`,
       min: ([a, b]) => `torch.minimum(${t(a)}, ${t(b)})`,
-      ifpositive: ([x, a, b]) => `torch.where(${x} > 0, ${t(a)}, ${t(b)})`,
     };
   }
 }
