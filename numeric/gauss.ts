@@ -1,6 +1,6 @@
 /**
  * Gaussian quadrature and normal probabilities in float64: Gauss–Hermite rules for E[f(X)],
- * X ~ N(0, 1); the Gaussian expectations and Stein-form coefficients g_k of DESIGN §5; the
+ * X ~ N(0, 1); the Gaussian expectations and Stein-form coefficients g_k (docs/theory.md §Gaussian closure); the
  * univariate and bivariate normal CDF Φ, Φ₂ that the exact closed forms (ReLU, erf, Heaviside) need.
  */
 
@@ -397,7 +397,7 @@ function adaptiveSums(
 
 /**
  * E[f(μ + √s X)], X ~ N(0, 1), by Gauss–Hermite rules of doubling size until three successive
- * estimates agree (DESIGN §5: the Gaussian-smoothed activation G(μ, s)). s = 0 gives f(μ).
+ * estimates agree (docs/theory.md §Gaussian closure: the Gaussian-smoothed activation G(μ, s)). s = 0 gives f(μ).
  * Throws a RangeError when f is not finite at a node, or when the estimates have not settled by
  * maxNodes — which is what happens when E[f] does not exist (e.g. f = exp(z²), s ≥ 1/2: the
  * estimates grow without bound until f overflows at a node) and when f has kinks or jumps
@@ -420,7 +420,7 @@ export function gaussianExpectation(f: (z: number) => number, mu: number, s: num
 }
 
 /**
- * g_k = E[f^{(k)}(z)], z ~ N(μ, s), k = 0 … kmax, for an activation f (φ in DESIGN §5) without
+ * g_k = E[f^{(k)}(z)], z ~ N(μ, s), k = 0 … kmax, for an activation f (φ in docs/theory.md §Gaussian closure) without
  * derivatives, by Stein's lemma (Gaussian integration by parts):
  * g_k = s^{−k/2} E[f(μ + √s X) He_k(X)]. One set of function values serves every k; rules double
  * (starting at ≥ kmax + 1 nodes, so He_k is resolved) until every g_k settles. The division by

@@ -1,5 +1,5 @@
 /**
- * Gaussian closure for a general activation (DESIGN §5), float64: the per-index table
+ * Gaussian closure for a general activation (docs/theory.md §Gaussian closure), float64: the per-index table
  * g_k(i) = E[φ^{(k)}(z_i)] from the closed-form G (Taylor-mode derivatives in μ) or, where there is
  * none, from the Stein form by Gauss–Hermite quadrature; then the rules of symbolic/gaussian.ts
  * with the truncation chosen for a tolerance and a rigorous bound on what it leaves out.

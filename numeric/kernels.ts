@@ -1,5 +1,5 @@
 /**
- * Compilation of the rule IR into tfjs kernels (DESIGN §6). A kernel is a plain function of
+ * Compilation of the rule IR into tfjs kernels (docs/theory.md §Polynomial activations). A kernel is a plain function of
  * tensors, backend-agnostic; callers run it inside tf.tidy. Layout: a batch of B distributions of
  * width N keeps its order-r cumulant as a tensor of shape [B, N, …, N] (r axes of length N).
  */
@@ -19,7 +19,7 @@ import { compileExpression, integerPower } from './tfjs-emitter.ts';
 export { compileExpression, integerPower };
 
 /**
- * Affine map of every order (DESIGN §3) for a batch: μ' = W μ + b, and the order-r cumulant by r
+ * Affine map of every order (docs/theory.md §Affine layers) for a batch: μ' = W μ + b, and the order-r cumulant by r
  * successive mode products. Each mode product contracts the last axis with Wᵀ as one plain 2-D
  * matMul ([B·N^{r−1}, N_in] × [N_in, N_out], the fast path of every backend; transposed operands
  * are an order of magnitude slower on wasm) and rotates the new axis to the front, so after r

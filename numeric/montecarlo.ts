@@ -105,7 +105,7 @@ export interface MonteCarloOptions {
 /**
  * Sample the network forward in float64 and estimate the cumulants of every layer's pre- and
  * post-activation in B batches: within a batch, unbiased k-statistics; across batches, the mean
- * and the batch standard error sd/√B (DESIGN §8). Activations are evaluated from their Taylor
+ * and the batch standard error sd/√B (docs/theory.md §Monte Carlo estimators). Activations are evaluated from their Taylor
  * coefficients at 0 (the power-series coefficients of φ), the same trees the rules use.
  */
 export function sampleNetwork(network: Network, input: InputSampler, options: MonteCarloOptions): LayerEstimates[] {

@@ -4,7 +4,7 @@
  * a list of batches indexed by their position in the run; merging two shards concatenates their
  * batch lists, so a run split into shards (worker threads, machines) gives bit-for-bit the
  * estimates of one run. Estimates: unbiased k-statistics per batch from the shifted power sums,
- * then the mean over batches and the batch standard error sd/√B (DESIGN §8).
+ * then the mean over batches and the batch standard error sd/√B (docs/theory.md §Monte Carlo estimators).
  */
 import type { Estimate } from './montecarlo.ts';
 import { Cumulants, fillSymmetric, forEachSortedTuple, offsetOf } from './tensor.ts';

@@ -101,7 +101,7 @@ function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: n
 }
 
 /**
- * A general activation on the device (Gaussian closure, DESIGN §5). The per-index work — g_k(i) from
+ * A general activation on the device (Gaussian closure, docs/theory.md §Gaussian closure). The per-index work — g_k(i) from
  * closed forms or quadrature, the direct variances, the truncation P — is float64 on the host and
  * needs only μ_i, Σ_ii and max|ρ| per member (O(N) numbers read back); the N² work, the Mehler
  * series Σ_p Σ_ij^p/p! g_p(i) g_p(j), is the compiled rule on the device, with the diagonal replaced

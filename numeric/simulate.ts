@@ -1,5 +1,5 @@
 /**
- * Monte Carlo on a tfjs backend (DESIGN §8): draw inputs of a known distribution, run the network
+ * Monte Carlo on a tfjs backend (docs/theory.md §Monte Carlo estimators): draw inputs of a known distribution, run the network
  * forward in chunks on the device, and accumulate shifted power sums of every layer's pre- and
  * post-activation in float64 on the host (numeric/powersums.ts). The run is a fixed list of batches
  * whose random streams depend only on (seed, batch, chunk), so any split of the batches into shards

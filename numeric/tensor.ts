@@ -22,7 +22,7 @@ export class Cumulants {
   order(r: number): Float64Array | undefined {
     return this.tensors[r];
   }
-  /** Keep orders 1…r (higher ones dropped: the truncation of DESIGN §2). */
+  /** Keep orders 1…r (higher ones dropped: the truncation of docs/theory.md §Notation). */
   truncate(r: number): Cumulants {
     return new Cumulants(this.size, this.tensors.slice(0, r + 1));
   }
@@ -128,7 +128,7 @@ export function modeProduct(t: Float64Array, dims: readonly number[], k: number,
 }
 
 /**
- * Cumulants of z = W x + b (DESIGN §3): μ' = Wμ + b, and for order r the r-fold mode product
+ * Cumulants of z = W x + b (docs/theory.md §Affine layers): μ' = Wμ + b, and for order r the r-fold mode product
  * κ'_{a1…ar} = Σ W_{a1 i1}…W_{ar ir} κ_{i1…ir}, as r successive mode products (never W⊗…⊗W).
  */
 export function affineCumulants(input: Cumulants, w: Float64Array, rows: number, bias: Float64Array, maxOrder: number): Cumulants {

@@ -1,5 +1,5 @@
 /**
- * Theory against sampling (DESIGN §8): every unique entry of every reported cumulant of every layer,
+ * Theory against sampling (docs/theory.md §Monte Carlo estimators): every unique entry of every reported cumulant of every layer,
  * z = |theory − MC| / √(SE² + ε²) with ε covering float rounding in the theory, against a
  * Bonferroni bound over all entries compared. An entry the truncation bookkeeping marks exact must
  * agree; an approximate one reports how far the closure is from sampling.

@@ -1,5 +1,5 @@
 /**
- * Certificates for every rule family (DESIGN §7): one Markdown file per rule, an index, and the
+ * Certificates for every rule family (docs/theory.md §Proofs): one Markdown file per rule, an index, and the
  * nerdamer cross-check of the small families.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ export interface Family {
   readonly activation?: string;
 }
 
-/** The paper's activation (DESIGN §10), certified with its own nerdamer-derived b_q as well. */
+/** The paper's activation (docs/theory.md §Paper experiments), certified with its own nerdamer-derived b_q as well. */
 export const PAPER_ACTIVATION = 'z + a*z^2';
 
 /** Degrees 1–4, n = 1…3, K = 2…6 on generic activations, and the paper's z + a z² for n ≤ 3, K ≤ 6. */
@@ -231,7 +231,7 @@ function renderIndex(outcomes: readonly FamilyOutcome[], checks: readonly { fami
     '',
     'Each rule is checked against an independent derivation: moments from derivatives of exp(CGF(t)) on explicit scalar ' +
       'variables, converted to the joint cumulant over set partitions; the rule is instantiated on the same variables and ' +
-      'the difference must expand to 0 (DESIGN §7). Generic activations have symbolic coefficients, so one certificate covers ' +
+      'the difference must expand to 0 (docs/theory.md §Proofs). Generic activations have symbolic coefficients, so one certificate covers ' +
       'every polynomial of that degree. Regenerate with `node --import tsx proofs/run.ts --out <dir>`.',
     '',
     failed === 0

@@ -1,5 +1,5 @@
 /**
- * Numerical certificates of the closed-form Gaussian smoothings (DESIGN §5, §7). For an activation
+ * Numerical certificates of the closed-form Gaussian smoothings (docs/theory.md §Gaussian closure, §Proofs). For an activation
  * φ with a closed form G(mu, s) = E[φ(mu + √s X)], X ~ N(0, 1), three checks on a grid of (mu, s):
  *
  *   (a) G against an independent quadrature of E[φ(mu + √s X)];
@@ -549,7 +549,7 @@ function renderIndex(certs: readonly ClosedFormCertificate[], grid: Grid): strin
   return [
     '# Certificates of the closed-form Gaussian smoothings',
     '',
-    `Each closed form G(mu, s) = E[φ(mu + √s X)] of the activation library, its nerdamer g_k (k ≤ ${ORDERS.symbolic}) and its run-time Taylor-mode g_k (k ≤ ${ORDERS.taylor}) are checked against quadrature of the Stein form s^{−k/2} E[φ(mu + √s X) He_k(X)] on the grid mu ∈ {${grid.mu.join(', ')}}, s ∈ {${grid.s.join(', ')}} (DESIGN §7). ` +
+    `Each closed form G(mu, s) = E[φ(mu + √s X)] of the activation library, its nerdamer g_k (k ≤ ${ORDERS.symbolic}) and its run-time Taylor-mode g_k (k ≤ ${ORDERS.taylor}) are checked against quadrature of the Stein form s^{−k/2} E[φ(mu + √s X) He_k(X)] on the grid mu ∈ {${grid.mu.join(', ')}}, s ∈ {${grid.s.join(', ')}} (docs/theory.md §Proofs). ` +
       'Regenerate with `node --import tsx proofs/run.ts --out <dir>`.',
     '',
     failed === 0 ? `**All ${certs.length} closed forms are certified.**` : `**${failed} of ${certs.length} FAILED** (see the rows marked below).`,

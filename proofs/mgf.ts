@@ -1,5 +1,5 @@
 /**
- * An independent derivation of every polynomial transfer rule (DESIGN §7): moments from the
+ * An independent derivation of every polynomial transfer rule (docs/theory.md §Proofs): moments from the
  * moment generating function exp(C(t)) on explicit scalar variables, converted to the joint
  * cumulant over set partitions, compared with the rule instantiated on the same variables.
  *

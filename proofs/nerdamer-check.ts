@@ -1,5 +1,5 @@
 /**
- * A second, slower route for small rules (DESIGN §7): every moment is taken literally as
+ * A second, slower route for small rules (docs/theory.md §Proofs): every moment is taken literally as
  * ∂^α exp(C(t)) at t = 0 with nerdamer's own calculus, the joint cumulant is assembled as text over
  * set partitions, and nerdamer expands (independent − rule). It shares no arithmetic with mgf.ts
  * (no Polynomial products, no recurrence), so an error in one engine shows up as a disagreement.

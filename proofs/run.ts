@@ -1,5 +1,5 @@
 /**
- * Regenerate and check every certificate (DESIGN §7):
+ * Regenerate and check every certificate (docs/theory.md §Proofs):
  *   node --import tsx proofs/run.ts [--out DIR] [--extended]
  * the polynomial transfer rules into DIR, the closed-form Gaussian smoothings into DIR/closed-forms.
  * --extended adds the larger families of extendedFamilies() (about half a minute more).

@@ -349,7 +349,7 @@ async function classSplitSection(): Promise<void> {
   }
 }
 
-// 7. General activations (Gaussian closure, DESIGN §5): deriving G and g_k; the 10-class propagation
+// 7. General activations (Gaussian closure, docs/theory.md §Gaussian closure): deriving G and g_k; the 10-class propagation
 // through 784-1000-1000-1000-10 with ReLU (closed form) and tanh (quadrature) hidden layers.
 async function generalSection(): Promise<void> {
   log('\nGeneral activations (Gaussian closure):');

@@ -7,7 +7,7 @@ import { semidefiniteness } from '../numeric/linalg.ts';
 import { distributionCumulants, type InputDistribution } from '../numeric/simulate.ts';
 import { MAX_ESTIMATED_ORDER } from '../numeric/powersums.ts';
 
-/** Names of the cumulant orders in stats files (DESIGN §2): mean, cov, k3, k4, … */
+/** Names of the cumulant orders in stats files (docs/theory.md §Notation): mean, cov, k3, k4, … */
 export const ORDER_KEYS = ['', 'mean', 'cov', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'] as const;
 const MAX_FILE_ORDER = ORDER_KEYS.length - 1;
 

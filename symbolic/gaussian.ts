@@ -1,5 +1,5 @@
 /**
- * Transfer rules of a general activation under the Gaussian closure (DESIGN §5), in the rule IR.
+ * Transfer rules of a general activation under the Gaussian closure (docs/theory.md §Gaussian closure), in the rule IR.
  * Per-index factors are g_k(i) = E[φ^{(k)}(z_i)], z_i ~ N(μ_i, Σ_ii) (kind 'smoothed'); cumulant
  * factors are powers of Σ_ij. The series are truncated at a total edge count P; the numeric side
  * chooses P for a tolerance and bounds what is left out.
@@ -53,7 +53,7 @@ export function gaussianRule(order: number, truncation: number, normalized = fal
 }
 
 /**
- * First-order corrections of a non-Gaussian input (DESIGN §5) to the mean and the covariance:
+ * First-order corrections of a non-Gaussian input (docs/theory.md §Non-Gaussian corrections) to the mean and the covariance:
  * E[F] ≈ E_G[F] + (1/3!) Σ T_abc E_G[∂_a∂_b∂_c F] + (1/4!) Σ Q_abcd E_G[∂_a∂_b∂_c∂_d F], with
  * E_G[φ_i^(p) φ_j^(q)] = Σ_k Σ_ij^k/k! g_{p+k}(i) g_{q+k}(j) (Mehler with shifted indices).
  * n = 1: T_iii g_3(i)/6 + Q_iiii g_4(i)/24.
@@ -61,7 +61,7 @@ export function gaussianRule(order: number, truncation: number, normalized = fal
  * Σ_ij (k = 0) are the mean's own correction times the other mean and cancel in the covariance:
  *   Σ_k Σ_ij^k/k! [ (1/6) Σ_{p+q=3} C(3,p) T_{i^p j^q} g_{p+k}(i) g_{q+k}(j)
  *                 + (1/24) Σ_{p+q=4} C(4,p) Q_{i^p j^q} g_{p+k}(i) g_{q+k}(j) ],  k = 0 only for 0 < p < m.
- * For a polynomial φ of degree ≤ 2 this is the exact rule of §4 at K = 4.
+ * For a polynomial φ of degree ≤ 2 this is the exact rule (docs/theory.md §Polynomial activations) at K = 4.
  */
 export function nonGaussianCorrection(order: 1 | 2, truncation: number): GaussianRule {
   const terms: RuleTerm[] = [];

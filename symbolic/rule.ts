@@ -21,7 +21,7 @@ export interface CumulantFactor {
   readonly power: number;
 }
 
-/** One term: coefficient × per-index factors × cumulant factors (DESIGN §6). */
+/** One term: coefficient × per-index factors × cumulant factors (docs/theory.md §Polynomial activations). */
 export interface RuleTerm {
   readonly coefficient: Rational;
   readonly factors: readonly TaylorFactor[];
@@ -142,7 +142,7 @@ export function requiredInputOrder(degree: number, order: number): number {
 }
 
 /**
- * The exact transfer rule for a polynomial activation (DESIGN §4). Mean: E[y_i] = Σ_q b_q(μ_i) E[δ_i^q]
+ * The exact transfer rule for a polynomial activation (docs/theory.md §Polynomial activations). Mean: E[y_i] = Σ_q b_q(μ_i) E[δ_i^q]
  * with E[δ^q] over all partitions into blocks of size ≥ 2. Order n ≥ 2: Σ over q_1…q_n ≥ 1 of
  * Π b_{q_k}(μ_{i_k}) times the connected diagrams of κ(δ_{i_1}^{q_1}, …, δ_{i_n}^{q_n})
  * (Leonov–Shiryaev); blocks larger than K are dropped.

@@ -4,7 +4,7 @@ import { InputError } from './errors.ts';
 import { NAMED_CONSTANTS, VARIABLE, polynomialDegree, substituteSymbols, type ParsedExpression } from './expression.ts';
 import { factorial } from './rational.ts';
 
-/** A polynomial activation: φ(μ + δ) = Σ_q b_q(μ) δ^q with b_q = φ^(q)(μ)/q! (DESIGN §4). */
+/** A polynomial activation: φ(μ + δ) = Σ_q b_q(μ) δ^q with b_q = φ^(q)(μ)/q! (docs/theory.md §Polynomial activations). */
 export interface PolynomialActivation {
   readonly expression: ParsedExpression;
   readonly degree: number;

@@ -309,7 +309,7 @@ describe('identities', () => {
     for (const [mu, s] of grid) expect(g1(mu, s)).toBeCloseTo(h(mu, s), 14);
   });
 
-  it('ReLU: g_k = σ^{1−k} He_{k−2}(−m) φ(m), m = mu/σ, for k = 2…8 (DESIGN §5)', () => {
+  it('ReLU: g_k = σ^{1−k} He_{k−2}(−m) φ(m), m = mu/σ, for k = 2…8 (docs/theory.md §Gaussian closure)', () => {
     const g = smoothedDerivatives(activation('relu(z)'), 8).map((t) => smoothedEvaluator(t));
     for (const [mu, s] of grid) {
       const sigma = Math.sqrt(s);

@@ -50,7 +50,7 @@ const network = { layers: [{ weight: [[1, 0.5], [0.2, -1]], bias: [0, 0.1], acti
 const stats = { mean: [0.1, -0.2], cov: [[1, 0.3], [0.3, 0.5]] };
 
 describe('corrmap derive', () => {
-  it.concurrent('prints the covariance of DESIGN §4 with its T and Q terms', async () => {
+  it.concurrent('prints the covariance of the worked example (docs/theory.md §Polynomial activations) with its T and Q terms', async () => {
     const r = await corrmap('derive', 'z + a*z^2', '--order', '2', '--input-order', '4');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('κ(y_i, y_j) = (1 + 2 a μ_i) (1 + 2 a μ_j) Σ_ij + a (1 + 2 a μ_i) T_ijj + a (1 + 2 a μ_j) T_iij + 2 a^2 Σ_ij^2 + a^2 Q_iijj');

@@ -16,7 +16,7 @@ import { normalCdf as chebyshevNormalCdf } from '../numeric/statistics.ts';
 import { binomial, factorialNumber, gaussHermite as newtonGaussHermite } from './helpers.ts';
 
 /**
- * Gaussian quadrature and normal probabilities (DESIGN §5) against closed forms, identities and
+ * Gaussian quadrature and normal probabilities (docs/theory.md §Gaussian closure) against closed forms, identities and
  * independent computations: 40-digit values (mpmath's ncdf, and its adaptive quadrature of
  * Φ₂ = ∫_{−∞}^h φ(x) Φ((k − ρx)/√(1 − ρ²)) dx), an adaptive Simpson integral of the same formula
  * built on statistics.ts' Chebyshev Φ, explicit Hermite sums, exact Gaussian moments.

@@ -18,12 +18,12 @@ import { Cumulants, affineCumulants, forEachSortedTuple, offsetOf } from '../num
 import { LONG, maxAbs, polynomialSource } from './helpers.ts';
 
 /**
- * General activations under the Gaussian closure (DESIGN §5, numeric/general.ts), end to end:
+ * General activations under the Gaussian closure (docs/theory.md §Gaussian closure, numeric/general.ts), end to end:
  * 1. identities that hold for every Gaussian input, through the closed forms, the quadrature and
  *    the Mehler/diagram rules (and, for polynomials, term-by-term agreement with the exact engine);
  * 2. the quadrature route (Stein form) against the closed forms, and the Mehler truncation bound
  *    against exact bivariate expectations;
- * 3. theory against Monte Carlo (DESIGN §8) for every activation of the library and user
+ * 3. theory against Monte Carlo (docs/theory.md §Monte Carlo estimators) for every activation of the library and user
  *    expressions, Gaussian inputs with correlations up to |ρ| = 0.99, with negative controls;
  * 4. the tfjs backends against the float64 reference for a network with general layers;
  * 5. bad input.
@@ -919,7 +919,7 @@ describe('bad input', () => {
 });
 
 // =============================================================================================
-// Non-Gaussian input: first-order corrections in T and Q (DESIGN §5).
+// Non-Gaussian input: first-order corrections in T and Q (docs/theory.md §Non-Gaussian corrections).
 
 describe('first-order non-Gaussian corrections', () => {
   const mixing = Float64Array.from([0.5, 0.2, 0.1, 0.1, 0.4, 0.3, 0.2, 0.1, 0.5]);

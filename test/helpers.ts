@@ -39,7 +39,7 @@ export function binomial(n: number, k: number): number {
   return Math.round(b);
 }
 
-/** Every index tuple of length r over 0…n−1 in row-major order (the dense layout of DESIGN §3). */
+/** Every index tuple of length r over 0…n−1 in row-major order (the dense layout of docs/theory.md §Affine layers). */
 export function allTuples(n: number, r: number): number[][] {
   const out: number[][] = [];
   const total = n ** r;
@@ -113,7 +113,7 @@ export function horner(coefficients: readonly number[], x: number): number {
   return h;
 }
 
-/** b_q(μ) = φ^(q)(μ)/q! = Σ_k C(k, q) c_k μ^(k−q) (DESIGN §4), from the coefficients directly. */
+/** b_q(μ) = φ^(q)(μ)/q! = Σ_k C(k, q) c_k μ^(k−q) (docs/theory.md §Polynomial activations), from the coefficients directly. */
 export function taylorCoefficient(coefficients: readonly number[], q: number, mu: number): number {
   let s = 0;
   for (let k = q; k < coefficients.length; k++) s += binomial(k, q) * coefficients[k] * mu ** (k - q);
@@ -305,7 +305,7 @@ export function formalMoments(input: Cumulants, K: number): (counts: readonly nu
 }
 
 /**
- * The order-n output cumulant tensor of y_i = φ(x_i) = Σ_q b_q(μ_i) δ_i^q (DESIGN §4) when the input
+ * The order-n output cumulant tensor of y_i = φ(x_i) = Σ_q b_q(μ_i) δ_i^q (docs/theory.md §Polynomial activations) when the input
  * has exactly the cumulants of `input` up to K and none above: moments of y from formalMoments,
  * then the moment–cumulant inversion over partitions of the n output legs.
  */

@@ -16,7 +16,7 @@ import { Cumulants, affineCumulants, fillSymmetric } from '../numeric/tensor.ts'
 import { LONG, maxAbs, polynomialActivationOf, polynomialSource } from './helpers.ts';
 
 /**
- * Compiled tfjs kernels (DESIGN §6, §9) against the float64 reference evaluator: every layer, pre-
+ * Compiled tfjs kernels (docs/theory.md §Polynomial activations, §Truncation and error bounds) against the float64 reference evaluator: every layer, pre-
  * and post-activation, every order the plan computes, on the wasm and cpu backends; batches of
  * distributions; tensor leaks; and what useBackend says about backends that cannot run here.
  *

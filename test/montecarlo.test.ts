@@ -11,7 +11,7 @@ import { bonferroniCritical } from '../numeric/statistics.ts';
 import { LONG, maxAbs, polynomialSource } from './helpers.ts';
 
 /**
- * Theory vs sampling (DESIGN §8). Every comparison is one entry of a symmetric tensor, judged by
+ * Theory vs sampling (docs/theory.md §Monte Carlo estimators). Every comparison is one entry of a symmetric tensor, judged by
  * |theory − MC| ≤ z_crit · SE (+ a float64 rounding floor far below any SE), with z_crit the
  * Bonferroni bound over all entries a test compares, so that each test wrongly fails with
  * probability ≤ ALPHA when the theory is right. The negative controls show the same comparison
@@ -188,7 +188,7 @@ describe('exact rules agree with sampling (fast-check, fixed seeds)', () => {
 // Negative controls: the same comparison must reject theories that are wrong.
 
 describe('negative controls: the comparison rejects wrong theories', () => {
-  // φ = z + a z² on x = m + A s, the setting of DESIGN §4's worked example.
+  // φ = z + a z² on x = m + A s, the setting of the worked example in docs/theory.md §Polynomial activations.
   const a = 0.5;
   const quadratic = parseActivation('z + a*z^2', { a });
   const net: Network = {
@@ -227,7 +227,7 @@ describe('negative controls: the comparison rejects wrong theories', () => {
     const pre = exact[0].pre.truncate(4);
     const right = judge(postOnly([exact[0].post.order(1)!, evaluateRule(rule, pre)], 'rule'), ALPHA);
     expect(right.worst.maxZ, describeVerdict(right)).toBeLessThanOrEqual(right.critical);
-    // The terms of DESIGN §4 that carry the input's fourth and third cumulants.
+    // The terms of the worked example (docs/theory.md §Polynomial activations) that carry the input's fourth and third cumulants.
     const targets: [string, (t: TransferRule['terms'][number]) => boolean, Rational][] = [
       ['a²Q_iijj × 3/2', (t) => t.cumulants.length === 1 && t.cumulants[0].order === 4, Rational.of(3, 2)],
       ['a(1+2aμ_i)T_iij × 5/4', (t) => t.cumulants.length === 1 && t.cumulants[0].order === 3 && t.cumulants[0].slots.join() === '0,0,1', Rational.of(5, 4)],

@@ -204,7 +204,7 @@ describe('connectedPartitions (the literal Leonov–Shiryaev sum)', () => {
         const total = blockPatterns(q, K).reduce((s, p) => s + p.weight, 0);
         expect(partitions.length, `q=${q} K=${K}`).toBe(total);
       }
-    // κ(δ_i², δ_j²) at K = 4: {i1 j1}{i2 j2}, {i1 j2}{i2 j1} and {i1 i2 j1 j2} (DESIGN §4).
+    // κ(δ_i², δ_j²) at K = 4: {i1 j1}{i2 j2}, {i1 j2}{i2 j1} and {i1 i2 j1 j2} (docs/theory.md §Polynomial activations).
     expect(connectedPartitions([2, 2], 4)).toHaveLength(3);
   });
 });

@@ -168,7 +168,7 @@ describe('negative controls: the checks can fail', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Closed-form Gaussian smoothings, certified numerically (DESIGN §7, proofs/closed-forms.ts).
+// Closed-form Gaussian smoothings, certified numerically (docs/theory.md §Proofs, proofs/closed-forms.ts).
 
 const checkOf = (c: ClosedFormCertificate, id: CheckId) => c.checks.find((x) => x.id === id)!;
 const failing = (c: ClosedFormCertificate) => c.checks.filter((x) => !x.ok).map((x) => `${x.id}: ${x.problem ?? `${x.failures.length} of ${x.compared} out of tolerance, ${x.unresolved} unresolved`}`);

@@ -192,7 +192,7 @@ describe('the rule is a symmetric formula', () => {
   });
 });
 
-describe('affine layer (DESIGN §3)', () => {
+describe('affine layer (docs/theory.md §Affine layers)', () => {
   /** κ'_{a1…ar} = Σ_{i1…ir} W_{a1 i1}…W_{ar ir} κ_{i1…ir}, summed over every tuple (W⊗…⊗W explicitly). */
   function explicitAffine(input: Cumulants, w: Float64Array, rows: number, r: number): Float64Array {
     const cols = input.size;

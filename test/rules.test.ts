@@ -26,7 +26,7 @@ function termKey(t: RuleTerm): string {
 }
 const ruleKeys = (rule: TransferRule) => rule.terms.map(termKey).sort();
 
-/** Expected terms as written in DESIGN §4, in the notation of termKey. */
+/** Expected terms as written in docs/theory.md §Polynomial activations, in the notation of termKey. */
 const term = (coefficient: number, factors: [q: number, slot: number][], cumulants: [order: number, slots: string, power?: number][]) =>
   `${coefficient} | ${factors.map(([q, s]) => `b${q}(${s})`).sort().join(' ')} | ${cumulants
     .map(([o, s, p]) => `k${o}(${s})^${p ?? 1}`)
@@ -60,7 +60,7 @@ function rule(act: PolynomialActivation, n: number, K: number): TransferRule {
   return r;
 }
 
-describe('DESIGN §4 worked example: φ = z + a z²', () => {
+describe('worked example of docs/theory.md §Polynomial activations: φ = z + a z²', () => {
   const quadratic = activation('z + a*z^2');
 
   it('has Taylor coefficients b_0 = μ + aμ², b_1 = 1 + 2aμ, b_2 = a', () => {

@@ -14,7 +14,7 @@ import { LONG, allTuples, discreteCumulants, maxAbs, polynomialSource } from './
 
 /**
  * Monte Carlo on tfjs (numeric/simulate.ts) and its float64 accumulators (numeric/powersums.ts).
- * Theory vs sampling follows DESIGN §8: every unique entry, z = |theory − MC| / √(SE² + ε²), against
+ * Theory vs sampling follows docs/theory.md §Monte Carlo estimators: every unique entry, z = |theory − MC| / √(SE² + ε²), against
  * a Bonferroni bound over all entries of a run (family-wise ALPHA, Student t with B − 1 degrees of
  * freedom), fixed seeds. ε = 1e-5 × the block's largest |entry|: the forward pass runs in float32
  * (weights, inputs and activations rounded to 2^-24 relative), which moves estimates by far less
@@ -434,7 +434,7 @@ describe('depth 2–3, Gaussian closure K = 2, non-Gaussian input: how far the c
   const skewed = mixture([0.3, -0.2, 0.1], [0.6, 0.2, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4], 3);
   const cases: DeepCase[] = [
     {
-      // DESIGN §4's worked example as a first layer, then a second quadratic layer.
+      // The worked example of docs/theory.md §Polynomial activations as a first layer, then a second quadratic layer.
       label: '3 → 3 → 2, φ = z + 0.5 z² twice',
       network: {
         inputSize: 3,
@@ -488,7 +488,7 @@ describe('depth 2–3, Gaussian closure K = 2, non-Gaussian input: how far the c
       expect(v.blocks.filter((b) => b.exact).length).toBeGreaterThanOrEqual(2);
       expect(v.passed, worstExact(v)).toBe(true);
       if (c === cases[0]) {
-        // Negative control: the closure covariance after layer 1 misses a(1+2aμ)T and a²Q (DESIGN §4)
+        // Negative control: the closure covariance after layer 1 misses a(1+2aμ)T and a²Q (docs/theory.md §Polynomial activations)
         // and is beyond the bound; the exact rule (K = 4) for the same block agrees on the same sample.
         const closure = v.blocks.find((b) => b.layer === 1 && b.stage === 'post' && b.order === 2)!;
         expect(closure.exact).toBe(false);

@@ -19,7 +19,7 @@ export const demoCommand: Command = {
   summary: 'derive the quadratic rules and check them on a small network (npm start)',
   usage: `Usage: corrmap demo [--samples N] [--seed s] [--out DIR]
 
-Derives the transfer rules of φ = z + a z² (DESIGN §4), then propagates a non-Gaussian input
+Derives the transfer rules of φ = z + a z² (docs/theory.md §Polynomial activations), then propagates a non-Gaussian input
 (x = m + A s, s independent centred exponentials) through a 3 → 4 → 2 network with φ = z + z²/2
 and compares, entry by entry, the exact rule (K = 4), the Gaussian closure (K = 2) and a float64
 Monte Carlo estimate with batch standard errors. Then runs the XOR experiment (corrmap reproduce

@@ -14,12 +14,12 @@ export const deriveCommand: Command = {
   summary: 'derive the cumulant transfer rules of an activation',
   usage: `Usage: corrmap derive <expr> [--order n] [--input-order K] [--param a=0.5 …] [--format text|latex|json]
 
-Derive how the cumulants of the pre-activation z map to those of y = φ(z) (DESIGN §4): the mean
+Derive how the cumulants of the pre-activation z map to those of y = φ(z) (docs/theory.md §Polynomial activations): the mean
 and every output cumulant up to order n, in terms of the input mean μ and cumulants Σ, T, Q, … up
 to order K. Exact for polynomial activations whenever K ≥ d·n (degree d).
 
 Any other activation (relu(z), tanh(z), erf(b*z), gelu(z), …) is derived under the Gaussian closure
-(DESIGN §5, n ≤ ${MAX_GAUSSIAN_ORDER}): its Gaussian-smoothed form G(μ, s) = E[φ(μ + √s X)] where a closed form exists,
+(docs/theory.md §Gaussian closure, n ≤ ${MAX_GAUSSIAN_ORDER}): its Gaussian-smoothed form G(μ, s) = E[φ(μ + √s X)] where a closed form exists,
 g_k = ∂^k G/∂μ^k, and the series for the mean, covariance and third cumulant in g_k(i) and Σ_ij.
 
 Arguments:
@@ -206,7 +206,7 @@ const SHOWN_TRUNCATION = { 2: 4, 3: 3 } as Readonly<Record<number, number>>;
 
 /**
  * A non-polynomial activation: its Gaussian-smoothed form G(μ, s), the g_k = ∂^k_μ G (closed form)
- * or how they are computed (quadrature), and the Gaussian-closure rules of DESIGN §5 with their
+ * or how they are computed (quadrature), and the Gaussian-closure rules of docs/theory.md §Gaussian closure with their
  * first terms.
  */
 export function generalDerivation(a: Activation, order: number): { text: string; latex: string; json: Record<string, unknown> } {

@@ -213,7 +213,7 @@ function slotOf(name: string): number | undefined {
   return name.startsWith(SLOT_PREFIX) ? Number(name.slice(SLOT_PREFIX.length)) : undefined;
 }
 
-/** Letters used for the cumulant tensors of orders 2, 3, 4 (DESIGN §2). */
+/** Letters used for the cumulant tensors of orders 2, 3, 4 (docs/theory.md §Notation). */
 export const CUMULANT_LETTERS: Readonly<Record<number, { text: string; latex: string }>> = {
   2: { text: 'Σ', latex: '\\Sigma' },
   3: { text: 'T', latex: 'T' },
