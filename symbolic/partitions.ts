@@ -113,10 +113,9 @@ export function blockPatternsUpToPermutation(
   return { patterns, vertexPosition };
 }
 
-function enumeratePatterns(q: readonly number[], maxBlock: number, connected: boolean): BlockPattern[] {
+/** Candidate blocks: every count vector c ≤ q (legs taken from each vertex) with 2 ≤ |c| ≤ maxBlock. */
+function candidateBlocks(q: readonly number[], maxBlock: number): number[][] {
   const n = q.length;
-  const total = q.reduce((a, b) => a + b, 0);
-  // Candidate blocks: every non-zero count vector c ≤ q with 2 ≤ |c| ≤ maxBlock.
   const candidates: number[][] = [];
   const c = new Array<number>(n).fill(0);
   const build = (k: number, size: number) => {
@@ -131,6 +130,13 @@ function enumeratePatterns(q: readonly number[], maxBlock: number, connected: bo
     c[k] = 0;
   };
   build(0, 0);
+  return candidates;
+}
+
+function enumeratePatterns(q: readonly number[], maxBlock: number, connected: boolean): BlockPattern[] {
+  const n = q.length;
+  const total = q.reduce((a, b) => a + b, 0);
+  const candidates = candidateBlocks(q, maxBlock);
   const sizes = candidates.map((v) => v.reduce((a, b) => a + b, 0));
 
   const out: BlockPattern[] = [];
@@ -219,21 +225,8 @@ export function countBlockPatterns(q: readonly number[], maxBlock: number, conne
     strides[k] = states;
     states *= q[k] + 1;
   }
-  const candidates: number[][] = [];
-  const c = new Array<number>(n).fill(0);
-  const build = (k: number, size: number) => {
-    if (k === n) {
-      if (size >= 2 && size <= maxBlock) candidates.push([...c]);
-      return;
-    }
-    for (let v = 0; v <= q[k] && size + v <= maxBlock; v++) {
-      c[k] = v;
-      build(k + 1, size + v);
-    }
-    c[k] = 0;
-  };
   if (states > maxWork) return Infinity;
-  build(0, 0);
+  const candidates = candidateBlocks(q, maxBlock);
   if (states * candidates.length > maxWork) return Infinity;
   if (work) work.done += states * candidates.length;
   const ways = new Float64Array(states);
