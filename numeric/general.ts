@@ -10,11 +10,11 @@ import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
 import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
-import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
-import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
+import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients, steinNormalized } from './gauss.ts';
+import { NAMED_CONSTANTS, polynomialDegree } from '../symbolic/expression.ts';
 import type { MathNode } from '../symbolic/math.ts';
 import { evaluateEntry, evaluateTerms } from './reference.ts';
-import { derivativesFromSeries, taylorCoefficients } from './taylorseries.ts';
+import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 
 /** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
@@ -31,6 +31,15 @@ export interface SmoothedTable {
   readonly errors: Float64Array[];
   /** Estimated absolute error of the direct variances (E[φ²] is always a quadrature). */
   readonly varianceErrors: Float64Array;
+  /**
+   * ĝ_k(i) = g_k(i) s_i^{k/2}/√k!, the coefficients of φ(μ_i + √s_i X) in the orthonormal Hermite
+   * basis: Mehler's series is Σ_k ρ_ij^k ĝ_k(i) ĝ_k(j) at any scale of s.
+   */
+  readonly normalized: Float64Array[];
+  /** Estimated absolute error of ĝ_k(i) (0 for closed forms). */
+  readonly normalizedErrors: Float64Array[];
+  /** False when some g_k overflowed or underflowed (tiny or huge variances); ĝ_k are still good. */
+  readonly derivativesInRange: boolean;
 }
 
 
@@ -63,9 +72,17 @@ export function kinkPoints(act: Activation): number[] {
 /**
  * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
  * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
- * agree. Returns the value and the last difference.
+ * agree. Returns the value and the last difference. `weight` multiplies the integrand as a function of
+ * x itself (He_k(x) of the Stein form: x recovered from z = μ + √s x loses |μ|ε/√s to rounding).
  */
-export function piecewiseExpectation(f: (z: number) => number, mu: number, s: number, breakpoints: readonly number[], tolerance: number): { value: number; error: number } {
+export function piecewiseExpectation(
+  f: (z: number) => number,
+  mu: number,
+  s: number,
+  breakpoints: readonly number[],
+  tolerance: number,
+  weight?: (x: number) => number,
+): { value: number; error: number } {
   const sigma = Math.sqrt(s);
   const L = 13;
   const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
@@ -81,18 +98,24 @@ export function piecewiseExpectation(f: (z: number) => number, mu: number, s: nu
       const mid = (a + b) / 2;
       for (let k = 0; k < n; k++) {
         const x = mid + half * nodes[k];
-        const term = half * weights[k] * normalPdf(x) * f(mu + sigma * x);
+        const term = half * weights[k] * normalPdf(x) * f(mu + sigma * x) * (weight ? weight(x) : 1);
         total += term;
         magnitude += Math.abs(term);
       }
     }
     return [total, magnitude];
   };
+  // What lies beyond ±L: the integrand there falls at least like a Gaussian's tail for f of less than
+  // Gaussian growth, ∫_L^∞ ≤ |integrand(L)|/(L − growth); a growing f that has not fallen off by L
+  // (exp(z²) at s ≥ 1/4) is caught here instead of being cut off silently.
+  const end = (x: number) => Math.abs(normalPdf(x) * f(mu + sigma * x) * (weight ? weight(x) : 1));
+  const tail = Math.max(end(-L), end(L));
   let [previous] = estimate(32);
   for (let n = 64; n <= 2048; n *= 2) {
     const [next, magnitude] = estimate(n);
+    if (!Number.isFinite(next) || !(tail <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude)) break;
     const error = Math.abs(next - previous);
-    if (error <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude) return { value: next, error };
+    if (error <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude) return { value: next, error: error + tail };
     previous = next;
   }
   throw new InputError(`the Gaussian expectation of an activation does not converge at mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}; does E[φ(z)²] exist?`);
@@ -112,16 +135,111 @@ export function steinDerivatives(f: (z: number) => number, kinks: readonly numbe
   const errors = new Float64Array(K + 1);
   const sigma = Math.sqrt(s);
   for (let k = 0; k <= K; k++) {
-    const r = piecewiseExpectation((z) => f(z) * hermiteHe(k, (z - mu) / sigma), mu, s, kinks, tolerance);
+    const r = piecewiseExpectation(f, mu, s, kinks, tolerance, (x) => hermiteHe(k, x));
     g[k] = r.value / sigma ** k;
     errors[k] = r.error / sigma ** k;
   }
   return { g, errors };
 }
 
-/** A pre-activation whose variance is rounding noise next to its mean: treated as a constant. */
-function deterministic(mu: number, s: number): boolean {
-  return !(s > 1e-10 * (1 + mu * mu));
+/**
+ * Points where φ changes fast or not smoothly: the kinks, and the zeros of every atom's affine
+ * argument (tanh, sigmoid, erf, … switch there). Piecewise quadrature split there cannot fail for a
+ * bounded φ however large the variance: each piece is smooth up to a boundary layer at its end.
+ */
+export function transitionPoints(act: Activation): number[] {
+  const points = [...kinkPoints(act)];
+  const scope = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
+  act.expression.node.traverse((node) => {
+    const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
+    if (n.type !== 'FunctionNode' || !atomNamed(n.fn?.name ?? '') || n.args?.length !== 1) return;
+    const arg = n.args[0].compile();
+    const at = (z: number) => Number(arg.evaluate({ ...scope, z }));
+    const f0 = at(0);
+    const slope = at(1) - f0;
+    if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
+    points.push(-f0 / slope);
+  });
+  return [...new Set(points)].sort((a, b) => a - b);
+}
+
+/**
+ * Where f is not finite in float64 while the Gaussian still has weight (|x| ≤ 38, past which the
+ * normal density underflows), if anywhere: the point nearest the mean.
+ */
+function overflowPoint(f: (z: number) => number, mu: number, s: number): { z: number; x: number } | undefined {
+  const sigma = Math.sqrt(s);
+  for (let k = 0; k <= 3800; k++)
+    for (const x of [k * 0.01, -k * 0.01]) {
+      const z = mu + sigma * x;
+      if (!Number.isFinite(f(z))) return { z, x };
+    }
+  return undefined;
+}
+
+/**
+ * E[f(μ + √s X)] for a smooth f: Gauss–Hermite first; where it does not settle (a large variance
+ * next to the scale on which f changes), piecewise Gauss–Legendre split at `splits`. A failure of
+ * both is reported for what it is: f overflows float64 in the range that carries the mass, or the
+ * estimates do not settle.
+ */
+function robustExpectation(f: (z: number) => number, mu: number, s: number, splits: readonly number[], smooth: boolean, tolerance: number, what: string): { value: number; error: number } {
+  if (smooth)
+    try {
+      return gaussianExpectation(f, mu, s, { tolerance });
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+    }
+  try {
+    return piecewiseExpectation(f, mu, s, splits, tolerance);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(quadratureFailure(f, mu, s, what));
+  }
+}
+
+function quadratureFailure(f: (z: number) => number, mu: number, s: number, what: string): string {
+  const at = overflowPoint(f, mu, s);
+  const where = `mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}`;
+  if (at !== undefined) {
+    // log|f| on three points short of the overflow: no curvature means at most exponential growth,
+    // which the Gaussian dominates, so the expectation exists and only its size is the trouble.
+    const sigma = Math.sqrt(s);
+    const [l1, l2, l3] = [0.7, 0.8, 0.9].map((t) => Math.log(Math.abs(f(mu + sigma * t * at.x))));
+    const exponential = [l1, l2, l3].every(Number.isFinite) && l1 - 2 * l2 + l3 <= 1e-6 * (Math.abs(l1) + Math.abs(l3)) + 1e-9;
+    const verdict = exponential
+      ? 'φ grows no faster than exponentially there, so the expectation exists but exceeds float64\'s range (about 1.8e308)'
+      : 'the expectation exceeds float64\'s range (about 1.8e308) or is infinite';
+    return `${what} at ${where}: the integrand overflows float64 at z = ${at.z.toPrecision(4)}, ${Math.abs(at.x).toFixed(1)} standard deviations from the mean where the Gaussian still has weight; ${verdict}; scale the weights or inputs down, or report only the mean (--output-order 1)`;
+  }
+  return `${what} at ${where}: the integrand has not fallen off 13 standard deviations from the mean, or the estimates do not settle with 2048 Gauss–Legendre nodes per piece: φ grows too fast for the expectation to exist, so it is infinite there; only the mean (--output-order 1) is defined`;
+}
+
+/** The normalised Stein coefficients ĝ_k = E[φ(μ + √s X) He_k(X)]/√k! (numeric/gauss.ts steinNormalized). */
+function normalizedStein(f: (z: number) => number, splits: readonly number[], smooth: boolean, mu: number, s: number, K: number, tolerance: number, what: string): { g: Float64Array; errors: Float64Array } {
+  if (smooth)
+    try {
+      const r = steinNormalized(f, mu, s, K, { tolerance });
+      return { g: r.g, errors: r.errors };
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+    }
+  const g = new Float64Array(K + 1);
+  const errors = new Float64Array(K + 1);
+  let factorial = 1;
+  for (let k = 0; k <= K; k++) {
+    if (k > 0) factorial *= k;
+    let r: { value: number; error: number };
+    try {
+      r = piecewiseExpectation(f, mu, s, splits, tolerance, (x) => hermiteHe(k, x));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw new InputError(quadratureFailure(f, mu, s, what));
+    }
+    g[k] = r.value / Math.sqrt(factorial);
+    errors[k] = r.error / Math.sqrt(factorial);
+  }
+  return { g, errors };
 }
 
 /** The per-index table at the pre-activation means and variances. */
@@ -130,62 +248,97 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   const closed = act.smoothed !== undefined;
   const K = Math.min(kmax, closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature);
   const g = Array.from({ length: K + 1 }, () => new Float64Array(n));
+  const normalized = Array.from({ length: K + 1 }, () => new Float64Array(n));
   const out = new Float64Array(n);
   const errors = Array.from({ length: K + 1 }, () => new Float64Array(n));
+  const normalizedErrors = Array.from({ length: K + 1 }, () => new Float64Array(n));
   const varianceErrors = new Float64Array(n);
+  let derivativesInRange = true;
   const kinks = kinkPoints(act);
+  const splits = transitionPoints(act);
   const bad = undefinedPoint(act);
-  if (bad !== undefined)
-    throw new InputError(`φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
+  if (bad !== undefined) {
+    const value = act.fn(bad);
+    const polynomial = polynomialDegree(act.expression);
+    const why = 'reason' in polynomial ? `; it is not taken as a polynomial because of ${polynomial.reason}` : '';
+    throw new InputError(
+      Number.isNaN(value)
+        ? `φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`
+        : `φ(z) = ${act.expression.source} overflows float64 at z = ${Number(bad.toFixed(2))} (|φ| > 1.8e308), so its Gaussian expectations cannot be computed in float64${why}`,
+    );
+  }
   for (let i = 0; i < n; i++) {
     const mu = mean[i];
     const s = Math.max(variance[i], 0);
-    if (deterministic(mu, s)) {
-      // A constant pre-activation (up to rounding): y_i = φ(μ_i), and every Σ_ij with it vanishes.
-      g[0][i] = act.fn(mu);
+    const what = `activation "${act.expression.source}" at unit ${i + 1}`;
+    if (s === 0) {
+      // A constant pre-activation: y_i = φ(μ_i), and every Σ_ij with it vanishes (|Σ_ij| ≤ √(s_i s_j)).
+      g[0][i] = normalized[0][i] = act.fn(mu);
       continue;
     }
+    const sigma = Math.sqrt(s);
     if (closed) {
       const why = smoothedValidity(act, mu, s);
-      if (why) throw new InputError(`activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
-    }
-    let values: Float64Array;
-    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }));
-    else {
-      const r = steinDerivatives(act.fn, kinks, mu, s, K, tolerance);
-      values = r.g;
-      for (let k = 0; k <= K; k++) errors[k][i] = r.errors[k];
+      if (why) throw new InputError(`${what} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
+      // Coefficients of G(μ + σt) in t: c̃_k = g_k σ^k/k!, so ĝ_k = c̃_k √k! stays in range at any s.
+      const series = taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }, FLOAT64_FUNCTIONS, sigma);
+      let factorial = 1;
+      for (let k = 0; k <= K; k++) {
+        if (k > 0) factorial *= k;
+        normalized[k][i] = series[k] * Math.sqrt(factorial);
+        g[k][i] = (series[k] * factorial) / sigma ** k;
+      }
+    } else {
+      const r = normalizedStein(act.fn, kinks.length ? kinks : splits, kinks.length === 0, mu, s, K, tolerance, what);
+      let factorial = 1;
+      for (let k = 0; k <= K; k++) {
+        if (k > 0) factorial *= k;
+        normalized[k][i] = r.g[k];
+        normalizedErrors[k][i] = r.errors[k];
+        const root = Math.sqrt(factorial) / sigma ** k;
+        g[k][i] = r.g[k] * root;
+        errors[k][i] = r.errors[k] * root;
+      }
     }
     for (let k = 0; k <= K; k++) {
-      if (!Number.isFinite(values[k]))
+      if (!Number.isFinite(normalized[k][i]))
         throw new InputError(`the Gaussian expectation of "${act.expression.source}" (or of its derivative of order ${k}) is not finite at mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}`);
-      g[k][i] = values[k];
+      if (!Number.isFinite(g[k][i])) derivativesInRange = false;
     }
-    const square = (z: number) => act.fn(z) ** 2;
     if (kmax === 0) continue; // the mean alone: E[φ²] is not needed (and may not exist)
-    let second: { value: number; error: number };
-    try {
-      second = kinks.length ? piecewiseExpectation(square, mu, s, kinks, tolerance) : gaussianExpectation(square, mu, s, { tolerance });
-    } catch (err) {
-      if (!(err instanceof RangeError || err instanceof InputError)) throw err;
+    // Var = E[(φ − c)²] − (g_0 − c)² with c = φ(μ): no cancellation of E[φ²] against g_0² when the
+    // spread is small next to the mean (a ReLU unit with bias 1e6 and variance 1 keeps all its variance).
+    const centre = Number.isFinite(act.fn(mu)) ? act.fn(mu) : 0;
+    const square = (z: number) => (act.fn(z) - centre) ** 2;
+    const second = robustExpectation(square, mu, s, splits, kinks.length === 0, tolerance, `${what}: E[φ(z)²], needed for the variance of y,`);
+    const offset = g[0][i] - centre;
+    if (!Number.isFinite(second.value) || !Number.isFinite(offset ** 2))
       throw new InputError(
-        `activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): E[φ(z)²] does not exist or does not converge, so the variance of y is infinite; only the mean (--output-order 1) is defined there`,
+        `${what} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): E[φ(z)²] exceeds float64's range (about 1.8e308), so the variance of y cannot be represented; scale the weights or inputs down, or report only the mean (--output-order 1)`,
       );
-    }
-    varianceErrors[i] = second.error + 2 * Math.abs(g[0][i]) * errors[0][i];
-    out[i] = Math.max(second.value - g[0][i] ** 2, 0);
+    const rounding = 4 * Number.EPSILON * Math.sqrt(second.value) * (2 * Math.abs(centre) + Math.sqrt(second.value));
+    varianceErrors[i] = second.error + rounding + 2 * Math.abs(offset) * normalizedErrors[0][i];
+    out[i] = Math.max(second.value - offset ** 2, 0);
   }
-  return { g, variance: out, method: closed ? 'closed form' : 'quadrature', errors, varianceErrors };
+  return { g, normalized, variance: out, method: closed ? 'closed form' : 'quadrature', errors, normalizedErrors, varianceErrors, derivativesInRange };
+}
+
+/** g_k themselves (not only ĝ_k) are needed for κ3 and for non-Gaussian corrections: say when they left float64's range. */
+export function requireDerivatives(act: Activation, table: SmoothedTable, purpose: string): void {
+  if (!table.derivativesInRange)
+    throw new InputError(
+      `activation "${act.expression.source}": ${purpose} needs g_k = E[φ^(k)(z)] up to k = ${table.g.length - 1}, which leave float64's range at these pre-activation variances (tiny or huge); report orders ≤ 2 of Gaussian input instead`,
+    );
 }
 
 /**
  * Relative error bounds of the mean and the covariance that the table's own errors cause: the mean
- * by max δg_0 / max|g_0|; the covariance through Mehler's terms, |Σ_p Σ_ij^p/p! (g_p δg_p + δg_p g_p)|
- * ≤ 2 √Var_i √D_j with D_j = Σ_p s_j^p δg_p(j)²/p! (Cauchy–Schwarz, |Σ_ij| ≤ √(s_i s_j)), plus the
+ * by max δg_0 / max|g_0|; the covariance through Mehler's terms, |Σ_p ρ_ij^p (ĝ_p δĝ_p + δĝ_p ĝ_p)|
+ * ≤ 2 √Var_i √D_j with D_j = Σ_p δĝ_p(j)² (Cauchy–Schwarz, |ρ_ij| ≤ 1), plus the
  * direct variances' errors; both relative to the largest variance.
  */
-export function tableErrors(table: SmoothedTable, variance: Float64Array): { mean: number; covariance: number } {
-  const n = variance.length;
+export function tableErrors(table: SmoothedTable, _variance?: Float64Array): { mean: number; covariance: number } {
+  const n = table.variance.length;
   let meanScale = 0;
   let meanError = 0;
   let maxVar = 0;
@@ -199,11 +352,7 @@ export function tableErrors(table: SmoothedTable, variance: Float64Array): { mea
     maxSd = Math.max(maxSd, Math.sqrt(table.variance[i]));
     maxVarError = Math.max(maxVarError, table.varianceErrors[i]);
     let d = 0;
-    let term = 1;
-    for (let p = 1; p < table.g.length; p++) {
-      term *= variance[i] / p;
-      d += term * table.errors[p][i] ** 2;
-    }
+    for (let p = 1; p < table.g.length; p++) d += table.normalizedErrors[p][i] ** 2;
     maxD = Math.max(maxD, d);
   }
   return {
@@ -225,7 +374,7 @@ export interface GaussianLayerResult {
 /**
  * The truncation P of the Mehler series for a batch of distributions (one table per member): the
  * smallest P with max|ρ|^{P+1} · max_i R_i(P)/Var_i ≤ tolerance, where
- * R_i(P) = Var_i − Σ_{p≤P} s_i^p g_p(i)²/p! is what the series still owes the exact variance; by
+ * R_i(P) = Var_i − Σ_{p≤P} ĝ_p(i)² (= s_i^p g_p(i)²/p!) is what the series still owes the exact variance; by
  * Cauchy–Schwarz |Σ_{p>P} Σ_ij^p g_p(i) g_p(j)/p!| ≤ |ρ_ij|^{P+1} √(R_i R_j). Returns P and the bound
  * (relative to √(Var_i Var_j)) it leaves.
  */
@@ -238,10 +387,8 @@ export function covarianceTruncationOrder(tables: readonly SmoothedTable[], vari
     for (let i = 0; i < s.length; i++) {
       if (!(table.variance[i] > 0)) continue;
       let partial = 0;
-      let term = 1;
       for (let p = 1; p <= K; p++) {
-        term *= s[i] / p;
-        partial += term * table.g[p][i] ** 2;
+        partial += table.normalized[p][i] ** 2;
         const relative = Math.max(table.variance[i] - partial, 0) / table.variance[i];
         worst[p] = Math.max(worst[p], maxRho[b] ** (p + 1) * relative);
       }
@@ -268,6 +415,8 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
   const kmax = closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
   const nonGaussian = pre.order(3) !== undefined || pre.order(4) !== undefined;
   const table = smoothedTable(act, mean, variance, outputOrder >= 2 ? kmax : nonGaussian ? 4 : 0, tolerance);
+  if (nonGaussian) requireDerivatives(act, table, 'the correction for non-Gaussian input');
+  if (outputOrder >= 3) requireDerivatives(act, table, 'the third cumulant');
   const tensors: (Float64Array | undefined)[] = [undefined, Float64Array.from(table.g[0])];
   // First-order corrections for input cumulants of orders 3 and 4 (symbolic/gaussian.ts).
   const meanShift = nonGaussian ? evaluateTerms(nonGaussianCorrection(1, 0), table.g, pre) : undefined;
@@ -278,7 +427,7 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
     let maxRho = 0;
     for (let i = 0; i < n; i++)
       for (let j = i + 1; j < n; j++) {
-        const scale = Math.sqrt(variance[i] * variance[j]);
+        const scale = Math.sqrt(variance[i]) * Math.sqrt(variance[j]);
         if (scale > 0) maxRho = Math.max(maxRho, Math.min(1, Math.abs(cov[i * n + j]) / scale));
       }
     const { order: P, bound } = covarianceTruncationOrder([table], [variance], [maxRho], tolerance);
@@ -295,7 +444,15 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
           c2[i * n + j] = c2[j * n + i] = i === j ? table.variance[i] : exactPairCovariance(atom, mean[i], mean[j], variance[i], variance[j], cov[i * n + j]);
     } else {
       covarianceTruncation = { order: P, bound };
-      c2 = evaluateTerms(gaussianRule(2, P), table.g, pre);
+      // Σ_p ρ_ij^p ĝ_p(i) ĝ_p(j): the normalised rule never forms Σ_ij^p or g_p, which leave float64's
+      // range at tiny or huge variances where their product does not.
+      const rho = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const scale = Math.sqrt(variance[i]) * Math.sqrt(variance[j]);
+          if (i !== j && scale > 0) rho[i * n + j] = Math.max(-1, Math.min(1, cov[i * n + j] / scale));
+        }
+      c2 = evaluateTerms(gaussianRule(2, P, true), table.normalized.slice(0, P + 1), new Cumulants(n, [undefined, mean, rho]));
       for (let i = 0; i < n; i++) c2[i * n + i] = table.variance[i];
     }
     if (meanShift) {
@@ -384,7 +541,7 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
   const gSquare: Float64Array[] = [];
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
-    if (deterministic(mean[i], s)) {
+    if (!(s > 0)) {
       gSquare.push(Float64Array.of(square(mean[i])));
       continue;
     }

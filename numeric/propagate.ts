@@ -16,7 +16,7 @@ import { singleAtom, type Activation } from '../symbolic/activations.ts';
 import { exactPairCovarianceTensor } from './bivariate.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
 import {
-  MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
+  MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, requireDerivatives, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
 } from './general.ts';
 import { networkFromSpec, runAllInWorkers, sharedCopy, sharedSpec, type NetworkSpec } from './workers.ts';
 
@@ -114,7 +114,9 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const cov = pre[2] ?? tf.zeros([batch, width, width]);
   const diagonal = tf.tensor1d(Int32Array.from({ length: width }, (_, i) => i * width + i), 'int32');
   const variance = tf.gather(tf.reshape(cov, [batch, width * width]), diagonal, 1);
-  const scale = tf.sqrt(tf.mul(tf.reshape(variance, [batch, width, 1]), tf.reshape(variance, [batch, 1, width])));
+  // √s_i · √s_j, not √(s_i s_j): the product leaves float32's range for s ≳ 1e19 or ≲ 1e-19.
+  const root = tf.sqrt(tf.relu(variance));
+  const scale = tf.mul(tf.reshape(root, [batch, width, 1]), tf.reshape(root, [batch, 1, width]));
   const offDiagonal = tf.sub(1, tf.eye(width));
   const rho = tf.mul(tf.divNoNan(tf.abs(cov), scale), offDiagonal);
   const maxRho = tf.max(tf.reshape(rho, [batch, width * width]), 1);
@@ -123,6 +125,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const variances = Array.from({ length: batch }, (_, b) => Float64Array.from(varianceHost.subarray(b * width, (b + 1) * width)));
   const kmax = postOrder >= 2 ? (act.smoothed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature) : 0;
   const tables = means.map((m, b) => smoothedTable(act, m, variances[b], kmax, tolerance));
+  if (postOrder >= 3) for (const t of tables) requireDerivatives(act, t, 'the third cumulant');
   const perIndex = (values: (t: SmoothedTable, b: number) => Float64Array) => {
     const data = new Float32Array(batch * width);
     tables.forEach((t, b) => data.set(values(t, b), b * width));
@@ -143,12 +146,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
     }
     numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
     // ĝ_p = g_p s^{p/2}/√p! and ρ for Σ: float32 never sees g_40 ~ 1e25 next to Σ^40 ~ 1e-30.
-    let factorial = 1;
-    const normalized = Array.from({ length: P + 1 }, (_, p) => {
-      if (p > 0) factorial *= p;
-      const root = Math.sqrt(factorial);
-      return perIndex((t, b) => t.g[p].map((g, i) => (g * Math.max(variances[b][i], 0) ** (p / 2)) / root));
-    });
+    const normalized = Array.from({ length: P + 1 }, (_, p) => perIndex((t) => t.normalized[p]));
     const correlation = tf.mul(tf.divNoNan(cov, scale), offDiagonal);
     const series = gaussianKernel(2, P, true).run(normalized, [undefined, mean, correlation]);
     const directVariance = perIndex((t) => t.variance);

@@ -131,6 +131,8 @@ function parsedRule(text: string): MathNode {
  * Evaluate the Taylor coefficients of a mathjs tree in the variable `variable` around x0, with K
  * coefficients beyond the value. `values` holds the other symbols (numbers); `scalar` evaluates the
  * float64 value of functions at a point (Φ, erf, … at the expansion point; default the registry's).
+ * With `step` h the coefficients are those of f(x0 + h t) in t, c_k h^k: for h = √s they stay in
+ * range where c_k alone would underflow or overflow.
  * Functions other than the primitives come from their atom (symbolic/atoms): an antiderivative (Φ,
  * erf) by integrating its derivative rule from its value, F′ = f · a′; any other by its definition.
  */
@@ -141,9 +143,10 @@ export function taylorCoefficients(
   K: number,
   values: Readonly<Record<string, number>>,
   scalar: Readonly<Record<string, (x: number) => number>> = FLOAT64_FUNCTIONS,
+  step = 1,
 ): Series {
   const start = constant(x0, K);
-  if (K >= 1) start[1] = 1;
+  if (K >= 1) start[1] = step;
   return walkSeries(node, (name) => (name === variable ? start : name in values ? constant(values[name], K) : undefined), K, scalar);
 }
 
