@@ -355,6 +355,9 @@ export function tableErrors(table: SmoothedTable, _variance?: Float64Array): { m
     for (let p = 1; p < table.g.length; p++) d += table.normalizedErrors[p][i] ** 2;
     maxD = Math.max(maxD, d);
   }
+  // The mean's error relative to the larger of |mean| and the spread: a mean of 1e-16 next to a
+  // standard deviation of 1 (tanh at huge variance) is 0 to the accuracy anyone can use.
+  meanScale = Math.max(meanScale, maxSd);
   return {
     mean: meanScale > 0 ? meanError / meanScale : meanError,
     covariance: maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : 0,

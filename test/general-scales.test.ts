@@ -1,0 +1,224 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseActivation } from '../symbolic/expression.ts';
+import { activationOf, type Activation } from '../symbolic/activations.ts';
+import { InputError } from '../symbolic/errors.ts';
+import { gaussianLayer } from '../numeric/general.ts';
+import { makeLayer, type Network } from '../numeric/network.ts';
+import { propagate } from '../numeric/propagate.ts';
+import { Cumulants } from '../numeric/tensor.ts';
+import { runCli } from '../src/cli/run.ts';
+
+/**
+ * The Gaussian closure for general activations at scales far from 1 (numeric/general.ts): a spread
+ * tiny next to the mean (the unit is nearly deterministic only relative to φ's own scale), huge
+ * variances (ReLU is homogeneous; a bounded φ tends to its sign function), bounded activations at
+ * ordinary large variances, and the messages where an expectation overflows float64.
+ */
+
+const act = (source: string): Activation => activationOf(parseActivation(source));
+const gaussian = (mean: readonly number[], cov: readonly number[]) => new Cumulants(mean.length, [undefined, Float64Array.from(mean), Float64Array.from(cov)]);
+const oneLayer = (activation: string, weight: number[], rows: number, cols: number, bias: number[]): Network => ({
+  inputSize: cols,
+  layers: [makeLayer(Float64Array.from(weight), rows, cols, Float64Array.from(bias), parseActivation(activation))],
+});
+const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let worst = 0;
+  let scale = 0;
+  for (let k = 0; k < a.length; k++) scale = Math.max(scale, Math.abs(b[k]));
+  for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k] - b[k]) / scale);
+  return worst;
+};
+
+/** E[f(z1) g(z2)] − E[f]E[g] for a bivariate normal, by the trapezoid rule on a fine grid (exponentially accurate for analytic f, g). */
+function trapezoidCovariance(f: (z: number) => number, mu: [number, number], s: [number, number], c: number, points = 1601): { cov: number; var1: number } {
+  const L = 12;
+  const h = (2 * L) / (points - 1);
+  const x = Float64Array.from({ length: points }, (_, k) => -L + k * h);
+  const w = Float64Array.from(x, (v) => (h * Math.exp(-v * v / 2)) / Math.sqrt(2 * Math.PI));
+  const [s1, s2] = [Math.sqrt(s[0]), Math.sqrt(s[1])];
+  const rho = c / (s1 * s2);
+  const root = Math.sqrt(1 - rho * rho);
+  let m1 = 0;
+  let m11 = 0;
+  for (let a = 0; a < points; a++) {
+    const v = f(mu[0] + s1 * x[a]);
+    m1 += w[a] * v;
+    m11 += w[a] * v * v;
+  }
+  let m2 = 0;
+  let m12 = 0;
+  for (let a = 0; a < points; a++) {
+    const f1 = f(mu[0] + s1 * x[a]);
+    for (let b = 0; b < points; b++) {
+      const f2 = f(mu[1] + s2 * (rho * x[a] + root * x[b]));
+      m2 += w[a] * w[b] * f2;
+      m12 += w[a] * w[b] * f1 * f2;
+    }
+  }
+  return { cov: m12 - m1 * m2, var1: m11 - m1 * m1 };
+}
+
+describe('a spread tiny next to the mean is not a constant', () => {
+  // ReLU with bias 1e6 and unit input variance: the unit is linear on all the mass, so Cov(y) = Σ.
+  const relu = oneLayer('relu(z)', [1, 0, 0.5, 1], 2, 2, [1e6, 1e6]);
+  const input = gaussian([0, 0], [1, 0.5, 0.5, 1]);
+  const sigma = [1, 1, 1, 1.75];
+
+  it('ReLU with biases 1e6: Cov(y) = Σ on the float64 reference and on wasm', async () => {
+    const ref = (await propagate(relu, input, { inputOrder: 2, outputOrder: 2, backend: 'reference' }))[0].post.order(2)!;
+    const wasm = (await propagate(relu, input, { inputOrder: 2, outputOrder: 2, backend: 'wasm' }))[0].post.order(2)!;
+    expect(relDiff(ref, sigma)).toBeLessThan(1e-10);
+    expect(relDiff(wasm, sigma)).toBeLessThan(1e-6);
+  });
+
+  it('negative control: biases −1e6 switch the unit off, and Cov(y) = 0 there', async () => {
+    const off = oneLayer('relu(z)', [1, 0, 0.5, 1], 2, 2, [-1e6, -1e6]);
+    for (const backend of ['reference', 'wasm'] as const) {
+      const cov = (await propagate(off, input, { inputOrder: 2, outputOrder: 2, backend }))[0].post.order(2)!;
+      expect(Math.max(...cov.map(Math.abs))).toBe(0);
+    }
+  });
+
+  it('a unit whose variance is exactly 0 is a constant: its covariances vanish', () => {
+    const post = gaussianLayer(act('tanh(z)'), gaussian([0.3, 0.1], [0, 0, 0, 0.5]), 2).post;
+    expect(post.mean[0]).toBeCloseTo(Math.tanh(0.3), 14);
+    expect([0, 1, 2].map((k) => post.order(2)![k])).toEqual([0, 0, 0]);
+  });
+
+  // 200 tanh layers that shrink the variance by about 0.81 each: the closure must follow the
+  // linearised map Σ → W Σ Wᵀ (tanh′(0) = 1, error O(s)) down to s ~ 1e-24 instead of snapping to 0.
+  it('200 tanh layers: the covariance stays positive and follows the float64 linear iteration', async () => {
+    const [c, sn] = [0.9 * Math.cos(0.3), 0.9 * Math.sin(0.3)];
+    const weight = [c, -sn, 0, sn, c, 0, 0.3, 0.3, 0.8];
+    const layers = Array.from({ length: 200 }, () => makeLayer(Float64Array.from(weight), 3, 3, new Float64Array(3), parseActivation('tanh(z)')));
+    const network: Network = { inputSize: 3, layers };
+    const start = [1e-6, 4e-7, 2e-7, 4e-7, 1e-6, 3e-7, 2e-7, 3e-7, 1e-6];
+    const ref = await propagate(network, gaussian([0, 0, 0], start), { inputOrder: 2, outputOrder: 2, backend: 'reference' });
+    const wasm = await propagate(network, gaussian([0, 0, 0], start), { inputOrder: 2, outputOrder: 2, backend: 'wasm' });
+    let linear = Float64Array.from(start);
+    let drift = 2 * 1e-6;
+    for (let l = 0; l < 200; l++) {
+      const next = new Float64Array(9);
+      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) next[a * 3 + b] += weight[a * 3 + i] * linear[i * 3 + j] * weight[b * 3 + j];
+      linear = next;
+      // tanh(z) = z − z³/3 + …: each layer moves Cov by a relative O(s) ≤ 2 max_i s_i, summed over layers.
+      drift += 2 * Math.max(linear[0], linear[4], linear[8]);
+      const cov = ref[l].post.order(2)!;
+      expect(relDiff(cov, linear)).toBeLessThan(drift);
+      for (const d of [0, 4, 8]) expect(cov[d]).toBeGreaterThan(0.5 * linear[d]);
+      if (l % 20 === 19 || l === 199) expect(relDiff(wasm[l].post.order(2)!, cov)).toBeLessThan(1e-4);
+    }
+    expect(linear[0]).toBeLessThan(1e-20);
+  }, 120_000);
+});
+
+describe('huge variances', () => {
+  const weight = [1, 0, 0.5, 1];
+  const cases = [1e20, 1e30];
+
+  it('ReLU is homogeneous: Cov(y) at Σ·c equals c · Cov(y) at Σ, on reference and wasm alike', async () => {
+    const network = oneLayer('relu(z)', weight, 2, 2, [0, 0]);
+    const unit = (await propagate(network, gaussian([0, 0], [1, 0.3, 0.3, 1]), { inputOrder: 2, outputOrder: 2, backend: 'reference' }))[0].post.order(2)!;
+    for (const c of cases) {
+      const scaled = gaussian([0, 0], [c, 0.3 * c, 0.3 * c, c]);
+      for (const backend of ['reference', 'wasm'] as const) {
+        const cov = (await propagate(network, scaled, { inputOrder: 2, outputOrder: 2, backend }))[0].post.order(2)!;
+        expect(cov.every(Number.isFinite)).toBe(true);
+        expect(relDiff(cov.map((v) => v / c), unit)).toBeLessThan(backend === 'reference' ? 1e-9 : 1e-5);
+      }
+    }
+  });
+
+  it('tanh tends to the sign function: Cov → (2/π) asin ρ, Var → 1, on reference and wasm alike', async () => {
+    const network = oneLayer('tanh(z)', [1, 0, 0, 1], 2, 2, [0, 0]);
+    const rho = 0.6;
+    const sign = [1, (2 / Math.PI) * Math.asin(rho), (2 / Math.PI) * Math.asin(rho), 1];
+    for (const c of cases) {
+      const input = gaussian([0.1, -0.2], [c, rho * c, rho * c, c]);
+      for (const backend of ['reference', 'wasm'] as const) {
+        const layer = (await propagate(network, input, { inputOrder: 2, outputOrder: 2, backend }))[0];
+        // The Mehler series of a nearly discontinuous φ converges like |ρ|^P: its bound is reported,
+        // and it must cover the distance to the limit (which is itself ~1/σ away).
+        const bound = layer.numericalError![2];
+        expect(bound).toBeLessThan(1e-6);
+        expect(relDiff(layer.post.order(2)!, sign)).toBeLessThan(bound + (backend === 'reference' ? 1e-9 : 1e-5));
+      }
+    }
+  });
+});
+
+describe('bounded activations at ordinary large variances', () => {
+  // Independent reference: the trapezoid rule on a 1601² grid, whose error for these analytic
+  // integrands is below 1e-12 here.
+  const cases: [string, number][] = [
+    ['tanh(z)', 30],
+    ['tanh(z)', 100],
+    ['sigmoid(z)', 100],
+    ['gelu(z)', 100],
+  ];
+  for (const [source, s] of cases)
+    it(`${source} at variance ${s}: converges, and agrees with direct integration`, () => {
+      const a = act(source);
+      const c = 0.4 * s;
+      const post = gaussianLayer(a, gaussian([0.3, -0.2], [s, c, c, s]), 2).post;
+      const direct = trapezoidCovariance(a.fn, [0.3, -0.2], [s, s], c);
+      const cov = post.order(2)!;
+      expect(Math.abs(cov[1] - direct.cov) / direct.var1).toBeLessThan(1e-7);
+      expect(Math.abs(cov[0] - direct.var1) / direct.var1).toBeLessThan(1e-7);
+    });
+});
+
+describe('through corrmap propagate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'corrmap-scales-'));
+  const file = (name: string, content: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(content));
+    return path;
+  };
+  const run = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(args, { log: (t) => out.push(t) }, { log: (t) => err.push(t) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const net = (activation: string) => file(`${activation.replace(/\W/g, '_')}.json`, { layers: [{ weight: [[1, 0], [0.5, 1]], bias: [0, 0], activation }] });
+  const stats = (s: number) => file(`stats-${s}.json`, { mean: [0.1, 0], cov: [[s, 0], [0, s]] });
+
+  it('tanh(2z) on examples/gaussian.json, tanh at variance 30, sigmoid and GELU at 100: exit 0, finite numbers, on both backends', async () => {
+    const tanh2 = file('tanh2.json', { layers: [{ weight: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0], activation: 'tanh(2*z)' }] });
+    const jobs: [string, string][] = [[tanh2, 'examples/gaussian.json'], [net('tanh(z)'), stats(30)], [net('sigmoid(z)'), stats(100)], [net('gelu(z)'), stats(100)]];
+    for (const [network, input] of jobs)
+      for (const backend of ['reference', 'wasm']) {
+        const r = await run(['propagate', network, '--input', input, '--backend', backend, '--json']);
+        expect(r.err).toBe('');
+        expect(r.code).toBe(0);
+        const cov: number[][] = JSON.parse(r.out).layers[0].post.cov;
+        expect(cov.flat().every((v) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
+      }
+  }, 60_000);
+
+  it('exp(10z) at variance 5: one line saying E[φ²] exists but overflows float64, exit 2', async () => {
+    const r = await run(['propagate', net('exp(10*z)'), '--input', stats(5), '--backend', 'reference']);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/exists but exceeds float64's range/);
+    expect(r.err).not.toMatch(/maxNodes|loosen the tolerance/);
+  });
+
+  it('z^1000: one line saying it overflows float64 and why it is not a polynomial, exit 2', async () => {
+    const r = await run(['propagate', net('z^1000'), '--input', stats(1), '--backend', 'reference']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/overflows float64/);
+    expect(r.err).toMatch(/exponent 1000/);
+    expect(r.err).not.toMatch(/not a real number/);
+  });
+
+  it('the library says the same: an InputError for exp(10z) at variance 5, none for tanh at 30', () => {
+    expect(() => gaussianLayer(act('exp(10*z)'), gaussian([0.1], [5]), 2)).toThrow(InputError);
+    expect(() => gaussianLayer(act('exp(10*z)'), gaussian([0.1], [5]), 2)).toThrow(/exists but exceeds/);
+    expect(gaussianLayer(act('tanh(z)'), gaussian([0.1], [30]), 2).post.order(2)![0]).toBeGreaterThan(0.8);
+  });
+});
