@@ -368,7 +368,8 @@ export interface GaussianLayerResult {
   readonly post: Cumulants;
   /** Truncation of the Mehler series: order P and the largest bound on what it leaves out. */
   readonly covarianceTruncation: { order: number; bound: number };
-  readonly thirdTruncation?: { order: number; estimate: number };
+  /** The three-vertex series for κ3: its last order, the size of its last (or smallest) shell, and whether it converged. */
+  readonly thirdTruncation?: { order: number; estimate: number; converged: boolean };
   readonly method: SmoothedTable['method'];
   /** Relative errors of the mean and covariance caused by quadrature (numeric/general.ts tableErrors). */
   readonly quadrature: { mean: number; covariance: number };
@@ -486,7 +487,7 @@ const edges = (t: { cumulants: readonly { power: number }[] }) => t.cumulants.re
  * κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature, and
  * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)), both by the Mehler series.
  */
-export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number } } {
+export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number; converged: boolean } } {
   const n = pre.size;
   const mean = pre.mean;
   const cov = pre.order(2) ?? new Float64Array(n * n);
@@ -495,12 +496,15 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
   const tensor = new Float64Array(n ** 3);
   let order = 0;
   let estimate = 0;
+  let converged = true;
   if (n >= 3) {
     const distinct = new Uint8Array(n ** 3);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) distinct[(i * n + j) * n + k] = i !== j && j !== k && i !== k ? 1 : 0;
     // Shell by shell; for strong correlations the series is only asymptotic (the three g's grow
     // faster than a! b! c!), so it is stopped at its smallest shell when shells start to grow.
-    let scale = 0;
+    // κ3 entries are measured against Var^{3/2} as well as against themselves: an odd φ at μ = 0 has
+    // κ3 = 0 off the diagonal, and shells of rounding noise must count as converged there.
+    let scale = cubeScale(table.variance);
     let quiet = 0;
     let growing = 0;
     let smallest = Infinity;
@@ -533,6 +537,9 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       if (quiet >= 2 || (growing >= 4 && size > 1e4 * smallest)) break;
     }
     if (quiet < 2) {
+      // Only asymptotic here (strong correlations): the smallest shell is the usual size of the
+      // error, not a bound, so the block is an approximation (numeric/general.ts exactOrderOf).
+      converged = false;
       tensor.set(best);
       order = bestOrder;
       estimate = smallest;
@@ -577,7 +584,7 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
-  return { tensor, truncation: { order, estimate } };
+  return { tensor, truncation: { order, estimate, converged } };
 }
 
 /**
@@ -607,17 +614,47 @@ export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTa
   return out;
 }
 
+/** Relative numerical error up to which a block counts as exact (its error joins validate's allowance). */
+export const MAX_EXACT_NUMERICAL_ERROR = 1e-3;
+
+/**
+ * The highest order that is exact, given what the truncation bookkeeping allows (`planned`), the
+ * numerical errors by order and whether the κ3 series converged: one rule for propagate's labels
+ * and validate's verdicts.
+ */
+export function exactOrderOf(planned: number, errors: readonly number[] | undefined, thirdConverged = true): number {
+  let exact = planned;
+  if (!thirdConverged) exact = Math.min(exact, 2);
+  if (errors)
+    for (let r = 1; r < errors.length; r++)
+      if (!((errors[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR)) {
+        exact = Math.min(exact, r - 1);
+        break;
+      }
+  return exact;
+}
+
 export function gaussianLayerErrors(r: GaussianLayerResult): number[] {
   const errors = [0, r.quadrature.mean];
   if (r.post.order(2)) errors.push(r.covarianceTruncation.bound + r.quadrature.covariance);
   const k3 = r.post.order(3);
-  if (k3 && r.thirdTruncation) errors.push(thirdCumulantError(k3, r.thirdTruncation.estimate));
+  const n = r.post.size;
+  const k2 = r.post.order(2);
+  const variance = k2 ? Array.from({ length: n }, (_, i) => k2[i * n + i]) : [];
+  if (k3 && r.thirdTruncation) errors.push(thirdCumulantError(k3, r.thirdTruncation.estimate, variance));
   return errors;
 }
 
-/** κ3's estimated series error relative to its largest entry. */
-export function thirdCumulantError(k3: Float64Array, estimate: number): number {
-  let scale = 0;
+/** max_i Var_i^{3/2}: the size κ3 entries are judged against (with their own largest). */
+function cubeScale(variance: ArrayLike<number>): number {
+  let v = 0;
+  for (let i = 0; i < variance.length; i++) v = Math.max(v, variance[i]);
+  return v ** 1.5;
+}
+
+/** κ3's estimated series error relative to its largest entry or max Var^{3/2}, whichever is larger. */
+export function thirdCumulantError(k3: Float64Array, estimate: number, variance: ArrayLike<number> = []): number {
+  let scale = cubeScale(variance);
   for (const v of k3) scale = Math.max(scale, Math.abs(v));
   return scale > 0 ? estimate / scale : 0;
 }

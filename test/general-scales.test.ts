@@ -222,3 +222,60 @@ describe('through corrmap propagate', () => {
     expect(gaussianLayer(act('tanh(z)'), gaussian([0.1], [30]), 2).post.order(2)![0]).toBeGreaterThan(0.8);
   });
 });
+
+describe('κ3 of general activations: exact only where its series converged', () => {
+  const identity3 = (activation: string): Network => oneLayer(activation, [1, 0, 0, 0, 1, 0, 0, 0, 1], 3, 3, [0, 0, 0]);
+  const equicorrelated = (rho: number) => gaussian([0, 0, 0], [1, rho, rho, rho, 1, rho, rho, rho, 1]);
+
+  it('a sum of atoms at ρ = 0.99: the three-vertex series is only asymptotic, so κ3 is approximate on every backend, with its error estimate', async () => {
+    for (const backend of ['reference', 'wasm'] as const) {
+      const [layer] = await propagate(identity3('tanh(z) + 0.5*relu(z)'), equicorrelated(0.99), { inputOrder: 2, outputOrder: 3, backend });
+      expect(layer.exactOrder).toBe(2);
+      expect(layer.numericalError![3]).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it('negative control: the same activation at ρ = 0.3 converges, and κ3 is exact', async () => {
+    for (const backend of ['reference', 'wasm'] as const) {
+      const [layer] = await propagate(identity3('tanh(z) + 0.5*relu(z)'), equicorrelated(0.3), { inputOrder: 2, outputOrder: 3, backend });
+      expect(layer.exactOrder).toBeGreaterThanOrEqual(3);
+      expect(layer.numericalError![3]).toBeLessThan(1e-6);
+    }
+  });
+
+  it('tanh at μ = 0 (κ3 = 0 off the diagonal): propagate calls it exact, and its --json carries every order\'s error bound', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corrmap-k3-'));
+    const network = join(dir, 'net.json');
+    const input = join(dir, 'in.json');
+    writeFileSync(network, JSON.stringify({ layers: [{ weight: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0], activation: 'tanh(z)' }] }));
+    writeFileSync(input, JSON.stringify({ mean: [0, 0, 0], cov: [[1, 0.5, 0.5], [0.5, 1, 0.5], [0.5, 0.5, 1]] }));
+    const out: string[] = [];
+    const code = await runCli(['propagate', network, '--input', input, '--output-order', '3', '--backend', 'reference', '--json'], { log: (t) => out.push(t) }, { log: () => {} });
+    expect(code).toBe(0);
+    const layer = JSON.parse(out.join('\n')).layers[0];
+    expect(layer.exactOrder).toBeGreaterThanOrEqual(3);
+    expect(layer.numericalError).toHaveLength(3);
+    expect(layer.numericalError.every((e: number) => e >= 0 && e < 1e-3)).toBe(true);
+  });
+});
+
+describe('propagate and validate agree on what is exact', () => {
+  it('tanh at μ = 0 and a sum of atoms at ρ = 0.99: validate\'s exact post-activation blocks are the orders propagate calls exact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corrmap-agree-'));
+    const cases: [string, number][] = [['tanh(z)', 0.5], ['tanh(z) + 0.5*relu(z)', 0.99]];
+    for (const [activation, rho] of cases) {
+      const network = join(dir, 'net.json');
+      const input = join(dir, 'in.json');
+      writeFileSync(network, JSON.stringify({ layers: [{ weight: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0], activation }] }));
+      writeFileSync(input, JSON.stringify({ mean: [0, 0, 0], cov: [[1, rho, rho], [rho, 1, rho], [rho, rho, 1]] }));
+      const common = [network, '--input', input, '--output-order', '3', '--backend', 'reference', '--json'];
+      const outP: string[] = [];
+      const outV: string[] = [];
+      expect(await runCli(['propagate', ...common], { log: (t) => outP.push(t) }, { log: () => {} })).toBe(0);
+      await runCli(['validate', ...common, '--samples', '100000'], { log: (t) => outV.push(t) }, { log: () => {} });
+      const exactOrder: number = JSON.parse(outP.join('\n')).layers[0].exactOrder ?? Infinity;
+      const blocks: { stage: string; order: number; exact: boolean }[] = JSON.parse(outV.join('\n')).blocks;
+      for (const b of blocks.filter((b) => b.stage === 'post')) expect([activation, b.order, b.exact]).toEqual([activation, b.order, b.order <= exactOrder]);
+    }
+  }, 60_000);
+});
