@@ -124,13 +124,26 @@ export function piecewiseExpectation(
 /**
  * g_k = E[f^{(k)}(z)], z ~ N(μ, s), k = 0…K, without derivatives: the Stein form
  * g_k = s^{−k/2} E[f(μ + √s X) He_k(X)], by Gauss–Hermite quadrature for smooth f and piece by
- * piece between the kinks otherwise.
+ * piece between the kinks otherwise, or between `splits` where Gauss–Hermite does not settle.
  */
-export function steinDerivatives(f: (z: number) => number, kinks: readonly number[], mu: number, s: number, K: number, tolerance: number): { g: Float64Array; errors: Float64Array } {
-  if (kinks.length === 0) {
-    const r = steinCoefficients(f, mu, s, K, { tolerance });
-    return { g: r.g, errors: r.errors };
-  }
+export function steinDerivatives(
+  f: (z: number) => number,
+  kinks: readonly number[],
+  mu: number,
+  s: number,
+  K: number,
+  tolerance: number,
+  splits: readonly number[] = kinks,
+): { g: Float64Array; errors: Float64Array } {
+  if (kinks.length === 0)
+    try {
+      const r = steinCoefficients(f, mu, s, K, { tolerance });
+      return { g: r.g, errors: r.errors };
+    } catch (err) {
+      // Gauss–Hermite does not settle (a variance large next to f's scale): split quadrature below.
+      if (!(err instanceof RangeError)) throw err;
+    }
+  kinks = kinks.length ? kinks : splits;
   const g = new Float64Array(K + 1);
   const errors = new Float64Array(K + 1);
   const sigma = Math.sqrt(s);
@@ -493,6 +506,7 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
   const cov = pre.order(2) ?? new Float64Array(n * n);
   const K = table.g.length - 1;
   const kinks = kinkPoints(act);
+  const splits = transitionPoints(act);
   const tensor = new Float64Array(n ** 3);
   let order = 0;
   let estimate = 0;
@@ -555,10 +569,8 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       gSquare.push(Float64Array.of(square(mean[i])));
       continue;
     }
-    gSquare.push(steinDerivatives(square, kinks, mean[i], s, K, tolerance).g);
-    const third = kinks.length
-      ? piecewiseExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, kinks, tolerance).value
-      : gaussianExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, { tolerance }).value;
+    gSquare.push(steinDerivatives(square, kinks, mean[i], s, K, tolerance, splits).g);
+    const third = robustExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, kinks.length ? kinks : splits, kinks.length === 0, tolerance, `activation "${act.expression.source}" at unit ${i + 1}: E[(φ(z) − E φ)³], needed for κ3,`).value;
     tensor[(i * n + i) * n + i] = third;
   }
   // Cov(a(z_i), φ(z_j)) by the Mehler rule (symbolic/gaussian.ts), a's table at slot i and φ's at slot j.
@@ -600,12 +612,13 @@ export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTa
   const n = pre.size;
   const cov = pre.order(2)!;
   const kinks = kinkPoints(act);
+  const splits = transitionPoints(act);
   // g_k of φ² (k ≤ 4) per unit, then the mean correction of symbolic/gaussian.ts applied to φ².
   const square = Array.from({ length: 5 }, () => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
     if (!(s > 0)) continue;
-    const g = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
+    const g = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance, splits).g;
     for (let k = 0; k <= 4; k++) square[k][i] = g[k];
   }
   const shift = evaluateTerms(nonGaussianCorrection(1, 0), square, pre);

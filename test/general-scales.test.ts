@@ -200,6 +200,19 @@ describe('through corrmap propagate', () => {
       }
   }, 60_000);
 
+  it('tanh at variance 30 with κ3 and with input order 4 (the Stein form of φ² and E[(φ − m)³]): exit 0, finite, on both backends', async () => {
+    const network = file('tanh3.json', { layers: [{ weight: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0], activation: 'tanh(z)' }] });
+    const input = file('stats3.json', { mean: [0.1, 0, 0.2], cov: [[30, 10, 5], [10, 30, 8], [5, 8, 30]] });
+    for (const extra of [['--output-order', '3'], ['--input-order', '4']])
+      for (const backend of ['reference', 'wasm']) {
+        const r = await run(['propagate', network, '--input', input, '--backend', backend, '--json', ...extra]);
+        expect(r.err).toBe('');
+        expect(r.code).toBe(0);
+        const post = JSON.parse(r.out).layers[0].post;
+        expect([post.cov, post.k3 ?? []].flat(3).every((v: unknown) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
+      }
+  }, 120_000);
+
   it('exp(10z) at variance 5: one line saying E[φ²] exists but overflows float64, exit 2', async () => {
     const r = await run(['propagate', net('exp(10*z)'), '--input', stats(5), '--backend', 'reference']);
     expect(r.code).toBe(2);
