@@ -11,7 +11,7 @@ import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients, steinNormalized } from './gauss.ts';
-import { NAMED_CONSTANTS, polynomialDegree } from '../symbolic/expression.ts';
+import { NAMED_CONSTANTS, VARIABLE, polynomialDegree } from '../symbolic/expression.ts';
 import type { MathNode } from '../symbolic/math.ts';
 import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { taylorCoefficients } from './taylorseries.ts';
@@ -255,6 +255,50 @@ function normalizedStein(f: (z: number) => number, splits: readonly number[], sm
   return { g, errors };
 }
 
+/**
+ * ĝ_k from derivatives of φ at μ, for a spread so small next to φ's own scale that values of φ no
+ * longer resolve it (tanh at μ = 2, s = 1e-30: φ(μ + √s x) rounds to φ(μ)). With c̃_j the Taylor
+ * coefficients of φ(μ + σt) in t, E[φ^{(k)}(μ + σX)] σ^k/k! = Σ_m c̃_{k+2m} C(k+2m, k) (2m−1)!!, so
+ * ĝ_k = √k! Σ_m …; the sum is the local linearisation (m = 0, k = 1) and its corrections. Its error
+ * is estimated by the last term kept; undefined where φ has no Taylor arithmetic or the terms do not
+ * fall off.
+ */
+function localExpansion(act: Activation, mu: number, sigma: number, K: number): { g: Float64Array; errors: Float64Array } | undefined {
+  const M = 6;
+  let series: Float64Array;
+  try {
+    series = taylorCoefficients(act.expression.node, VARIABLE, mu, K + 2 * M, {}, FLOAT64_FUNCTIONS, sigma);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+  const g = new Float64Array(K + 1);
+  const errors = new Float64Array(K + 1);
+  let factorial = 1;
+  for (let k = 0; k <= K; k++) {
+    if (k > 0) factorial *= k;
+    let sum = 0;
+    let magnitude = 0;
+    let last = 0;
+    let binomial = 1; // C(k + 2m, k)
+    let doubleFactorial = 1; // (2m − 1)!!
+    for (let m = 0; m <= M; m++) {
+      if (m > 0) {
+        binomial = (binomial * (k + 2 * m - 1) * (k + 2 * m)) / ((2 * m - 1) * (2 * m));
+        doubleFactorial *= 2 * m - 1;
+      }
+      last = series[k + 2 * m] * binomial * doubleFactorial;
+      sum += last;
+      magnitude += Math.abs(last);
+    }
+    if (!Number.isFinite(sum)) return undefined;
+    const root = Math.sqrt(factorial);
+    g[k] = root * sum;
+    errors[k] = root * (2 * Math.abs(last) + 16 * Number.EPSILON * magnitude);
+  }
+  return { g, errors };
+}
+
 /** The per-index table at the pre-activation means and variances. */
 export function smoothedTable(act: Activation, mean: Float64Array, variance: Float64Array, kmax: number, tolerance: number): SmoothedTable {
   const n = mean.length;
@@ -290,6 +334,7 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
       continue;
     }
     const sigma = Math.sqrt(s);
+    let expanded = false;
     if (closed) {
       const why = smoothedValidity(act, mu, s);
       if (why) throw new InputError(`${what} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
@@ -302,7 +347,19 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
         g[k][i] = (series[k] * factorial) / sigma ** k;
       }
     } else {
-      const r = normalizedStein(act.fn, kinks.length ? kinks : splits, kinks.length === 0, mu, s, K, tolerance, what);
+      let r = normalizedStein(act.fn, kinks.length ? kinks : splits, kinks.length === 0, mu, s, K, tolerance, what);
+      // Where the quadrature's own error is not small next to the spread it resolves, the local
+      // expansion in derivatives may do better: keep whichever states the smaller error. A kink
+      // within 40 standard deviations rules it out (the expansion does not see it).
+      const noise = Math.hypot(...r.errors.subarray(1));
+      const spread = Math.hypot(...r.g.subarray(1));
+      if (noise > 1e-6 * spread && kinks.every((k) => Math.abs(k - mu) > 40 * sigma)) {
+        const local = localExpansion(act, mu, sigma, K);
+        if (local && Math.hypot(...local.errors.subarray(1)) < noise) {
+          r = local;
+          expanded = true;
+        }
+      }
       let factorial = 1;
       for (let k = 0; k <= K; k++) {
         if (k > 0) factorial *= k;
@@ -319,6 +376,19 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
       if (!Number.isFinite(g[k][i])) derivativesInRange = false;
     }
     if (kmax === 0) continue; // the mean alone: E[φ²] is not needed (and may not exist)
+    if (expanded) {
+      // Values of φ do not resolve this spread, so neither would E[(φ − c)²]: Var = Σ_{k≥1} ĝ_k²
+      // (Parseval), with the error of the ĝ_k and the size of the last one for the rest.
+      let sum = 0;
+      let noise = 0;
+      for (let k = 1; k <= K; k++) {
+        sum += normalized[k][i] ** 2;
+        noise += normalizedErrors[k][i] ** 2;
+      }
+      out[i] = sum;
+      varianceErrors[i] = 2 * Math.sqrt(sum * noise) + noise + normalized[K][i] ** 2;
+      continue;
+    }
     // Var = E[(φ − c)²] − (g_0 − c)² with c = φ(μ): no cancellation of E[φ²] against g_0² when the
     // spread is small next to the mean (a ReLU unit with bias 1e6 and variance 1 keeps all its variance).
     const centre = Number.isFinite(act.fn(mu)) ? act.fn(mu) : 0;
@@ -373,7 +443,8 @@ export function tableErrors(table: SmoothedTable, _variance?: Float64Array): { m
   meanScale = Math.max(meanScale, maxSd);
   return {
     mean: meanScale > 0 ? meanError / meanScale : meanError,
-    covariance: maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : 0,
+    // No variance to measure against, yet coefficients with errors: nothing is bounded.
+    covariance: maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : maxD > 0 || maxVarError > 0 ? Infinity : 0,
   };
 }
 

@@ -117,7 +117,15 @@ const PRIMITIVES: Readonly<Record<string, (a: Series) => Series>> = {
   sqrt: (a) => powConst(a, 0.5),
   sin: (a) => sinCos(a)[0],
   cos: (a) => sinCos(a)[1],
+  tanh,
 };
+
+/** tanh(a) = (1 − e^{−2a})/(1 + e^{−2a}) for a ≥ 0 (odd otherwise): no overflow for large |a|. */
+function tanh(a: Series): Series {
+  if (a[0] < 0) return tanh(a.map((v) => -v)).map((v) => -v);
+  const e = exp(a.map((v) => -2 * v));
+  return div(e.map((v, k) => (k === 0 ? 1 : 0) - v), e.map((v, k) => (k === 0 ? 1 : 0) + v));
+}
 
 /** Parsed definitions and derivative rules of the atoms (symbolic/atoms), parsed once. */
 const parsedRules = new Map<string, MathNode>();

@@ -82,6 +82,18 @@ describe('a spread tiny next to the mean is not a constant', () => {
     }
   });
 
+  it('tanh at μ = 2 with s = 1e-30 (values of φ cannot resolve it): Cov = φ′(μ_i)φ′(μ_j)Σ_ij from derivatives, on reference and wasm', async () => {
+    const network = oneLayer('tanh(z)', [1, 0, 0, 1], 2, 2, [2, 1.5]);
+    const s = 1e-30;
+    const d = [1 - Math.tanh(2) ** 2, 1 - Math.tanh(1.5) ** 2];
+    const linear = [d[0] * d[0] * s, d[0] * d[1] * 0.5 * s, d[0] * d[1] * 0.5 * s, d[1] * d[1] * s];
+    for (const backend of ['reference', 'wasm'] as const) {
+      const [layer] = await propagate(network, gaussian([0, 0], [s, 0.5 * s, 0.5 * s, s]), { inputOrder: 2, outputOrder: 2, backend });
+      expect(relDiff(layer.post.order(2)!, linear)).toBeLessThan(backend === 'reference' ? 1e-12 : 1e-5);
+      expect(layer.numericalError![2]).toBeLessThan(1e-10);
+    }
+  });
+
   it('a unit whose variance is exactly 0 is a constant: its covariances vanish', () => {
     const post = gaussianLayer(act('tanh(z)'), gaussian([0.3, 0.1], [0, 0, 0, 0.5]), 2).post;
     expect(post.mean[0]).toBeCloseTo(Math.tanh(0.3), 14);
