@@ -265,6 +265,13 @@ export interface QuadratureOptions {
    * at s = 0.5, 1024 at s = 2, 4096 at s = 10, and does not settle by 4096 at s = 25.
    */
   maxNodes?: number;
+  /**
+   * Judge every component against the Euclidean norm of the whole vector instead of its own size
+   * (default false): for orthonormal-basis coefficients, whose norm is √E[f²], this is the absolute
+   * accuracy that matters, and a coefficient that is itself nearly 0 need not settle to 1e-10 of
+   * itself.
+   */
+  jointScale?: boolean;
 }
 
 export interface GaussianExpectation {
@@ -292,6 +299,7 @@ interface Settings {
   absoluteTolerance: number;
   minNodes: number;
   maxNodes: number;
+  jointScale: boolean;
 }
 
 function settings(options: QuadratureOptions | undefined, start = 16): Settings {
@@ -303,7 +311,7 @@ function settings(options: QuadratureOptions | undefined, start = 16): Settings 
     throw new RangeError(`quadrature tolerances must be non-negative and not both zero, got ${tolerance} relative and ${absoluteTolerance} absolute`);
   if (!Number.isInteger(minNodes) || minNodes < 1) throw new RangeError(`minNodes must be a positive integer, got ${minNodes}`);
   if (!Number.isInteger(maxNodes) || maxNodes < minNodes) throw new RangeError(`maxNodes must be an integer ≥ ${minNodes}, got ${maxNodes}`);
-  return { tolerance, absoluteTolerance, minNodes, maxNodes };
+  return { tolerance, absoluteTolerance, minNodes, maxNodes, jointScale: options?.jointScale ?? false };
 }
 
 function checkMoments(mu: number, s: number): void {
@@ -371,12 +379,13 @@ function adaptiveSums(
       const agreed = new Uint8Array(dimension);
       let converged = previousAgreed !== undefined;
       lastDifference = 0;
+      const norm = opts.jointScale ? Math.hypot(...values) : 0;
       for (let c = 0; c < dimension; c++) {
         const difference = Math.abs(values[c] - previous[c]);
         const rounding = 16 * EPSILON * Math.abs(scale[c]) * magnitudes[c];
         error[c] = Math.max(difference, rounding);
         lastDifference = Math.max(lastDifference, difference);
-        agreed[c] = difference <= opts.tolerance * Math.abs(values[c]) + opts.absoluteTolerance + rounding ? 1 : 0;
+        agreed[c] = difference <= opts.tolerance * Math.max(Math.abs(values[c]), norm) + opts.absoluteTolerance + rounding ? 1 : 0;
         if (!agreed[c] || !previousAgreed?.[c]) converged = false;
       }
       if (converged) {
@@ -440,6 +449,32 @@ export function steinCoefficients(f: (z: number) => number, mu: number, s: numbe
   const opts = settings(options, start);
   const scale = new Float64Array(kmax + 1);
   for (let k = 0; k <= kmax; k++) scale[k] = s ** (-k / 2);
+  const basis = (x: number, out: Float64Array) => {
+    hermiteHeAll(kmax, x, out);
+  };
+  const { values, error, nodes } = adaptiveSums(f, mu, s, kmax + 1, basis, scale, opts);
+  return { g: values, nodes, error: Math.max(...error), errors: error };
+}
+
+/**
+ * The normalised Stein coefficients ĝ_k = E[f(μ + √s X) He_k(X)]/√k! = g_k s^{k/2}/√k!, k = 0 … kmax:
+ * the coefficients of f(μ + √s X) in the orthonormal Hermite basis, so Σ_k ĝ_k² = E[f²] and Mehler's
+ * series reads Cov = Σ_k ρ^k ĝ_k(i) ĝ_k(j) (docs/theory.md §Gaussian closure). Unlike g_k they neither
+ * overflow for tiny s nor underflow for huge s. Components are judged against the vector's norm
+ * (jointScale) unless options say otherwise.
+ */
+export function steinNormalized(f: (z: number) => number, mu: number, s: number, kmax: number, options?: QuadratureOptions): SteinCoefficients {
+  checkMoments(mu, s);
+  checkOrder(kmax, 'the highest derivative order kmax');
+  let start = 16;
+  while (start < kmax + 1) start *= 2;
+  const opts = settings({ jointScale: true, ...options }, start);
+  const scale = new Float64Array(kmax + 1);
+  let factorial = 1;
+  for (let k = 0; k <= kmax; k++) {
+    if (k > 0) factorial *= k;
+    scale[k] = 1 / Math.sqrt(factorial);
+  }
   const basis = (x: number, out: Float64Array) => {
     hermiteHeAll(kmax, x, out);
   };

@@ -10,11 +10,11 @@ import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
 import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
-import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients } from './gauss.ts';
-import { NAMED_CONSTANTS } from '../symbolic/expression.ts';
+import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients, steinNormalized } from './gauss.ts';
+import { NAMED_CONSTANTS, VARIABLE, polynomialDegree } from '../symbolic/expression.ts';
 import type { MathNode } from '../symbolic/math.ts';
 import { evaluateEntry, evaluateTerms } from './reference.ts';
-import { derivativesFromSeries, taylorCoefficients } from './taylorseries.ts';
+import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 
 /** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
@@ -31,6 +31,15 @@ export interface SmoothedTable {
   readonly errors: Float64Array[];
   /** Estimated absolute error of the direct variances (E[φ²] is always a quadrature). */
   readonly varianceErrors: Float64Array;
+  /**
+   * ĝ_k(i) = g_k(i) s_i^{k/2}/√k!, the coefficients of φ(μ_i + √s_i X) in the orthonormal Hermite
+   * basis: Mehler's series is Σ_k ρ_ij^k ĝ_k(i) ĝ_k(j) at any scale of s.
+   */
+  readonly normalized: Float64Array[];
+  /** Estimated absolute error of ĝ_k(i) (0 for closed forms). */
+  readonly normalizedErrors: Float64Array[];
+  /** False when some g_k overflowed or underflowed (tiny or huge variances); ĝ_k are still good. */
+  readonly derivativesInRange: boolean;
 }
 
 
@@ -63,9 +72,17 @@ export function kinkPoints(act: Activation): number[] {
 /**
  * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
  * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
- * agree. Returns the value and the last difference.
+ * agree. Returns the value and the last difference. `weight` multiplies the integrand as a function of
+ * x itself (He_k(x) of the Stein form: x recovered from z = μ + √s x loses |μ|ε/√s to rounding).
  */
-export function piecewiseExpectation(f: (z: number) => number, mu: number, s: number, breakpoints: readonly number[], tolerance: number): { value: number; error: number } {
+export function piecewiseExpectation(
+  f: (z: number) => number,
+  mu: number,
+  s: number,
+  breakpoints: readonly number[],
+  tolerance: number,
+  weight?: (x: number) => number,
+): { value: number; error: number } {
   const sigma = Math.sqrt(s);
   const L = 13;
   const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
@@ -81,18 +98,24 @@ export function piecewiseExpectation(f: (z: number) => number, mu: number, s: nu
       const mid = (a + b) / 2;
       for (let k = 0; k < n; k++) {
         const x = mid + half * nodes[k];
-        const term = half * weights[k] * normalPdf(x) * f(mu + sigma * x);
+        const term = half * weights[k] * normalPdf(x) * f(mu + sigma * x) * (weight ? weight(x) : 1);
         total += term;
         magnitude += Math.abs(term);
       }
     }
     return [total, magnitude];
   };
+  // What lies beyond ±L: the integrand there falls at least like a Gaussian's tail for f of less than
+  // Gaussian growth, ∫_L^∞ ≤ |integrand(L)|/(L − growth); a growing f that has not fallen off by L
+  // (exp(z²) at s ≥ 1/4) is caught here instead of being cut off silently.
+  const end = (x: number) => Math.abs(normalPdf(x) * f(mu + sigma * x) * (weight ? weight(x) : 1));
+  const tail = Math.max(end(-L), end(L));
   let [previous] = estimate(32);
   for (let n = 64; n <= 2048; n *= 2) {
     const [next, magnitude] = estimate(n);
+    if (!Number.isFinite(next) || !(tail <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude)) break;
     const error = Math.abs(next - previous);
-    if (error <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude) return { value: next, error };
+    if (error <= tolerance * Math.max(1, Math.abs(next)) + 1e-13 * magnitude) return { value: next, error: error + tail };
     previous = next;
   }
   throw new InputError(`the Gaussian expectation of an activation does not converge at mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}; does E[φ(z)²] exist?`);
@@ -101,27 +124,179 @@ export function piecewiseExpectation(f: (z: number) => number, mu: number, s: nu
 /**
  * g_k = E[f^{(k)}(z)], z ~ N(μ, s), k = 0…K, without derivatives: the Stein form
  * g_k = s^{−k/2} E[f(μ + √s X) He_k(X)], by Gauss–Hermite quadrature for smooth f and piece by
- * piece between the kinks otherwise.
+ * piece between the kinks otherwise, or between `splits` where Gauss–Hermite does not settle.
  */
-export function steinDerivatives(f: (z: number) => number, kinks: readonly number[], mu: number, s: number, K: number, tolerance: number): { g: Float64Array; errors: Float64Array } {
-  if (kinks.length === 0) {
-    const r = steinCoefficients(f, mu, s, K, { tolerance });
-    return { g: r.g, errors: r.errors };
-  }
+export function steinDerivatives(
+  f: (z: number) => number,
+  kinks: readonly number[],
+  mu: number,
+  s: number,
+  K: number,
+  tolerance: number,
+  splits: readonly number[] = kinks,
+): { g: Float64Array; errors: Float64Array } {
+  if (kinks.length === 0)
+    try {
+      const r = steinCoefficients(f, mu, s, K, { tolerance });
+      return { g: r.g, errors: r.errors };
+    } catch (err) {
+      // Gauss–Hermite does not settle (a variance large next to f's scale): split quadrature below.
+      if (!(err instanceof RangeError)) throw err;
+    }
+  kinks = kinks.length ? kinks : splits;
   const g = new Float64Array(K + 1);
   const errors = new Float64Array(K + 1);
   const sigma = Math.sqrt(s);
   for (let k = 0; k <= K; k++) {
-    const r = piecewiseExpectation((z) => f(z) * hermiteHe(k, (z - mu) / sigma), mu, s, kinks, tolerance);
+    const r = piecewiseExpectation(f, mu, s, kinks, tolerance, (x) => hermiteHe(k, x));
     g[k] = r.value / sigma ** k;
     errors[k] = r.error / sigma ** k;
   }
   return { g, errors };
 }
 
-/** A pre-activation whose variance is rounding noise next to its mean: treated as a constant. */
-function deterministic(mu: number, s: number): boolean {
-  return !(s > 1e-10 * (1 + mu * mu));
+/**
+ * Points where φ changes fast or not smoothly: the kinks, and the zeros of every atom's affine
+ * argument (tanh, sigmoid, erf, … switch there). Piecewise quadrature split there cannot fail for a
+ * bounded φ however large the variance: each piece is smooth up to a boundary layer at its end.
+ */
+export function transitionPoints(act: Activation): number[] {
+  const points = [...kinkPoints(act)];
+  const scope = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
+  act.expression.node.traverse((node) => {
+    const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
+    if (n.type !== 'FunctionNode' || !atomNamed(n.fn?.name ?? '') || n.args?.length !== 1) return;
+    const arg = n.args[0].compile();
+    const at = (z: number) => Number(arg.evaluate({ ...scope, z }));
+    const f0 = at(0);
+    const slope = at(1) - f0;
+    if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
+    points.push(-f0 / slope);
+  });
+  return [...new Set(points)].sort((a, b) => a - b);
+}
+
+/**
+ * Where f is not finite in float64 while the Gaussian still has weight (|x| ≤ 38, past which the
+ * normal density underflows), if anywhere: the point nearest the mean.
+ */
+function overflowPoint(f: (z: number) => number, mu: number, s: number): { z: number; x: number } | undefined {
+  const sigma = Math.sqrt(s);
+  for (let k = 0; k <= 3800; k++)
+    for (const x of [k * 0.01, -k * 0.01]) {
+      const z = mu + sigma * x;
+      if (!Number.isFinite(f(z))) return { z, x };
+    }
+  return undefined;
+}
+
+/**
+ * E[f(μ + √s X)] for a smooth f: Gauss–Hermite first; where it does not settle (a large variance
+ * next to the scale on which f changes), piecewise Gauss–Legendre split at `splits`. A failure of
+ * both is reported for what it is: f overflows float64 in the range that carries the mass, or the
+ * estimates do not settle.
+ */
+function robustExpectation(f: (z: number) => number, mu: number, s: number, splits: readonly number[], smooth: boolean, tolerance: number, what: string): { value: number; error: number } {
+  if (smooth)
+    try {
+      return gaussianExpectation(f, mu, s, { tolerance });
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+    }
+  try {
+    return piecewiseExpectation(f, mu, s, splits, tolerance);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(quadratureFailure(f, mu, s, what));
+  }
+}
+
+function quadratureFailure(f: (z: number) => number, mu: number, s: number, what: string): string {
+  const at = overflowPoint(f, mu, s);
+  const where = `mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}`;
+  if (at !== undefined) {
+    // log|f| on three points short of the overflow: no curvature means at most exponential growth,
+    // which the Gaussian dominates, so the expectation exists and only its size is the trouble.
+    const sigma = Math.sqrt(s);
+    const [l1, l2, l3] = [0.7, 0.8, 0.9].map((t) => Math.log(Math.abs(f(mu + sigma * t * at.x))));
+    const exponential = [l1, l2, l3].every(Number.isFinite) && l1 - 2 * l2 + l3 <= 1e-6 * (Math.abs(l1) + Math.abs(l3)) + 1e-9;
+    const verdict = exponential
+      ? 'φ grows no faster than exponentially there, so the expectation exists but exceeds float64\'s range (about 1.8e308)'
+      : 'the expectation exceeds float64\'s range (about 1.8e308) or is infinite';
+    return `${what} at ${where}: the integrand overflows float64 at z = ${at.z.toPrecision(4)}, ${Math.abs(at.x).toFixed(1)} standard deviations from the mean where the Gaussian still has weight; ${verdict}; scale the weights or inputs down, or report only the mean (--output-order 1)`;
+  }
+  return `${what} at ${where}: the integrand has not fallen off 13 standard deviations from the mean, or the estimates do not settle with 2048 Gauss–Legendre nodes per piece: φ grows too fast for the expectation to exist, so it is infinite there; only the mean (--output-order 1) is defined`;
+}
+
+/** The normalised Stein coefficients ĝ_k = E[φ(μ + √s X) He_k(X)]/√k! (numeric/gauss.ts steinNormalized). */
+function normalizedStein(f: (z: number) => number, splits: readonly number[], smooth: boolean, mu: number, s: number, K: number, tolerance: number, what: string): { g: Float64Array; errors: Float64Array } {
+  if (smooth)
+    try {
+      const r = steinNormalized(f, mu, s, K, { tolerance });
+      return { g: r.g, errors: r.errors };
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+    }
+  const g = new Float64Array(K + 1);
+  const errors = new Float64Array(K + 1);
+  let factorial = 1;
+  for (let k = 0; k <= K; k++) {
+    if (k > 0) factorial *= k;
+    let r: { value: number; error: number };
+    try {
+      r = piecewiseExpectation(f, mu, s, splits, tolerance, (x) => hermiteHe(k, x));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw new InputError(quadratureFailure(f, mu, s, what));
+    }
+    g[k] = r.value / Math.sqrt(factorial);
+    errors[k] = r.error / Math.sqrt(factorial);
+  }
+  return { g, errors };
+}
+
+/**
+ * ĝ_k from derivatives of φ at μ, for a spread so small next to φ's own scale that values of φ no
+ * longer resolve it (tanh at μ = 2, s = 1e-30: φ(μ + √s x) rounds to φ(μ)). With c̃_j the Taylor
+ * coefficients of φ(μ + σt) in t, E[φ^{(k)}(μ + σX)] σ^k/k! = Σ_m c̃_{k+2m} C(k+2m, k) (2m−1)!!, so
+ * ĝ_k = √k! Σ_m …; the sum is the local linearisation (m = 0, k = 1) and its corrections. Its error
+ * is estimated by the last term kept; undefined where φ has no Taylor arithmetic or the terms do not
+ * fall off.
+ */
+function localExpansion(act: Activation, mu: number, sigma: number, K: number): { g: Float64Array; errors: Float64Array } | undefined {
+  const M = 6;
+  let series: Float64Array;
+  try {
+    series = taylorCoefficients(act.expression.node, VARIABLE, mu, K + 2 * M, {}, FLOAT64_FUNCTIONS, sigma);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+  const g = new Float64Array(K + 1);
+  const errors = new Float64Array(K + 1);
+  let factorial = 1;
+  for (let k = 0; k <= K; k++) {
+    if (k > 0) factorial *= k;
+    let sum = 0;
+    let magnitude = 0;
+    let last = 0;
+    let binomial = 1; // C(k + 2m, k)
+    let doubleFactorial = 1; // (2m − 1)!!
+    for (let m = 0; m <= M; m++) {
+      if (m > 0) {
+        binomial = (binomial * (k + 2 * m - 1) * (k + 2 * m)) / ((2 * m - 1) * (2 * m));
+        doubleFactorial *= 2 * m - 1;
+      }
+      last = series[k + 2 * m] * binomial * doubleFactorial;
+      sum += last;
+      magnitude += Math.abs(last);
+    }
+    if (!Number.isFinite(sum)) return undefined;
+    const root = Math.sqrt(factorial);
+    g[k] = root * sum;
+    errors[k] = root * (2 * Math.abs(last) + 16 * Number.EPSILON * magnitude);
+  }
+  return { g, errors };
 }
 
 /** The per-index table at the pre-activation means and variances. */
@@ -130,62 +305,123 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   const closed = act.smoothed !== undefined;
   const K = Math.min(kmax, closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature);
   const g = Array.from({ length: K + 1 }, () => new Float64Array(n));
+  const normalized = Array.from({ length: K + 1 }, () => new Float64Array(n));
   const out = new Float64Array(n);
   const errors = Array.from({ length: K + 1 }, () => new Float64Array(n));
+  const normalizedErrors = Array.from({ length: K + 1 }, () => new Float64Array(n));
   const varianceErrors = new Float64Array(n);
+  let derivativesInRange = true;
   const kinks = kinkPoints(act);
+  const splits = transitionPoints(act);
   const bad = undefinedPoint(act);
-  if (bad !== undefined)
-    throw new InputError(`φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
+  if (bad !== undefined) {
+    const value = act.fn(bad);
+    const polynomial = polynomialDegree(act.expression);
+    const why = 'reason' in polynomial ? `; it is not taken as a polynomial because of ${polynomial.reason}` : '';
+    throw new InputError(
+      Number.isNaN(value)
+        ? `φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`
+        : `φ(z) = ${act.expression.source} overflows float64 at z = ${Number(bad.toFixed(2))} (|φ| > 1.8e308), so its Gaussian expectations cannot be computed in float64${why}`,
+    );
+  }
   for (let i = 0; i < n; i++) {
     const mu = mean[i];
     const s = Math.max(variance[i], 0);
-    if (deterministic(mu, s)) {
-      // A constant pre-activation (up to rounding): y_i = φ(μ_i), and every Σ_ij with it vanishes.
-      g[0][i] = act.fn(mu);
+    const what = `activation "${act.expression.source}" at unit ${i + 1}`;
+    if (s === 0) {
+      // A constant pre-activation: y_i = φ(μ_i), and every Σ_ij with it vanishes (|Σ_ij| ≤ √(s_i s_j)).
+      g[0][i] = normalized[0][i] = act.fn(mu);
       continue;
     }
+    const sigma = Math.sqrt(s);
+    let expanded = false;
     if (closed) {
       const why = smoothedValidity(act, mu, s);
-      if (why) throw new InputError(`activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
-    }
-    let values: Float64Array;
-    if (closed) values = derivativesFromSeries(taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }));
-    else {
-      const r = steinDerivatives(act.fn, kinks, mu, s, K, tolerance);
-      values = r.g;
-      for (let k = 0; k <= K; k++) errors[k][i] = r.errors[k];
+      if (why) throw new InputError(`${what} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): ${why}`);
+      // Coefficients of G(μ + σt) in t: c̃_k = g_k σ^k/k!, so ĝ_k = c̃_k √k! stays in range at any s.
+      const series = taylorCoefficients(act.smoothed!.G, 'mu', mu, K, { s }, FLOAT64_FUNCTIONS, sigma);
+      let factorial = 1;
+      for (let k = 0; k <= K; k++) {
+        if (k > 0) factorial *= k;
+        normalized[k][i] = series[k] * Math.sqrt(factorial);
+        g[k][i] = (series[k] * factorial) / sigma ** k;
+      }
+    } else {
+      let r = normalizedStein(act.fn, kinks.length ? kinks : splits, kinks.length === 0, mu, s, K, tolerance, what);
+      // Where the quadrature's own error is not small next to the spread it resolves, the local
+      // expansion in derivatives may do better: keep whichever states the smaller error. A kink
+      // within 40 standard deviations rules it out (the expansion does not see it).
+      const noise = Math.hypot(...r.errors.subarray(1));
+      const spread = Math.hypot(...r.g.subarray(1));
+      if (noise > 1e-6 * spread && kinks.every((k) => Math.abs(k - mu) > 40 * sigma)) {
+        const local = localExpansion(act, mu, sigma, K);
+        if (local && Math.hypot(...local.errors.subarray(1)) < noise) {
+          r = local;
+          expanded = true;
+        }
+      }
+      let factorial = 1;
+      for (let k = 0; k <= K; k++) {
+        if (k > 0) factorial *= k;
+        normalized[k][i] = r.g[k];
+        normalizedErrors[k][i] = r.errors[k];
+        const root = Math.sqrt(factorial) / sigma ** k;
+        g[k][i] = r.g[k] * root;
+        errors[k][i] = r.errors[k] * root;
+      }
     }
     for (let k = 0; k <= K; k++) {
-      if (!Number.isFinite(values[k]))
+      if (!Number.isFinite(normalized[k][i]))
         throw new InputError(`the Gaussian expectation of "${act.expression.source}" (or of its derivative of order ${k}) is not finite at mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}`);
-      g[k][i] = values[k];
+      if (!Number.isFinite(g[k][i])) derivativesInRange = false;
     }
-    const square = (z: number) => act.fn(z) ** 2;
     if (kmax === 0) continue; // the mean alone: E[φ²] is not needed (and may not exist)
-    let second: { value: number; error: number };
-    try {
-      second = kinks.length ? piecewiseExpectation(square, mu, s, kinks, tolerance) : gaussianExpectation(square, mu, s, { tolerance });
-    } catch (err) {
-      if (!(err instanceof RangeError || err instanceof InputError)) throw err;
-      throw new InputError(
-        `activation "${act.expression.source}" at unit ${i + 1} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): E[φ(z)²] does not exist or does not converge, so the variance of y is infinite; only the mean (--output-order 1) is defined there`,
-      );
+    if (expanded) {
+      // Values of φ do not resolve this spread, so neither would E[(φ − c)²]: Var = Σ_{k≥1} ĝ_k²
+      // (Parseval), with the error of the ĝ_k and the size of the last one for the rest.
+      let sum = 0;
+      let noise = 0;
+      for (let k = 1; k <= K; k++) {
+        sum += normalized[k][i] ** 2;
+        noise += normalizedErrors[k][i] ** 2;
+      }
+      out[i] = sum;
+      varianceErrors[i] = 2 * Math.sqrt(sum * noise) + noise + normalized[K][i] ** 2;
+      continue;
     }
-    varianceErrors[i] = second.error + 2 * Math.abs(g[0][i]) * errors[0][i];
-    out[i] = Math.max(second.value - g[0][i] ** 2, 0);
+    // Var = E[(φ − c)²] − (g_0 − c)² with c = φ(μ): no cancellation of E[φ²] against g_0² when the
+    // spread is small next to the mean (a ReLU unit with bias 1e6 and variance 1 keeps all its variance).
+    const centre = Number.isFinite(act.fn(mu)) ? act.fn(mu) : 0;
+    const square = (z: number) => (act.fn(z) - centre) ** 2;
+    const second = robustExpectation(square, mu, s, splits, kinks.length === 0, tolerance, `${what}: E[φ(z)²], needed for the variance of y,`);
+    const offset = g[0][i] - centre;
+    if (!Number.isFinite(second.value) || !Number.isFinite(offset ** 2))
+      throw new InputError(
+        `${what} (mean ${mu.toPrecision(4)}, variance ${s.toPrecision(4)}): E[φ(z)²] exceeds float64's range (about 1.8e308), so the variance of y cannot be represented; scale the weights or inputs down, or report only the mean (--output-order 1)`,
+      );
+    const rounding = 4 * Number.EPSILON * Math.sqrt(second.value) * (2 * Math.abs(centre) + Math.sqrt(second.value));
+    varianceErrors[i] = second.error + rounding + 2 * Math.abs(offset) * normalizedErrors[0][i];
+    out[i] = Math.max(second.value - offset ** 2, 0);
   }
-  return { g, variance: out, method: closed ? 'closed form' : 'quadrature', errors, varianceErrors };
+  return { g, normalized, variance: out, method: closed ? 'closed form' : 'quadrature', errors, normalizedErrors, varianceErrors, derivativesInRange };
+}
+
+/** g_k themselves (not only ĝ_k) are needed for κ3 and for non-Gaussian corrections: say when they left float64's range. */
+export function requireDerivatives(act: Activation, table: SmoothedTable, purpose: string): void {
+  if (!table.derivativesInRange)
+    throw new InputError(
+      `activation "${act.expression.source}": ${purpose} needs g_k = E[φ^(k)(z)] up to k = ${table.g.length - 1}, which leave float64's range at these pre-activation variances (tiny or huge); report orders ≤ 2 of Gaussian input instead`,
+    );
 }
 
 /**
  * Relative error bounds of the mean and the covariance that the table's own errors cause: the mean
- * by max δg_0 / max|g_0|; the covariance through Mehler's terms, |Σ_p Σ_ij^p/p! (g_p δg_p + δg_p g_p)|
- * ≤ 2 √Var_i √D_j with D_j = Σ_p s_j^p δg_p(j)²/p! (Cauchy–Schwarz, |Σ_ij| ≤ √(s_i s_j)), plus the
+ * by max δg_0 / max|g_0|; the covariance through Mehler's terms, |Σ_p ρ_ij^p (ĝ_p δĝ_p + δĝ_p ĝ_p)|
+ * ≤ 2 √Var_i √D_j with D_j = Σ_p δĝ_p(j)² (Cauchy–Schwarz, |ρ_ij| ≤ 1), plus the
  * direct variances' errors; both relative to the largest variance.
  */
-export function tableErrors(table: SmoothedTable, variance: Float64Array): { mean: number; covariance: number } {
-  const n = variance.length;
+export function tableErrors(table: SmoothedTable, _variance?: Float64Array): { mean: number; covariance: number } {
+  const n = table.variance.length;
   let meanScale = 0;
   let meanError = 0;
   let maxVar = 0;
@@ -199,16 +435,16 @@ export function tableErrors(table: SmoothedTable, variance: Float64Array): { mea
     maxSd = Math.max(maxSd, Math.sqrt(table.variance[i]));
     maxVarError = Math.max(maxVarError, table.varianceErrors[i]);
     let d = 0;
-    let term = 1;
-    for (let p = 1; p < table.g.length; p++) {
-      term *= variance[i] / p;
-      d += term * table.errors[p][i] ** 2;
-    }
+    for (let p = 1; p < table.g.length; p++) d += table.normalizedErrors[p][i] ** 2;
     maxD = Math.max(maxD, d);
   }
+  // The mean's error relative to the larger of |mean| and the spread: a mean of 1e-16 next to a
+  // standard deviation of 1 (tanh at huge variance) is 0 to the accuracy anyone can use.
+  meanScale = Math.max(meanScale, maxSd);
   return {
     mean: meanScale > 0 ? meanError / meanScale : meanError,
-    covariance: maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : 0,
+    // No variance to measure against, yet coefficients with errors: nothing is bounded.
+    covariance: maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : maxD > 0 || maxVarError > 0 ? Infinity : 0,
   };
 }
 
@@ -216,7 +452,8 @@ export interface GaussianLayerResult {
   readonly post: Cumulants;
   /** Truncation of the Mehler series: order P and the largest bound on what it leaves out. */
   readonly covarianceTruncation: { order: number; bound: number };
-  readonly thirdTruncation?: { order: number; estimate: number };
+  /** The three-vertex series for κ3: its last order, the size of its last (or smallest) shell, and whether it converged. */
+  readonly thirdTruncation?: { order: number; estimate: number; converged: boolean };
   readonly method: SmoothedTable['method'];
   /** Relative errors of the mean and covariance caused by quadrature (numeric/general.ts tableErrors). */
   readonly quadrature: { mean: number; covariance: number };
@@ -225,7 +462,7 @@ export interface GaussianLayerResult {
 /**
  * The truncation P of the Mehler series for a batch of distributions (one table per member): the
  * smallest P with max|ρ|^{P+1} · max_i R_i(P)/Var_i ≤ tolerance, where
- * R_i(P) = Var_i − Σ_{p≤P} s_i^p g_p(i)²/p! is what the series still owes the exact variance; by
+ * R_i(P) = Var_i − Σ_{p≤P} ĝ_p(i)² (= s_i^p g_p(i)²/p!) is what the series still owes the exact variance; by
  * Cauchy–Schwarz |Σ_{p>P} Σ_ij^p g_p(i) g_p(j)/p!| ≤ |ρ_ij|^{P+1} √(R_i R_j). Returns P and the bound
  * (relative to √(Var_i Var_j)) it leaves.
  */
@@ -238,10 +475,8 @@ export function covarianceTruncationOrder(tables: readonly SmoothedTable[], vari
     for (let i = 0; i < s.length; i++) {
       if (!(table.variance[i] > 0)) continue;
       let partial = 0;
-      let term = 1;
       for (let p = 1; p <= K; p++) {
-        term *= s[i] / p;
-        partial += term * table.g[p][i] ** 2;
+        partial += table.normalized[p][i] ** 2;
         const relative = Math.max(table.variance[i] - partial, 0) / table.variance[i];
         worst[p] = Math.max(worst[p], maxRho[b] ** (p + 1) * relative);
       }
@@ -268,6 +503,8 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
   const kmax = closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
   const nonGaussian = pre.order(3) !== undefined || pre.order(4) !== undefined;
   const table = smoothedTable(act, mean, variance, outputOrder >= 2 ? kmax : nonGaussian ? 4 : 0, tolerance);
+  if (nonGaussian) requireDerivatives(act, table, 'the correction for non-Gaussian input');
+  if (outputOrder >= 3) requireDerivatives(act, table, 'the third cumulant');
   const tensors: (Float64Array | undefined)[] = [undefined, Float64Array.from(table.g[0])];
   // First-order corrections for input cumulants of orders 3 and 4 (symbolic/gaussian.ts).
   const meanShift = nonGaussian ? evaluateTerms(nonGaussianCorrection(1, 0), table.g, pre) : undefined;
@@ -278,7 +515,7 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
     let maxRho = 0;
     for (let i = 0; i < n; i++)
       for (let j = i + 1; j < n; j++) {
-        const scale = Math.sqrt(variance[i] * variance[j]);
+        const scale = Math.sqrt(variance[i]) * Math.sqrt(variance[j]);
         if (scale > 0) maxRho = Math.max(maxRho, Math.min(1, Math.abs(cov[i * n + j]) / scale));
       }
     const { order: P, bound } = covarianceTruncationOrder([table], [variance], [maxRho], tolerance);
@@ -295,7 +532,15 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
           c2[i * n + j] = c2[j * n + i] = i === j ? table.variance[i] : exactPairCovariance(atom, mean[i], mean[j], variance[i], variance[j], cov[i * n + j]);
     } else {
       covarianceTruncation = { order: P, bound };
-      c2 = evaluateTerms(gaussianRule(2, P), table.g, pre);
+      // Σ_p ρ_ij^p ĝ_p(i) ĝ_p(j): the normalised rule never forms Σ_ij^p or g_p, which leave float64's
+      // range at tiny or huge variances where their product does not.
+      const rho = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const scale = Math.sqrt(variance[i]) * Math.sqrt(variance[j]);
+          if (i !== j && scale > 0) rho[i * n + j] = Math.max(-1, Math.min(1, cov[i * n + j] / scale));
+        }
+      c2 = evaluateTerms(gaussianRule(2, P, true), table.normalized.slice(0, P + 1), new Cumulants(n, [undefined, mean, rho]));
       for (let i = 0; i < n; i++) c2[i * n + i] = table.variance[i];
     }
     if (meanShift) {
@@ -326,21 +571,25 @@ const edges = (t: { cumulants: readonly { power: number }[] }) => t.cumulants.re
  * κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature, and
  * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)), both by the Mehler series.
  */
-export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number } } {
+export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTable, tolerance: number): { tensor: Float64Array; truncation: { order: number; estimate: number; converged: boolean } } {
   const n = pre.size;
   const mean = pre.mean;
   const cov = pre.order(2) ?? new Float64Array(n * n);
   const K = table.g.length - 1;
   const kinks = kinkPoints(act);
+  const splits = transitionPoints(act);
   const tensor = new Float64Array(n ** 3);
   let order = 0;
   let estimate = 0;
+  let converged = true;
   if (n >= 3) {
     const distinct = new Uint8Array(n ** 3);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) distinct[(i * n + j) * n + k] = i !== j && j !== k && i !== k ? 1 : 0;
     // Shell by shell; for strong correlations the series is only asymptotic (the three g's grow
     // faster than a! b! c!), so it is stopped at its smallest shell when shells start to grow.
-    let scale = 0;
+    // κ3 entries are measured against Var^{3/2} as well as against themselves: an odd φ at μ = 0 has
+    // κ3 = 0 off the diagonal, and shells of rounding noise must count as converged there.
+    let scale = cubeScale(table.variance);
     let quiet = 0;
     let growing = 0;
     let smallest = Infinity;
@@ -373,6 +622,9 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       if (quiet >= 2 || (growing >= 4 && size > 1e4 * smallest)) break;
     }
     if (quiet < 2) {
+      // Only asymptotic here (strong correlations): the smallest shell is the usual size of the
+      // error, not a bound, so the block is an approximation (numeric/general.ts exactOrderOf).
+      converged = false;
       tensor.set(best);
       order = bestOrder;
       estimate = smallest;
@@ -384,14 +636,12 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
   const gSquare: Float64Array[] = [];
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
-    if (deterministic(mean[i], s)) {
+    if (!(s > 0)) {
       gSquare.push(Float64Array.of(square(mean[i])));
       continue;
     }
-    gSquare.push(steinDerivatives(square, kinks, mean[i], s, K, tolerance).g);
-    const third = kinks.length
-      ? piecewiseExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, kinks, tolerance).value
-      : gaussianExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, { tolerance }).value;
+    gSquare.push(steinDerivatives(square, kinks, mean[i], s, K, tolerance, splits).g);
+    const third = robustExpectation((z) => (act.fn(z) - m[i]) ** 3, mean[i], s, kinks.length ? kinks : splits, kinks.length === 0, tolerance, `activation "${act.expression.source}" at unit ${i + 1}: E[(φ(z) − E φ)³], needed for κ3,`).value;
     tensor[(i * n + i) * n + i] = third;
   }
   // Cov(a(z_i), φ(z_j)) by the Mehler rule (symbolic/gaussian.ts), a's table at slot i and φ's at slot j.
@@ -417,7 +667,7 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
-  return { tensor, truncation: { order, estimate } };
+  return { tensor, truncation: { order, estimate, converged } };
 }
 
 /**
@@ -433,12 +683,13 @@ export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTa
   const n = pre.size;
   const cov = pre.order(2)!;
   const kinks = kinkPoints(act);
+  const splits = transitionPoints(act);
   // g_k of φ² (k ≤ 4) per unit, then the mean correction of symbolic/gaussian.ts applied to φ².
   const square = Array.from({ length: 5 }, () => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const s = cov[i * n + i];
     if (!(s > 0)) continue;
-    const g = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance).g;
+    const g = steinDerivatives((z) => act.fn(z) ** 2, kinks, pre.mean[i], s, 4, tolerance, splits).g;
     for (let k = 0; k <= 4; k++) square[k][i] = g[k];
   }
   const shift = evaluateTerms(nonGaussianCorrection(1, 0), square, pre);
@@ -447,17 +698,47 @@ export function varianceShift(act: Activation, pre: Cumulants, table: SmoothedTa
   return out;
 }
 
+/** Relative numerical error up to which a block counts as exact (its error joins validate's allowance). */
+export const MAX_EXACT_NUMERICAL_ERROR = 1e-3;
+
+/**
+ * The highest order that is exact, given what the truncation bookkeeping allows (`planned`), the
+ * numerical errors by order and whether the κ3 series converged: one rule for propagate's labels
+ * and validate's verdicts.
+ */
+export function exactOrderOf(planned: number, errors: readonly number[] | undefined, thirdConverged = true): number {
+  let exact = planned;
+  if (!thirdConverged) exact = Math.min(exact, 2);
+  if (errors)
+    for (let r = 1; r < errors.length; r++)
+      if (!((errors[r] ?? 0) <= MAX_EXACT_NUMERICAL_ERROR)) {
+        exact = Math.min(exact, r - 1);
+        break;
+      }
+  return exact;
+}
+
 export function gaussianLayerErrors(r: GaussianLayerResult): number[] {
   const errors = [0, r.quadrature.mean];
   if (r.post.order(2)) errors.push(r.covarianceTruncation.bound + r.quadrature.covariance);
   const k3 = r.post.order(3);
-  if (k3 && r.thirdTruncation) errors.push(thirdCumulantError(k3, r.thirdTruncation.estimate));
+  const n = r.post.size;
+  const k2 = r.post.order(2);
+  const variance = k2 ? Array.from({ length: n }, (_, i) => k2[i * n + i]) : [];
+  if (k3 && r.thirdTruncation) errors.push(thirdCumulantError(k3, r.thirdTruncation.estimate, variance));
   return errors;
 }
 
-/** κ3's estimated series error relative to its largest entry. */
-export function thirdCumulantError(k3: Float64Array, estimate: number): number {
-  let scale = 0;
+/** max_i Var_i^{3/2}: the size κ3 entries are judged against (with their own largest). */
+function cubeScale(variance: ArrayLike<number>): number {
+  let v = 0;
+  for (let i = 0; i < variance.length; i++) v = Math.max(v, variance[i]);
+  return v ** 1.5;
+}
+
+/** κ3's estimated series error relative to its largest entry or max Var^{3/2}, whichever is larger. */
+export function thirdCumulantError(k3: Float64Array, estimate: number, variance: ArrayLike<number> = []): number {
+  let scale = cubeScale(variance);
   for (const v of k3) scale = Math.max(scale, Math.abs(v));
   return scale > 0 ? estimate / scale : 0;
 }

@@ -4,7 +4,7 @@ import { DEFAULT_MAX_MEMORY, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, transfe
 import { polynomialActivation, type PolynomialActivation } from '../symbolic/taylor.ts';
 import { activationOf, type Activation } from '../symbolic/activations.ts';
 import { MAX_GAUSSIAN_ORDER } from '../symbolic/gaussian.ts';
-import { gaussianLayer, gaussianLayerErrors } from './general.ts';
+import { exactOrderOf, gaussianLayer, gaussianLayerErrors } from './general.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { evaluateRule } from './reference.ts';
 import { Cumulants, affineCumulants } from './tensor.ts';
@@ -190,10 +190,12 @@ export function propagateReference(network: Network, input: Cumulants, options: 
     const pre = affineCumulants(current, layer.weight, layer.rows, layer.bias, plan.preOrders[l]);
     let post = pre;
     let numericalError: number[] | undefined;
+    let exactOrder = plan.exactOrders[l];
     if (layer.general) {
       const result = gaussianLayer(layer.general, pre.truncate(Math.min(K, 4)), plan.postOrders[l]);
       post = result.post;
       numericalError = gaussianLayerErrors(result);
+      exactOrder = exactOrderOf(exactOrder, numericalError, result.thirdTruncation?.converged);
     }
     else if (layer.activation) {
       const truncated = pre.truncate(K);
@@ -203,7 +205,7 @@ export function propagateReference(network: Network, input: Cumulants, options: 
     }
     current = post;
     checkFinite({ pre, post }, l, 'float64');
-    return { pre, post, exactOrder: plan.exactOrders[l], ...(numericalError ? { numericalError } : {}) };
+    return { pre, post, exactOrder, ...(numericalError ? { numericalError } : {}) };
   });
 }
 

@@ -16,7 +16,7 @@ import { singleAtom, type Activation } from '../symbolic/activations.ts';
 import { exactPairCovarianceTensor } from './bivariate.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
 import {
-  MAX_SMOOTHED_K, covarianceTruncationOrder, gaussianLayer, gaussianLayerErrors, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
+  MAX_SMOOTHED_K, covarianceTruncationOrder, exactOrderOf, gaussianLayer, gaussianLayerErrors, requireDerivatives, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
 } from './general.ts';
 import { networkFromSpec, runAllInWorkers, sharedCopy, sharedSpec, type NetworkSpec } from './workers.ts';
 
@@ -28,6 +28,8 @@ export interface LayerTensors {
   readonly post: CumulantTensors;
   /** Relative numerical error of the post-activation theory by order (general activations). */
   readonly numericalError?: number[];
+  /** False when the κ3 series was only asymptotic (numeric/general.ts thirdCumulant). */
+  readonly thirdConverged?: boolean;
 }
 
 const kernels = new WeakMap<TransferRule, RuleKernel>();
@@ -64,7 +66,8 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
     for (let r = 2; r <= plan.preOrders[l]; r++) pre.push(current[r] ? affine.cumulant(current[r]!, r) : undefined);
     let post = pre;
     let numericalError: number[] | undefined;
-    if (layer.general) ({ post, numericalError } = gaussianLayerTensors(layer.general, pre.slice(0, Math.min(inputOrder, 4) + 1), plan.postOrders[l]));
+    let thirdConverged = true;
+    if (layer.general) ({ post, numericalError, thirdConverged } = gaussianLayerTensors(layer.general, pre.slice(0, Math.min(inputOrder, 4) + 1), plan.postOrders[l]));
     else if (layer.activation) {
       const taylor = compileTaylor(layer.activation.taylor)(pre[1]!);
       const truncated = pre.slice(0, inputOrder + 1);
@@ -72,7 +75,7 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
       for (let m = 1; m <= plan.postOrders[l]; m++) post.push(kernelFor(cachedRule(layer.activation, m, inputOrder)).run(taylor, truncated));
     }
     current = post;
-    return numericalError ? { pre, post, numericalError } : { pre, post };
+    return numericalError ? { pre, post, numericalError, thirdConverged } : { pre, post };
   });
 }
 
@@ -85,19 +88,23 @@ function gaussianKernel(order: number, truncation: number, normalized = false): 
 }
 
 /** Non-Gaussian input (orders 3, 4; small widths, since Q has N⁴ entries): the float64 layer on the host. */
-function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: number, tolerance: number): { post: CumulantTensors; numericalError: number[] } {
+type GeneralLayerTensors = { post: CumulantTensors; numericalError: number[]; thirdConverged: boolean };
+
+function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: number, tolerance: number): GeneralLayerTensors {
   const [batch, width] = pre[1]!.shape as [number, number];
   const host = pre.map((t) => t?.dataSync());
   const orders = Array.from({ length: postOrder + 1 }, (_, r) => (r === 0 ? undefined : new Float32Array(batch * width ** r)));
   let errors: number[] = [];
+  let thirdConverged = true;
   for (let b = 0; b < batch; b++) {
     const member = new Cumulants(width, host.map((d, r) => (d && r >= 1 ? Float64Array.from(d.subarray(b * width ** r, (b + 1) * width ** r)) : undefined)));
     const result = gaussianLayer(act, member, postOrder, tolerance);
     const e = gaussianLayerErrors(result);
+    if (result.thirdTruncation?.converged === false) thirdConverged = false;
     errors = e.map((v, r) => Math.max(v, errors[r] ?? 0));
     for (let r = 1; r <= postOrder; r++) orders[r]!.set(result.post.order(r)!, b * width ** r);
   }
-  return { post: orders.map((d, r) => (d ? tf.tensor(d, [batch, ...new Array<number>(r).fill(width)]) : undefined)), numericalError: errors };
+  return { post: orders.map((d, r) => (d ? tf.tensor(d, [batch, ...new Array<number>(r).fill(width)]) : undefined)), numericalError: errors, thirdConverged };
 }
 
 /**
@@ -107,14 +114,16 @@ function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: n
  * series Σ_p Σ_ij^p/p! g_p(i) g_p(j), is the compiled rule on the device, with the diagonal replaced
  * by the direct variances. κ3 (N³ entries, small layers) is computed on the host.
  */
-function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): { post: CumulantTensors; numericalError: number[] } {
+function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): GeneralLayerTensors {
   if (pre[3] !== undefined || pre[4] !== undefined) return gaussianLayerOnHost(act, pre, postOrder, tolerance);
   const mean = pre[1]!;
   const [batch, width] = mean.shape as [number, number];
   const cov = pre[2] ?? tf.zeros([batch, width, width]);
   const diagonal = tf.tensor1d(Int32Array.from({ length: width }, (_, i) => i * width + i), 'int32');
   const variance = tf.gather(tf.reshape(cov, [batch, width * width]), diagonal, 1);
-  const scale = tf.sqrt(tf.mul(tf.reshape(variance, [batch, width, 1]), tf.reshape(variance, [batch, 1, width])));
+  // √s_i · √s_j, not √(s_i s_j): the product leaves float32's range for s ≳ 1e19 or ≲ 1e-19.
+  const root = tf.sqrt(tf.relu(variance));
+  const scale = tf.mul(tf.reshape(root, [batch, width, 1]), tf.reshape(root, [batch, 1, width]));
   const offDiagonal = tf.sub(1, tf.eye(width));
   const rho = tf.mul(tf.divNoNan(tf.abs(cov), scale), offDiagonal);
   const maxRho = tf.max(tf.reshape(rho, [batch, width * width]), 1);
@@ -123,6 +132,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const variances = Array.from({ length: batch }, (_, b) => Float64Array.from(varianceHost.subarray(b * width, (b + 1) * width)));
   const kmax = postOrder >= 2 ? (act.smoothed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature) : 0;
   const tables = means.map((m, b) => smoothedTable(act, m, variances[b], kmax, tolerance));
+  if (postOrder >= 3) for (const t of tables) requireDerivatives(act, t, 'the third cumulant');
   const perIndex = (values: (t: SmoothedTable, b: number) => Float64Array) => {
     const data = new Float32Array(batch * width);
     tables.forEach((t, b) => data.set(values(t, b), b * width));
@@ -131,6 +141,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   const post: CumulantTensors = [undefined, perIndex((t) => t.g[0])];
   const quadrature = tables.map((t, b) => tableErrors(t, variances[b]));
   const numericalError = [0, Math.max(...quadrature.map((q) => q.mean))];
+  let thirdConverged = true;
   if (postOrder >= 2) {
     const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
     const atom = bound > tolerance ? singleAtom(act) : undefined;
@@ -139,23 +150,18 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
       // (numeric/bivariate.ts); its diagonal is the exact variance.
       numericalError.push(0);
       post.push(exactPairCovarianceTensor(atom, mean, variance, cov));
-      return { post, numericalError: thirdOrder(post, numericalError) };
+      return { post, numericalError: thirdOrder(post, numericalError), thirdConverged };
     }
     numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
     // ĝ_p = g_p s^{p/2}/√p! and ρ for Σ: float32 never sees g_40 ~ 1e25 next to Σ^40 ~ 1e-30.
-    let factorial = 1;
-    const normalized = Array.from({ length: P + 1 }, (_, p) => {
-      if (p > 0) factorial *= p;
-      const root = Math.sqrt(factorial);
-      return perIndex((t, b) => t.g[p].map((g, i) => (g * Math.max(variances[b][i], 0) ** (p / 2)) / root));
-    });
+    const normalized = Array.from({ length: P + 1 }, (_, p) => perIndex((t) => t.normalized[p]));
     const correlation = tf.mul(tf.divNoNan(cov, scale), offDiagonal);
     const series = gaussianKernel(2, P, true).run(normalized, [undefined, mean, correlation]);
     const directVariance = perIndex((t) => t.variance);
     const direct = tf.mul(tf.reshape(directVariance, [batch, width, 1]), tf.eye(width));
     post.push(tf.add(tf.mul(series, offDiagonal), direct));
   }
-  return { post, numericalError: thirdOrder(post, numericalError) };
+  return { post, numericalError: thirdOrder(post, numericalError), thirdConverged };
 
   /** κ3 (N³ entries, small layers) on the host, appended to post; returns the errors with its own. */
   function thirdOrder(out: CumulantTensors, errors: number[]): number[] {
@@ -166,7 +172,8 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
     means.forEach((m, b) => {
       const c = Float64Array.from(covHost.subarray(b * width * width, (b + 1) * width * width));
       const result = thirdCumulant(act, new Cumulants(width, [undefined, m, c]), tables[b], tolerance);
-      worst = Math.max(worst, thirdCumulantError(result.tensor, result.truncation.estimate));
+      worst = Math.max(worst, thirdCumulantError(result.tensor, result.truncation.estimate, tables[b].variance));
+      if (!result.truncation.converged) thirdConverged = false;
       third.set(result.tensor, b * width ** 3);
     });
     out.push(tf.tensor(third, [batch, width, width, width]));
@@ -254,7 +261,7 @@ export async function propagateCompiled(network: Network, inputs: readonly Cumul
     return {
       pre: groups.flatMap((g) => g[l].pre.map(fromPlain)),
       post: groups.flatMap((g) => g[l].post.map(fromPlain)),
-      exactOrder: layer.exactOrder,
+      exactOrder: Math.min(...groups.map((g) => g[l].exactOrder)),
       ...(errors.length ? { numericalError: errors[0].map((_, r) => Math.max(...errors.map((e) => e[r]))) } : {}),
     };
   });
@@ -287,7 +294,8 @@ async function propagateBatch(network: Network, inputs: readonly Cumulants[], op
       const pre = await download(layer.pre, inputs.length, width);
       const post = layer.post === layer.pre ? pre : await download(layer.post, inputs.length, width);
       pre.forEach((p, b) => checkFinite({ pre: p, post: post[b] }, l, 'float32', inputs.length > 1 ? `input ${b + 1}` : undefined));
-      results.push({ pre, post, exactOrder: plan.exactOrders[l], ...(layer.numericalError ? { numericalError: layer.numericalError } : {}) });
+      const exactOrder = layer.numericalError ? exactOrderOf(plan.exactOrders[l], layer.numericalError, layer.thirdConverged) : plan.exactOrders[l];
+      results.push({ pre, post, exactOrder, ...(layer.numericalError ? { numericalError: layer.numericalError } : {}) });
     }
     return results;
   } finally {

@@ -117,7 +117,15 @@ const PRIMITIVES: Readonly<Record<string, (a: Series) => Series>> = {
   sqrt: (a) => powConst(a, 0.5),
   sin: (a) => sinCos(a)[0],
   cos: (a) => sinCos(a)[1],
+  tanh,
 };
+
+/** tanh(a) = (1 − e^{−2a})/(1 + e^{−2a}) for a ≥ 0 (odd otherwise): no overflow for large |a|. */
+function tanh(a: Series): Series {
+  if (a[0] < 0) return tanh(a.map((v) => -v)).map((v) => -v);
+  const e = exp(a.map((v) => -2 * v));
+  return div(e.map((v, k) => (k === 0 ? 1 : 0) - v), e.map((v, k) => (k === 0 ? 1 : 0) + v));
+}
 
 /** Parsed definitions and derivative rules of the atoms (symbolic/atoms), parsed once. */
 const parsedRules = new Map<string, MathNode>();
@@ -131,6 +139,8 @@ function parsedRule(text: string): MathNode {
  * Evaluate the Taylor coefficients of a mathjs tree in the variable `variable` around x0, with K
  * coefficients beyond the value. `values` holds the other symbols (numbers); `scalar` evaluates the
  * float64 value of functions at a point (Φ, erf, … at the expansion point; default the registry's).
+ * With `step` h the coefficients are those of f(x0 + h t) in t, c_k h^k: for h = √s they stay in
+ * range where c_k alone would underflow or overflow.
  * Functions other than the primitives come from their atom (symbolic/atoms): an antiderivative (Φ,
  * erf) by integrating its derivative rule from its value, F′ = f · a′; any other by its definition.
  */
@@ -141,9 +151,10 @@ export function taylorCoefficients(
   K: number,
   values: Readonly<Record<string, number>>,
   scalar: Readonly<Record<string, (x: number) => number>> = FLOAT64_FUNCTIONS,
+  step = 1,
 ): Series {
   const start = constant(x0, K);
-  if (K >= 1) start[1] = 1;
+  if (K >= 1) start[1] = step;
   return walkSeries(node, (name) => (name === variable ? start : name in values ? constant(values[name], K) : undefined), K, scalar);
 }
 

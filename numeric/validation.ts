@@ -10,8 +10,9 @@ import { bonferroniCritical } from './statistics.ts';
 
 export type { EntryComparison };
 
-/** Relative numerical error up to which a theory counts as exact (its error joins the allowance). */
-export const MAX_EXACT_NUMERICAL_ERROR = 1e-3;
+import { MAX_EXACT_NUMERICAL_ERROR } from './general.ts';
+
+export { MAX_EXACT_NUMERICAL_ERROR };
 
 export type Verdict = 'agrees' | 'disagrees' | 'approximate';
 

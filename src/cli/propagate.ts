@@ -137,6 +137,9 @@ export function propagationJson(network: Network, results: readonly LayerResult[
     layers: results.map((r, l) => ({
       activation: network.layers[l].expression.source,
       exactOrder: Number.isFinite(r.exactOrder) ? r.exactOrder : null,
+      // Relative numerical error bound of the post-activation cumulants, orders 1…n (series truncation
+      // and quadrature of general activations; 0 where the arithmetic is exact up to rounding).
+      numericalError: Array.from({ length: outputOrder }, (_, k) => r.numericalError?.[k + 1] ?? 0),
       pre: statsToJson(r.pre, outputOrder),
       post: statsToJson(r.post, outputOrder),
     })),
