@@ -6,7 +6,7 @@
  */
 import type { Activation } from '../symbolic/activations.ts';
 import { singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
-import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
+import { FLOAT64_FUNCTIONS, atomNamed, type AtomSpec } from '../symbolic/atoms/index.ts';
 import { exactPairCovariance } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
@@ -49,12 +49,22 @@ export interface SmoothedTable {
  * smooth and converges exponentially.
  */
 export function kinkPoints(act: Activation): number[] {
+  return affineRoots(act, (atom) => atom.kinks);
+}
+
+/**
+ * The z where an atom's argument (u − v for two arguments) takes one of the `levels` chosen for that
+ * atom, for every atom call in φ whose argument is affine in z (three points on a line); sorted,
+ * without repeats.
+ */
+function affineRoots(act: Activation, levels: (atom: AtomSpec, arity: number) => readonly number[] | undefined): number[] {
   const points: number[] = [];
   const scope = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
   act.expression.node.traverse((node) => {
     const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
     const atom = n.type === 'FunctionNode' ? atomNamed(n.fn?.name ?? '') : undefined;
-    if (!atom?.kinks?.length) return;
+    const targets = atom && levels(atom, n.args?.length ?? 0);
+    if (!targets?.length) return;
     const args = n.args!.map((a) => a.compile());
     const at = (z: number) => {
       const v = args.map((a) => Number(a.evaluate({ ...scope, z })));
@@ -62,9 +72,8 @@ export function kinkPoints(act: Activation): number[] {
     };
     const f0 = at(0);
     const slope = at(1) - f0;
-    // Affine in z: three points on a line.
     if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
-    for (const kink of atom.kinks) points.push((kink - f0) / slope);
+    for (const level of targets) points.push((level - f0) / slope);
   });
   return [...new Set(points)].sort((a, b) => a - b);
 }
@@ -161,19 +170,8 @@ export function steinDerivatives(
  * bounded φ however large the variance: each piece is smooth up to a boundary layer at its end.
  */
 export function transitionPoints(act: Activation): number[] {
-  const points = [...kinkPoints(act)];
-  const scope = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
-  act.expression.node.traverse((node) => {
-    const n = node as unknown as { type: string; fn?: { name?: string }; args?: MathNode[] };
-    if (n.type !== 'FunctionNode' || !atomNamed(n.fn?.name ?? '') || n.args?.length !== 1) return;
-    const arg = n.args[0].compile();
-    const at = (z: number) => Number(arg.evaluate({ ...scope, z }));
-    const f0 = at(0);
-    const slope = at(1) - f0;
-    if (Math.abs(at(-1) - (f0 - slope)) > 1e-12 * (1 + Math.abs(f0) + Math.abs(slope)) || slope === 0 || !Number.isFinite(slope)) return;
-    points.push(-f0 / slope);
-  });
-  return [...new Set(points)].sort((a, b) => a - b);
+  const zeros = affineRoots(act, (_, arity) => (arity === 1 ? [0] : undefined));
+  return [...new Set([...kinkPoints(act), ...zeros])].sort((a, b) => a - b);
 }
 
 /**
