@@ -4,7 +4,7 @@ import { loadDataset } from '../analysis/data.ts';
 import { analysisFigures, analysisMarkdown, writeReport } from '../analysis/report.ts';
 import { networkFromJson, readJson } from '../io.ts';
 import { integerOption, parseOptions, type Command } from './command.ts';
-import { progressBar } from './format.ts';
+import { taskProgress } from './format.ts';
 
 export const analyseCommand: Command = {
   name: 'analyse',
@@ -63,8 +63,7 @@ first. A 784-512-512-10 MNIST network takes about a minute on one core.`,
     const train = loadDataset(values.data, 'train');
     const test = loadDataset(values.data, 'test');
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, train.dim);
-    let bar = progressBar('');
-    let task = '';
+    const bar = taskProgress();
     const analysis = await analyseNetwork(network, train, test, {
       backend: 'wasm',
       samples,
@@ -73,14 +72,7 @@ first. A 784-512-512-10 MNIST network takes about a minute on one core.`,
       higherOrders: !values['no-higher'],
       maxCovarianceWidth: integerOption(values['covariance-width'], 'covariance-width', 0, 100_000, 1024),
       onEstimate: (e) => process.stderr.write(`corrmap analyse: about ${e.seconds < 1 ? '<1' : e.seconds.toFixed(0)} s of matrix products, ${e.megabytes.toFixed(0)} MB\n`),
-      onProgress: (t, f) => {
-        if (t !== task) {
-          bar.done();
-          bar = progressBar(t);
-          task = t;
-        }
-        bar.update(f);
-      },
+      onProgress: bar.update,
     });
     bar.done();
     if (values.out) {

@@ -9,7 +9,7 @@ import { propagate } from '../../numeric/propagate.ts';
 import { simulateNetwork } from '../../numeric/simulate.ts';
 import { validateLayers } from '../../numeric/validation.ts';
 import { ruleSetText } from './derive.ts';
-import { num, progressBar } from './format.ts';
+import { num, progressBar, taskProgress } from './format.ts';
 import { integerOption, parseOptions, type Command } from './command.ts';
 import { join } from 'node:path';
 import { reproduceXor } from '../analysis/reproduce/xor.ts';
@@ -90,20 +90,12 @@ Options:
     out.log(`\n== The same network on TensorFlow.js (wasm backend, float32): compiled kernels vs ${sim.samples} sampled inputs ==\n`);
     out.log(`Monte Carlo: ${(sim.samples * network.layers.length / sim.seconds / 1e6).toFixed(1)} M sample·layers/s. ${exactBlocks.length} exact blocks ${check.passed ? 'agree' : 'DISAGREE'}: max |z| ${Math.max(...exactBlocks.map((b) => b.maxZ)).toFixed(1)} (bound ${check.critical.toFixed(1)}).`);
     out.log('\n== XOR: the nonlinearity moves class information from the covariance into the mean (corrmap reproduce xor --quick) ==\n');
-    let xorBar = progressBar('');
-    let xorTask = '';
+    const xorBar = taskProgress();
     const xor = await reproduceXor({
       quick: true,
       seed,
       out: values.out ?? join('reports', 'xor-quick'),
-      onProgress: (t, f) => {
-        if (t !== xorTask) {
-          xorBar.done();
-          xorBar = progressBar(t);
-          xorTask = t;
-        }
-        xorBar.update(f);
-      },
+      onProgress: xorBar.update,
     });
     xorBar.done();
     const a = xor.result.analysis;

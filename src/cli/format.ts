@@ -58,3 +58,21 @@ export function progressBar(label: string): { update(fraction: number, status?: 
     },
   };
 }
+
+/** One progress bar per named task, for work reported as (task, fraction): a new task name
+ * finishes the running bar and starts the next one. */
+export function taskProgress(): { update(task: string, fraction: number): void; done(): void } {
+  let bar = progressBar('');
+  let task = '';
+  return {
+    update(t, fraction) {
+      if (t !== task) {
+        bar.done();
+        bar = progressBar(t);
+        task = t;
+      }
+      bar.update(fraction);
+    },
+    done: () => bar.done(),
+  };
+}

@@ -4,7 +4,7 @@ import { reproduceDepth } from '../analysis/reproduce/depth.ts';
 import { reproduceImages } from '../analysis/reproduce/images.ts';
 import { reproduceXor } from '../analysis/reproduce/xor.ts';
 import { integerOption, parseOptions, type Command } from './command.ts';
-import { progressBar } from './format.ts';
+import { taskProgress } from './format.ts';
 
 const EXPERIMENTS = ['xor', 'mnist', 'depth', 'cifar10'] as const;
 
@@ -53,16 +53,8 @@ Options:
     if (values.data && (experiment === 'xor' || experiment === 'depth')) throw new InputError(`reproduce ${experiment} makes its own data; --data is for mnist and cifar10`);
     if (experiment === 'cifar10' && !values.data) throw new InputError('reproduce cifar10 needs --data DIR with the CIFAR-10 binary files (data_batch_1.bin … data_batch_5.bin, test_batch.bin)');
     const started = performance.now();
-    let bar = progressBar('');
-    let task = '';
-    const onProgress = (t: string, f: number) => {
-      if (t !== task) {
-        bar.done();
-        bar = progressBar(t);
-        task = t;
-      }
-      bar.update(f);
-    };
+    const bar = taskProgress();
+    const onProgress = bar.update;
     let files: string[];
     if (experiment === 'xor') files = (await reproduceXor({ quick, seed, out: dir, onProgress })).files;
     else if (experiment === 'depth') files = (await reproduceDepth({ quick, seed, out: dir, onProgress })).files;
