@@ -10,9 +10,10 @@ import { ORDER_KEYS } from '../io.ts';
 import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
 import type { EmittedFile } from './targets.ts';
 import type { EmittedLayer } from './python.ts';
-import { LOOP_INDICES, rowMajor, scalarTerm, tensorName, termGroups, type ArraySyntax } from './scalar.ts';
+import { LOOP_INDICES, accumulateTerms, rowMajor, tensorName, type ArraySyntax, type BlockSyntax } from './scalar.ts';
 
 const SYNTAX: ArraySyntax = { element: (a, o) => `${a}[${o}]`, index: (x) => x };
+const BLOCK: BlockSyntax = { given: tensorName, open: (c) => `if (${c}) {`, close: '}', end: ';', step: '  ' };
 
 function comment(lines: readonly string[]): string {
   return ['/*', ...lines.map((l) => ` * ${l.replace(/\*\//g, '* /')}`.trimEnd()), ' */'].join('\n');
@@ -60,13 +61,7 @@ function polynomialBody(plan: PolynomialPlan, name: string, p: CPrinter): string
       indent += '  ';
     }
     lines.push(`${indent}double acc = 0.0;`);
-    for (const g of termGroups(rule)) {
-      const guard = g.orders.filter((o) => o >= 2).map(tensorName);
-      const inner = guard.length ? `${indent}  ` : indent;
-      if (guard.length) lines.push(`${indent}if (${guard.join(' && ')}) {`);
-      for (const t of g.terms) lines.push(`${inner}acc += ${scalarTerm(t, rule, p, SYNTAX, 'b')};`);
-      if (guard.length) lines.push(`${indent}}`);
-    }
+    lines.push(...accumulateTerms(rule, p, SYNTAX, BLOCK, indent));
     lines.push(`${indent}out${rule.order}[${rowMajor(idx, SYNTAX)}] = acc;`);
     for (let x = idx.length; x > 0; x--) {
       indent = indent.slice(2);

@@ -10,10 +10,11 @@ import type { JuliaPrinter } from '../../symbolic/print/julia.ts';
 import { ORDER_KEYS } from '../io.ts';
 import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
 import type { EmittedLayer } from './python.ts';
-import { LOOP_INDICES, rowMajor, scalarTerm, tensorName, termGroups, type ArraySyntax } from './scalar.ts';
+import { LOOP_INDICES, accumulateTerms, rowMajor, tensorName, type ArraySyntax, type BlockSyntax } from './scalar.ts';
 
 // Loop indices run 1…n; offsets are computed 0-based from (i − 1) and read at offset + 1.
 const SYNTAX: ArraySyntax = { element: (a, o) => `${a}[${o} + 1]`, index: (x) => `(${x} - 1)` };
+const BLOCK: BlockSyntax = { given: (o) => `${tensorName(o)} !== nothing`, open: (c) => `if ${c}`, close: 'end', end: '', step: '    ' };
 
 const comment = (lines: readonly string[]) => lines.map((l) => (l ? `# ${l}` : '#')).join('\n');
 /** Float64 literals (1.0, not the Int 1). */
@@ -42,13 +43,7 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: JuliaPrinter)
     const out = `out${rule.order}`;
     outs.push(out);
     lines.push(`    ${out} = zeros(Float64, n^${rule.order})`, `    for ${idx.map((x) => `${x} in 1:n`).join(', ')}`, '        acc = 0.0');
-    for (const g of termGroups(rule)) {
-      const guard = g.orders.filter((o) => o >= 2).map((o) => `${tensorName(o)} !== nothing`);
-      const indent = guard.length ? '            ' : '        ';
-      if (guard.length) lines.push(`        if ${guard.join(' && ')}`);
-      for (const t of g.terms) lines.push(`${indent}acc += ${scalarTerm(t, rule, p, SYNTAX, 'b')}`);
-      if (guard.length) lines.push('        end');
-    }
+    lines.push(...accumulateTerms(rule, p, SYNTAX, BLOCK, '        '));
     lines.push(`        ${out}[${rowMajor(idx, SYNTAX)} + 1] = acc`, '    end');
   }
   lines.push(`    return (${outs.join(', ')}, (order = 0, bound = 0.0))`, 'end');

@@ -1,6 +1,6 @@
 /**
- * What the loop targets (C, Julia) share: index arithmetic of dense row-major tensors and one rule
- * term as a product of scalars, in a target's own spelling of array access.
+ * What the loop targets (C, Julia) share: index arithmetic of dense row-major tensors, one rule term
+ * as a product of scalars and a rule's guarded sum of terms, in a target's own spelling.
  */
 import type { CodePrinter } from '../../symbolic/print/code.ts';
 import type { RuleShape, RuleTerm } from '../../symbolic/rule.ts';
@@ -45,4 +45,29 @@ export function termGroups(rule: RuleShape): Array<{ orders: number[]; terms: Ru
     groups.get(key)!.terms.push(t);
   }
   return [...groups.values()];
+}
+
+/** How a loop target spells a guarded block: a missing input cumulant skips the terms that need it. */
+export interface BlockSyntax {
+  /** The condition that the order-r input tensor was given. */
+  readonly given: (order: number) => string;
+  readonly open: (condition: string) => string;
+  readonly close: string;
+  /** Ends a statement (';' in C, '' in Julia). */
+  readonly end: string;
+  /** One level of indentation. */
+  readonly step: string;
+}
+
+/** `acc += term` for every term of a rule, each group inside the guard on the input orders it needs. */
+export function accumulateTerms(rule: RuleShape, p: CodePrinter, syntax: ArraySyntax, block: BlockSyntax, indent: string): string[] {
+  const lines: string[] = [];
+  for (const g of termGroups(rule)) {
+    const guard = g.orders.filter((o) => o >= 2).map(block.given);
+    const inner = guard.length ? indent + block.step : indent;
+    if (guard.length) lines.push(`${indent}${block.open(guard.join(' && '))}`);
+    for (const t of g.terms) lines.push(`${inner}acc += ${scalarTerm(t, rule, p, syntax, 'b')}${block.end}`);
+    if (guard.length) lines.push(`${indent}${block.close}`);
+  }
+  return lines;
 }
