@@ -170,8 +170,7 @@ export function steinDerivatives(
  * bounded φ however large the variance: each piece is smooth up to a boundary layer at its end.
  */
 export function transitionPoints(act: Activation): number[] {
-  const zeros = affineRoots(act, (_, arity) => (arity === 1 ? [0] : undefined));
-  return [...new Set([...kinkPoints(act), ...zeros])].sort((a, b) => a - b);
+  return affineRoots(act, (atom, arity) => (arity === 1 ? [...(atom.kinks ?? []), 0] : atom.kinks));
 }
 
 /**
