@@ -3,11 +3,9 @@ import { basename } from 'node:path';
 import { InputError } from '../../symbolic/errors.ts';
 import { parseActivation } from '../../symbolic/expression.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
-import { CPrinter } from '../../symbolic/print/c.ts';
 import { networkFromJson, readJson } from '../io.ts';
 import { EMITTED_SMOOTHED_K, EMITTED_TOLERANCE, MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
-import { cActivationFiles, cNetworkFiles } from '../emit/c.ts';
-import { commandLine, headerLines, planDescription } from '../emit/header.ts';
+import { commandLine } from '../emit/header.ts';
 import { NETWORK_TARGETS, TARGETS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
 import { integerOption, oneOf, parameterOptions, parseOptions, type Command, type Output } from './command.ts';
 
@@ -81,11 +79,8 @@ Examples:
     const expression = parseActivation(positionals[0], parameterOptions(values.param));
     const plan = planActivation(expression, order, inputOrder);
     const command = commandLine(['emit', ...argv]);
-    if (target === 'c' && values.out !== undefined) {
-      const stem = values.out.replace(/\.[ch]$/, '');
-      return void write(cActivationFiles(plan, new CPrinter(), headerLines(command, planDescription(plan)), `${basename(stem)}.h`), stem, out);
-    }
-    write(emitActivation(plan, target, command), values.out, out);
+    const stem = target === 'c' && values.out !== undefined ? values.out.replace(/\.[ch]$/, '') : undefined;
+    write(emitActivation(plan, target, command, stem === undefined ? undefined : `${basename(stem)}.h`), stem ?? values.out, out);
   },
 };
 

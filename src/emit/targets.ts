@@ -29,8 +29,8 @@ function pythonPrinter(target: Target): NumPyPrinter {
   return target === 'jax' ? new JaxPrinter() : target === 'torch' ? new TorchPrinter() : new NumPyPrinter();
 }
 
-/** Code for one activation: a function named `cumulants` (C: corrmap_cumulants). */
-export function emitActivation(plan: ActivationPlan, target: Target, command: string): EmittedFile[] {
+/** Code for one activation: a function named `cumulants` (C: corrmap_cumulants, its source including `headerName`). */
+export function emitActivation(plan: ActivationPlan, target: Target, command: string, headerName?: string): EmittedFile[] {
   const header = headerLines(command, planDescription(plan));
   switch (target) {
     case 'numpy':
@@ -40,7 +40,7 @@ export function emitActivation(plan: ActivationPlan, target: Target, command: st
     case 'julia':
       return [{ extension: '.jl', text: juliaActivationModule(plan, new JuliaPrinter(), header) }];
     case 'c':
-      return cActivationFiles(plan, new CPrinter(), header);
+      return cActivationFiles(plan, new CPrinter(), header, headerName);
     case 'latex':
       return [{ extension: '.tex', text: latexOf(plan, command) }];
     case 'json':
