@@ -11,16 +11,19 @@ import { MAX_ESTIMATED_ORDER } from '../numeric/powersums.ts';
 export const ORDER_KEYS = ['', 'mean', 'cov', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'] as const;
 const MAX_FILE_ORDER = ORDER_KEYS.length - 1;
 
-export function readJson(path: string, what: string): unknown {
-  let text: string;
+/** The bytes of an input file; a file that cannot be read is bad input, said in one line. */
+export function readInputFile(path: string, what: string): Buffer {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new InputError(`cannot read ${what} "${path}": ${why}`);
   }
-  return parseJson(text, `${what} "${path}"`);
+}
+
+export function readJson(path: string, what: string): unknown {
+  return parseJson(readInputFile(path, what).toString('utf8'), `${what} "${path}"`);
 }
 
 export function parseJson(text: string, what: string): unknown {

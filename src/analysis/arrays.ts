@@ -2,9 +2,9 @@
  * Numeric arrays from the files other frameworks write: NumPy .npy and .npz, and safetensors.
  * Values come back as float32 (from float32 storage) or float64 (everything else), C order.
  */
-import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { InputError } from '../../symbolic/errors.ts';
+import { readInputFile } from '../io.ts';
 
 export interface NumericArray {
   readonly shape: readonly number[];
@@ -12,15 +12,6 @@ export interface NumericArray {
   readonly data: Float32Array | Float64Array;
   /** The stored element type as the file names it (e.g. '<f4', 'F32'). */
   readonly dtype: string;
-}
-
-function readBytes(path: string, what: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${what} "${path}": ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`);
-  }
 }
 
 /** Element types a reader understands: bytes per element and how to read one (little-endian). */
@@ -122,7 +113,7 @@ export function parseNpy(bytes: Uint8Array, where: string): NumericArray {
 }
 
 export function readNpy(path: string): NumericArray {
-  return parseNpy(readBytes(path, '.npy file'), path);
+  return parseNpy(readInputFile(path, '.npy file'), path);
 }
 
 /** The arrays of a .npz archive (numpy.savez or savez_compressed), by name without ".npy". */
@@ -143,7 +134,7 @@ export function parseNpz(bytes: Uint8Array, where: string): Map<string, NumericA
 }
 
 export function readNpz(path: string): Map<string, NumericArray> {
-  return parseNpz(readBytes(path, '.npz file'), path);
+  return parseNpz(readInputFile(path, '.npz file'), path);
 }
 
 const SAFETENSORS_TYPES: Readonly<Record<string, string>> = {
@@ -183,5 +174,5 @@ export function parseSafetensors(bytes: Uint8Array, where: string): Map<string, 
 }
 
 export function readSafetensors(path: string): Map<string, NumericArray> {
-  return parseSafetensors(readBytes(path, 'safetensors file'), path);
+  return parseSafetensors(readInputFile(path, 'safetensors file'), path);
 }

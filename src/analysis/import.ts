@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../symbolic/errors.ts';
 import { parseActivation } from '../../numeric/index.ts';
-import { networkFromJson, parseJson } from '../io.ts';
+import { networkFromJson, readJson } from '../io.ts';
 import { readNpy, readNpz, readSafetensors, type NumericArray } from './arrays.ts';
 import type { NetworkJson, NetworkLayerJson } from './train.ts';
 
@@ -152,7 +152,7 @@ function matrixRows(a: NumericArray, transpose: boolean): number[][] {
 
 /** A tfjs LayersModel: model.json (its weight shards beside it). */
 export function importLayersModel(path: string): Imported {
-  const json = parseJson(readFileSync(path, 'utf8'), `model "${path}"`) as { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: WeightEntry[] }[]; layers?: unknown };
+  const json = readJson(path, 'model') as { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: WeightEntry[] }[]; layers?: unknown };
   if (json.modelTopology === undefined && Array.isArray(json.layers))
     throw new InputError(`${path} is already a corrmap network (it has "layers"); it needs no import`);
   const layers = topologyLayers(json.modelTopology, path);
