@@ -9,7 +9,7 @@ import { polynomialDegree, type ParsedExpression } from '../../symbolic/expressi
 import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../../symbolic/rule.ts';
-import { polynomialActivation } from '../../symbolic/taylor.ts';
+import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
 import { kinkPoints } from '../../numeric/general.ts';
 import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
 
@@ -40,6 +40,8 @@ export interface QuadratureRule {
 export interface PolynomialPlan {
   readonly kind: 'polynomial';
   readonly expression: ParsedExpression;
+  /** φ's Taylor coefficients b_q(μ) and degree, as the rules were derived from. */
+  readonly activation: PolynomialActivation;
   readonly taylor: readonly MathNode[];
   readonly rules: readonly TransferRule[];
   readonly order: number;
@@ -76,7 +78,7 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
       throw new InputError(
         `the rules of "${expression.source}" up to order ${order} at input order ${K} have ${terms} terms; emitted code is limited to ${MAX_EMITTED_TERMS} (lower --order or --input-order)`,
       );
-    return { kind: 'polynomial', expression, taylor: activation.taylor, rules, order, inputOrder: K };
+    return { kind: 'polynomial', expression, activation, taylor: activation.taylor, rules, order, inputOrder: K };
   }
   if (order > MAX_EMITTED_GAUSSIAN_ORDER)
     throw new InputError(
