@@ -6,12 +6,11 @@
 import { InputError } from '../symbolic/errors.ts';
 import { DEFAULT_MAX_MEMORY, MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../symbolic/rule.ts';
 import { BACKENDS, DEFAULT_BACKEND, type BackendName } from '../numeric/backend.ts';
-import { defaultWorkers, distributionWidth } from '../numeric/simulate.ts';
-import { MAX_ESTIMATED_ORDER } from '../numeric/powersums.ts';
-import { distributionFromJson, networkFromJson, propagationInputsFromJson } from './io.ts';
+import { defaultWorkers } from '../numeric/simulate.ts';
+import { networkFromJson, propagationInputsFromJson } from './io.ts';
 import { derivation, type Derivation } from './cli/derive.ts';
 import { propagateAll, propagationJson } from './cli/propagate.ts';
-import { validateNetwork, validationJson } from './cli/validate.ts';
+import { readRun, validateNetwork, validateSettings, validationJson } from './cli/validate.ts';
 import { CORES } from './cli/command.ts';
 
 export { InputError };
@@ -119,17 +118,10 @@ export interface ValidateOptions {
 
 /** Theory against Monte Carlo for every layer (corrmap validate --json): z-scores, verdicts and `passed`. */
 export async function validate(options: ValidateOptions): Promise<ReturnType<typeof validationJson>> {
-  const samples = integer(options.samples, 'samples', 1000, 1e10, 1_000_000);
-  const batches = integer(options.batches, 'batches', 2, 10_000, 50);
-  const seed = integer(options.seed, 'seed', 0, 2 ** 32 - 1, 1);
+  const { samples, batches, seed, inputOrder, outputOrder } = validateSettings((key, min, max, fallback) => integer(options[key], key, min, max, fallback), (key) => key);
   const backend = backendOf(options.backend);
-  const inputOrder = integer(options.inputOrder, 'inputOrder', 1, MAX_INPUT_ORDER, 2);
-  const outputOrder = integer(options.outputOrder, 'outputOrder', 1, MAX_ESTIMATED_ORDER, 2);
-  if (samples / batches < 16) throw new InputError(`samples ${samples} is too few for batches ${batches}: at least 16 samples per batch`);
-  const input = distributionFromJson(options.input, 'input');
-  if (input.kind === 'data' && inputOrder > MAX_ESTIMATED_ORDER)
-    throw new InputError(`inputOrder ${inputOrder}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}`);
-  const network = networkFromJson(options.network, 'network', distributionWidth(input));
+  const given = (json: unknown, label: string) => ({ json: () => json, label });
+  const { input, network } = readRun(given(options.input, 'input'), given(options.network, 'network'), inputOrder, (key) => key);
   const workers = integer(options.workers, 'workers', 1, CORES, defaultWorkers(samples, network.layers.length, batches));
   const { validation, run } = await validateNetwork(network, input, { samples, batches, seed, backend, inputOrder, outputOrder, workers });
   return validationJson(network, input, validation, run);

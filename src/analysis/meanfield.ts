@@ -20,6 +20,23 @@ const TOLERANCE = 1e-10;
 /** Below this q the pre-activations are treated as at the origin's linearisation. */
 const SMALLEST_Q = 1e-9;
 
+/**
+ * The point where `below` stops holding, for a `below` that holds at lo and fails at hi: the
+ * midpoint of the bracket after at most `iterations` halvings, or once it is no wider than
+ * max(absolute, relative · hi). Every fixed point and critical line here is found by it.
+ */
+export function bisect(
+  below: (x: number) => boolean, lo: number, hi: number, stop: { iterations?: number; absolute?: number; relative?: number },
+): number {
+  const { iterations = Infinity, absolute = 0, relative = 0 } = stop;
+  for (let it = 0; it < iterations && hi - lo > Math.max(absolute, relative * hi); it++) {
+    const mid = (lo + hi) / 2;
+    if (below(mid)) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 /** E[φ(z)²] and E[φ(z)] for z ~ N(0, q). */
 export function secondMoment(act: Activation, q: number): { mean: number; square: number } {
   const t = smoothedTable(act, Float64Array.of(0), Float64Array.of(Math.max(q, 0)), 1, TOLERANCE);
@@ -57,16 +74,7 @@ export function lengthFixedPoint(net: MeanFieldNetwork, largest = 1e4): number |
   if (f(previous) <= 0) return 0;
   for (let k = 1; k <= grid; k++) {
     const q = SMALLEST_Q * (largest / SMALLEST_Q) ** (k / grid);
-    if (f(q) < 0) {
-      let lo = previous;
-      let hi = q;
-      for (let it = 0; it < 60 && hi - lo > 1e-13 * hi; it++) {
-        const mid = (lo + hi) / 2;
-        if (f(mid) > 0) lo = mid;
-        else hi = mid;
-      }
-      return (lo + hi) / 2;
-    }
+    if (f(q) < 0) return bisect((x) => f(x) > 0, previous, q, { iterations: 60, relative: 1e-13 });
     previous = q;
   }
   return undefined;
@@ -91,15 +99,9 @@ export function chiOne(net: MeanFieldNetwork, q: number): number {
 export function correlationFixedPoint(net: MeanFieldNetwork, q: number): number {
   if (chiOne(net, q) <= 1) return 1;
   const f = (c: number) => correlationMap(net, q, c) - c;
-  let lo = -1 + 1e-9;
-  let hi = 1 - 1e-6;
+  const lo = -1 + 1e-9;
   if (f(lo) < 0) return lo;
-  for (let it = 0; it < 60; it++) {
-    const mid = (lo + hi) / 2;
-    if (f(mid) > 0) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
+  return bisect((c) => f(c) > 0, lo, 1 - 1e-6, { iterations: 60 });
 }
 
 export interface DepthScales {
@@ -132,10 +134,5 @@ export function criticalWeightVariance(act: Activation, biasVariance: number, lo
     return q === undefined ? Infinity : chiOne(net, q);
   };
   if (chi(lo) > 1 || chi(hi) < 1) return undefined;
-  while (hi - lo > tolerance) {
-    const mid = (lo + hi) / 2;
-    if (chi(mid) < 1) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
+  return bisect((w) => chi(w) < 1, lo, hi, { absolute: tolerance });
 }

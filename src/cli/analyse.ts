@@ -3,7 +3,7 @@ import { analyseNetwork } from '../analysis/analyse.ts';
 import { loadDataset } from '../analysis/data.ts';
 import { analysisFigures, analysisMarkdown, writeReport } from '../analysis/report.ts';
 import { networkFromJson, readJson } from '../io.ts';
-import { integerOption, parseOptions, type Command } from './command.ts';
+import { SEED_OPTION, integerOption, parseOptions, seedOption, type Command } from './command.ts';
 import { taskProgress } from './format.ts';
 
 export const analyseCommand: Command = {
@@ -48,7 +48,7 @@ first. A 784-512-512-10 MNIST network takes about a minute on one core.`,
       json: { type: 'boolean' },
       out: { type: 'string' },
       samples: { type: 'string' },
-      seed: { type: 'string' },
+      ...SEED_OPTION,
       shrinkage: { type: 'string' },
       'no-higher': { type: 'boolean' },
       'covariance-width': { type: 'string' },
@@ -57,7 +57,7 @@ first. A 784-512-512-10 MNIST network takes about a minute on one core.`,
     if (positionals.length !== 1) throw new InputError(`analyse takes one network file, got ${positionals.length} (see corrmap analyse --help)`);
     if (!values.data) throw new InputError('--data is required: a directory with MNIST or CIFAR-10 files, or features.npy,labels.npy');
     const samples = integerOption(values.samples, 'samples', 100, 1e8, 20_000);
-    const seed = integerOption(values.seed, 'seed', 0, 2 ** 32 - 1, 1);
+    const seed = seedOption(values.seed);
     const shrinkage = values.shrinkage === undefined ? 0.05 : Number(values.shrinkage);
     if (!(shrinkage > 0 && shrinkage < 1)) throw new InputError(`--shrinkage must be a number between 0 and 1 (exclusive), got "${values.shrinkage}"`);
     const train = loadDataset(values.data, 'train');

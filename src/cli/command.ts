@@ -48,6 +48,19 @@ export function integerOption(value: string | undefined, name: string, min: numb
   return v;
 }
 
+/**
+ * The seed every command and the library take: any 32-bit value (numeric/random.ts mixes it into
+ * the generator's state; derived streams add offsets modulo 2³²), 1 when not given.
+ */
+export const SEED = { min: 0, max: 2 ** 32 - 1, fallback: 1 } as const;
+/** The --seed entry of a command's parseOptions table. */
+export const SEED_OPTION = { seed: { type: 'string' } } as const;
+
+/** --seed s, checked against SEED. */
+export function seedOption(value: string | undefined, fallback: number = SEED.fallback): number {
+  return integerOption(value, 'seed', SEED.min, SEED.max, fallback);
+}
+
 /** --param a=0.5 (repeatable) → {a: 0.5}. */
 export function parameterOptions(values: string[] | undefined): Record<string, number> {
   // No prototype: a parameter may be called constructor or toString.

@@ -10,7 +10,7 @@ import { simulateNetwork } from '../../numeric/simulate.ts';
 import { validateLayers } from '../../numeric/validation.ts';
 import { ruleSetText } from './derive.ts';
 import { num, progressBar, taskProgress } from './format.ts';
-import { integerOption, parseOptions, type Command } from './command.ts';
+import { SEED_OPTION, integerOption, parseOptions, seedOption, type Command } from './command.ts';
 import { join } from 'node:path';
 import { reproduceXor } from '../analysis/reproduce/xor.ts';
 
@@ -32,10 +32,10 @@ Options:
   --out DIR     folder of the XOR report (default reports/xor-quick)
   -h, --help    show this help`,
   async run(argv, out) {
-    const { values } = parseOptions('demo', argv, { samples: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } }, false);
+    const { values } = parseOptions('demo', argv, { samples: { type: 'string' }, ...SEED_OPTION, out: { type: 'string' } }, false);
     if (values.help) return void out.log(this.usage);
     const samples = integerOption(values.samples, 'samples', 1000, 1e9, 400_000);
-    const seed = integerOption(values.seed, 'seed', 0, 2 ** 32 - 1, 1);
+    const seed = seedOption(values.seed);
 
     const quadratic = polynomialActivation(parseActivation('z + a*z^2'));
     out.log('== Transfer rules of a quadratic activation (exact: K = 4 = d·n) ==\n');

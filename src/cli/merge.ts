@@ -1,10 +1,8 @@
 import { InputError } from '../../symbolic/errors.ts';
 import type { BackendName } from '../../numeric/backend.ts';
-import { distributionWidth } from '../../numeric/simulate.ts';
-import { distributionFromJson, networkFromJson, readJson } from '../io.ts';
 import { fileDigest, mergeShards, readShard } from '../shards.ts';
 import { parseOptions, type Command } from './command.ts';
-import { compareLayers, reportValidation, theoryOf } from './validate.ts';
+import { compareLayers, drawnSamples, readRun, reportValidation, runFile, theoryOf } from './validate.ts';
 
 export const mergeCommand: Command = {
   name: 'merge',
@@ -59,8 +57,7 @@ Example (a SLURM job array, one shard per task; see the README):
     };
     const inputPath = file(values.input, run.input, 'input');
     const networkPath = file(values.network, run.network, 'network');
-    const input = distributionFromJson(readJson(inputPath, 'input file'), `input file "${inputPath}"`);
-    const network = networkFromJson(readJson(networkPath, 'network file'), `network file "${networkPath}"`, distributionWidth(input));
+    const { input, network } = readRun(runFile(inputPath, 'input'), runFile(networkPath, 'network'), run.inputOrder, (key) => key);
     if (merged.stages.length !== 2 * network.layers.length || merged.stages.some((s, k) => s.width !== network.layers[k >> 1].rows))
       throw new InputError(`the shards' power sums do not match the layers of "${networkPath}"`);
     const started = performance.now();
@@ -68,7 +65,7 @@ Example (a SLURM job array, one shard per task; see the README):
     const theorySeconds = (performance.now() - started) / 1000;
     const estimates = network.layers.map((_, l) => ({ pre: merged.stages[2 * l].estimates(), post: merged.stages[2 * l + 1].estimates() }));
     const info = {
-      samples: Math.floor(run.samples / run.batches) * run.batches, batches: run.batches, seed: run.seed, backend: run.backend, workers: merged.workers,
+      samples: drawnSamples(run.samples, run.batches), batches: run.batches, seed: run.seed, backend: run.backend, workers: merged.workers,
       inputOrder: run.inputOrder, outputOrder: run.outputOrder, theorySeconds, monteCarloSeconds: merged.seconds, shards: merged.shards,
     };
     return await reportValidation(network, input, compareLayers(theory, estimates, info), info, values, out);

@@ -3,7 +3,7 @@ import { InputError } from '../../symbolic/errors.ts';
 import { reproduceDepth } from '../analysis/reproduce/depth.ts';
 import { reproduceImages } from '../analysis/reproduce/images.ts';
 import { reproduceXor } from '../analysis/reproduce/xor.ts';
-import { integerOption, parseOptions, type Command } from './command.ts';
+import { SEED_OPTION, parseOptions, seedOption, type Command } from './command.ts';
 import { taskProgress } from './format.ts';
 
 const EXPERIMENTS = ['xor', 'mnist', 'depth', 'cifar10'] as const;
@@ -41,13 +41,13 @@ Options:
       out: { type: 'string' },
       quick: { type: 'boolean' },
       data: { type: 'string' },
-      seed: { type: 'string' },
+      ...SEED_OPTION,
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1 || !(EXPERIMENTS as readonly string[]).includes(positionals[0]))
       throw new InputError(`reproduce takes one experiment: ${EXPERIMENTS.join(', ')} (see corrmap reproduce --help)`);
     const experiment = positionals[0] as (typeof EXPERIMENTS)[number];
-    const seed = integerOption(values.seed, 'seed', 0, 2 ** 31 - 1, 1);
+    const seed = seedOption(values.seed);
     const quick = Boolean(values.quick);
     const dir = values.out ?? join('reports', quick ? `${experiment}-quick` : experiment);
     if (values.data && (experiment === 'xor' || experiment === 'depth')) throw new InputError(`reproduce ${experiment} makes its own data; --data is for mnist and cifar10`);

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { InputError } from '../../symbolic/errors.ts';
-import { integerOption, parameterOptions, parseOptions, type Command } from './command.ts';
+import { SEED_OPTION, integerOption, parameterOptions, parseOptions, seedOption, type Command } from './command.ts';
 import { num, progressBar } from './format.ts';
 
 const DEFAULTS = { activation: 'z + 0.1*z^2', epochs: 5, batch: 64, lr: 1e-3, seed: 1, out: 'network.json' };
@@ -58,7 +58,7 @@ Example:
         epochs: { type: 'string' },
         batch: { type: 'string' },
         lr: { type: 'string' },
-        seed: { type: 'string' },
+        ...SEED_OPTION,
         subset: { type: 'string' },
         out: { type: 'string', short: 'o' },
         json: { type: 'boolean' },
@@ -82,7 +82,7 @@ Example:
       epochs: integerOption(values.epochs, 'epochs', 1, 10_000, DEFAULTS.epochs),
       batch: integerOption(values.batch, 'batch', 1, 1_000_000, DEFAULTS.batch),
       lr,
-      seed: integerOption(values.seed, 'seed', 0, 2 ** 32 - 1, DEFAULTS.seed),
+      seed: seedOption(values.seed, DEFAULTS.seed),
     };
     const subset = integerOption(values.subset, 'subset', 1, 1e9, 0);
     const target = values.out ?? DEFAULTS.out;

@@ -14,7 +14,7 @@ import { fileDigest, shardRange, writeShard, type RunIdentity } from '../shards.
 import { resolve } from 'node:path';
 import { num, progressBar } from './format.ts';
 import { writeFileSync } from 'node:fs';
-import { CORES, integerOption, oneOf, parseOptions, type Command, type Output } from './command.ts';
+import { CORES, SEED, SEED_OPTION, integerOption, oneOf, parseOptions, type Command, type Output } from './command.ts';
 
 /** Exit code when an exact theory disagrees with sampling (2 is bad input, 1 an internal error). */
 export const DISAGREES_EXIT_CODE = 3;
@@ -78,7 +78,7 @@ Examples:
       input: { type: 'string', short: 'i' },
       samples: { type: 'string' },
       batches: { type: 'string' },
-      seed: { type: 'string' },
+      ...SEED_OPTION,
       backend: { type: 'string', short: 'b' },
       'input-order': { type: 'string', short: 'K' },
       'output-order': { type: 'string', short: 'n' },
@@ -93,17 +93,11 @@ Examples:
     if (positionals.length !== 1) throw new InputError(`validate takes one network file, got ${positionals.length} (see corrmap validate --help)`);
     if (values.plot !== undefined && !/\.(svg|png)$/i.test(values.plot)) throw new InputError(`--plot "${values.plot}": give a file name ending in .svg or .png`);
     if (!values.input) throw new InputError('--input <input.json> is required: a Gaussian {"mean", "cov"}, a mixture {"mean", "mixing"} or {"data": rows}');
-    const samples = integerOption(values.samples, 'samples', 1000, 1e10, 1_000_000);
-    const batches = integerOption(values.batches, 'batches', 2, 10_000, 50);
-    const seed = integerOption(values.seed, 'seed', 0, 2 ** 32 - 1, 1);
+    const { samples, batches, seed, inputOrder, outputOrder } = validateSettings(
+      (key, min, max, fallback) => integerOption(values[optionName(key)], optionName(key), min, max, fallback), flagName,
+    );
     const backend = oneOf(values.backend, 'backend', BACKENDS, DEFAULT_BACKEND);
-    const inputOrder = integerOption(values['input-order'], 'input-order', 1, MAX_INPUT_ORDER, 2);
-    const outputOrder = integerOption(values['output-order'], 'output-order', 1, MAX_ESTIMATED_ORDER, 2);
-    const input = distributionFromJson(readJson(values.input, 'input file'), `input file "${values.input}"`);
-    if (input.kind === 'data' && inputOrder > MAX_ESTIMATED_ORDER)
-      throw new InputError(`--input-order ${inputOrder}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}; use --input-order ≤ ${MAX_ESTIMATED_ORDER}`);
-    if (samples / batches < 16) throw new InputError(`--samples ${samples} is too few for --batches ${batches}: at least 16 samples per batch`);
-    const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, distributionWidth(input));
+    const { input, network } = readRun(runFile(values.input, 'input'), runFile(positionals[0], 'network'), inputOrder, flagName);
     const workers = integerOption(values.workers, 'workers', 1, CORES, defaultWorkers(samples, network.layers.length, batches));
     const shard = shardOption(values.shard, batches);
     if (shard && !values.save) throw new InputError('--shard k/n needs --save <file.json>: a shard alone validates nothing; corrmap merge combines the saved shards');
@@ -137,6 +131,58 @@ Examples:
   },
 };
 
+/** The ranges of validate's numeric settings, as the library API names them. */
+const SETTINGS = {
+  samples: [1000, 1e10, 1_000_000],
+  batches: [2, 10_000, 50],
+  seed: [SEED.min, SEED.max, SEED.fallback],
+  inputOrder: [1, MAX_INPUT_ORDER, 2],
+  outputOrder: [1, MAX_ESTIMATED_ORDER, 2],
+} as const;
+export type ValidateSetting = keyof typeof SETTINGS;
+
+/** A setting's command-line option: inputOrder → input-order. */
+const optionName = (key: ValidateSetting) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) as 'samples' | 'batches' | 'seed' | 'input-order' | 'output-order';
+const flagName = (key: ValidateSetting) => `--${optionName(key)}`;
+
+/**
+ * validate's numeric settings, each taken by `read` (which parses it and names it in its message
+ * as its caller does: --input-order on the command line, inputOrder in the library API) within its
+ * range, and at least 16 samples per batch (the batch estimates' t bound needs them).
+ */
+export function validateSettings(
+  read: (key: ValidateSetting, min: number, max: number, fallback: number) => number, name: (key: ValidateSetting) => string,
+): { samples: number; batches: number; seed: number; inputOrder: number; outputOrder: number } {
+  const [samples, batches, seed, inputOrder, outputOrder] = (Object.keys(SETTINGS) as ValidateSetting[]).map((key) => {
+    const [min, max, fallback] = SETTINGS[key];
+    return read(key, min, max, fallback);
+  });
+  if (samples / batches < 16) throw new InputError(`${name('samples')} ${samples} is too few for ${name('batches')} ${batches}: at least 16 samples per batch`);
+  return { samples, batches, seed, inputOrder, outputOrder };
+}
+
+/** Where a run's network or input comes from (a file, or JSON given to the library) and what its errors call it. */
+export interface RunSource {
+  readonly json: () => unknown;
+  readonly label: string;
+}
+export const runFile = (path: string, what: 'network' | 'input'): RunSource => ({ json: () => readJson(path, `${what} file`), label: `${what} file "${path}"` });
+
+/**
+ * The input distribution, then the network checked against its width: validate, merge and the
+ * library read a run this way. A data set's cumulants are estimated up to MAX_ESTIMATED_ORDER only.
+ */
+export function readRun(inputSource: RunSource, networkSource: RunSource, inputOrder: number, name: (key: ValidateSetting) => string) {
+  const input = distributionFromJson(inputSource.json(), inputSource.label);
+  if (input.kind === 'data' && inputOrder > MAX_ESTIMATED_ORDER)
+    throw new InputError(`${name('inputOrder')} ${inputOrder}: the cumulants of a data set are computed up to order ${MAX_ESTIMATED_ORDER}; use ${name('inputOrder')} ≤ ${MAX_ESTIMATED_ORDER}`);
+  const network = networkFromJson(networkSource.json(), networkSource.label, distributionWidth(input));
+  return { input, network };
+}
+
+/** Samples a run of `batches` equal batches draws: the remainder of samples / batches is not drawn. */
+export const drawnSamples = (samples: number, batches: number) => Math.floor(samples / batches) * batches;
+
 /**
  * Theory (propagate on `backend`) against Monte Carlo (sampling the network on the same backend)
  * for every layer: what validate prints, as data (and, on tfjs backends, the batches' power sums
@@ -162,7 +208,7 @@ export async function validateNetwork(
     estimates = sim.estimates();
   }
   const mcSeconds = (performance.now() - mcStart) / 1000;
-  const run: RunInfo = { samples: Math.floor(samples / batches) * batches, batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
+  const run: RunInfo = { samples: drawnSamples(samples, batches), batches, seed, backend, workers: backend === 'reference' ? 1 : workers, inputOrder, outputOrder, theorySeconds, monteCarloSeconds: mcSeconds };
   return { validation: compareLayers(theory, estimates, run), run, stages };
 }
 

@@ -7,7 +7,7 @@ import { networkFromJson } from '../../io.ts';
 import { analyseNetwork, type Analysis } from '../analyse.ts';
 import { loadCifar10, loadMnist, type Dataset } from '../data.ts';
 import { analysisFigures, analysisMarkdown, figureMarkdown, withError, writeReport, type Figure } from '../report.ts';
-import { trainNetwork } from '../train.ts';
+import { trainAsStated } from './training.ts';
 
 export type ImageSet = 'mnist' | 'cifar10';
 
@@ -67,17 +67,7 @@ export async function reproduceImages(options: ImageOptions): Promise<{ runs: Im
   for (const hidden of s.hidden) {
     const layers = [train.dim, ...hidden, 10];
     const t0 = performance.now();
-    const trained = await trainNetwork(train, test, {
-      layers,
-      activation: s.activation,
-      params: { a: s.a },
-      epochs: s.epochs,
-      batch: s.batch,
-      lr: s.lr,
-      seed: options.seed,
-      onProgress: (p) => progress(`training ${layers.join('-')}`, (p.epoch - 1 + p.step / p.steps) / s.epochs),
-      onEstimate: (e) => options.onNote?.(`training ${layers.join('-')}: ${e.steps} steps, about ${e.seconds.toFixed(0)} s`),
-    });
+    const trained = await trainAsStated(train, test, layers, s, options.seed, `training ${layers.join('-')}`, progress, options.onNote);
     const trainingSeconds = (performance.now() - t0) / 1000;
     const network = networkFromJson(trained.network, `the trained ${layers.join('-')} network`);
     const analysis = await analyseNetwork(network, train, test, { backend: 'wasm', samples: s.samples, seed: options.seed, maxCovarianceWidth: s.maxCovarianceWidth, onEstimate: (e) => options.onNote?.(`analysing ${layers.join('-')}: about ${e.seconds.toFixed(0)} s of matrix products, ${e.megabytes.toFixed(0)} MB`), onProgress: (t, f) => progress(`${layers.join('-')}: ${t}`, f) });

@@ -9,8 +9,8 @@ import { networkFromJson } from '../../io.ts';
 import { analyseNetwork, type Analysis } from '../analyse.ts';
 import { analysisFigures, analysisMarkdown, figureMarkdown, percent, withError, writeReport, type Figure } from '../report.ts';
 import { classStatistics, networkStages, type ClassMoments } from '../statistics.ts';
-import { trainNetwork } from '../train.ts';
 import { xorBlobs } from './blobs.ts';
+import { trainAsStated } from './training.ts';
 
 export interface XorOptions {
   readonly quick: boolean;
@@ -66,16 +66,7 @@ export async function reproduceXor(options: XorOptions): Promise<{ result: XorRe
   const progress = options.onProgress ?? (() => {});
   const train = xorBlobs(s.train, s.sd, options.seed, 'xor-train');
   const test = xorBlobs(s.test, s.sd, options.seed + 1, 'xor-test');
-  const trained = await trainNetwork(train, test, {
-    layers: [2, s.hidden, 2],
-    activation: s.activation,
-    params: { a: s.a },
-    epochs: s.epochs,
-    batch: s.batch,
-    lr: s.lr,
-    seed: options.seed,
-    onProgress: (p) => progress('training', (p.epoch - 1 + p.step / p.steps) / s.epochs),
-  });
+  const trained = await trainAsStated(train, test, [2, s.hidden, 2], s, options.seed, 'training', progress);
   const network = networkFromJson(trained.network, 'the trained XOR network');
   const analysis = await analyseNetwork(network, train, test, { backend: 'wasm', samples: s.samples, seed: options.seed, onProgress: progress });
   const measured = await classStatistics(network, train);
