@@ -27,28 +27,26 @@ export function mul(a: Series, b: Series): Series {
   return out;
 }
 
-export function div(a: Series, b: Series): Series {
-  const K = a.length - 1;
+/** Coefficients that recur on themselves: out_0 given, out_k = (c_k + Σ_{j=1..k} w_j out_{k−j}) / d_k. */
+function recurrence(K: number, first: number, c: (k: number) => number, w: (j: number, k: number) => number, d: (k: number) => number): Series {
   const out = new Float64Array(K + 1);
-  for (let k = 0; k <= K; k++) {
-    let s = a[k];
-    for (let j = 1; j <= k; j++) s -= b[j] * out[k - j];
-    out[k] = s / b[0];
+  out[0] = first;
+  for (let k = 1; k <= K; k++) {
+    let s = c(k);
+    for (let j = 1; j <= k; j++) s += w(j, k) * out[k - j];
+    out[k] = s / d(k);
   }
   return out;
 }
 
+/** a / b: b q = a, i.e. b_0 q_k = a_k − Σ_{j=1..k} b_j q_{k−j}. */
+export function div(a: Series, b: Series): Series {
+  return recurrence(a.length - 1, a[0] / b[0], (k) => a[k], (j) => -b[j], () => b[0]);
+}
+
 /** exp(a): e' = a' e, i.e. k e_k = Σ_{j=1..k} j a_j e_{k−j}. */
 export function exp(a: Series): Series {
-  const K = a.length - 1;
-  const out = new Float64Array(K + 1);
-  out[0] = Math.exp(a[0]);
-  for (let k = 1; k <= K; k++) {
-    let s = 0;
-    for (let j = 1; j <= k; j++) s += j * a[j] * out[k - j];
-    out[k] = s / k;
-  }
-  return out;
+  return recurrence(a.length - 1, Math.exp(a[0]), () => 0, (j) => j * a[j], (k) => k);
 }
 
 /** log(a): a l' = a', i.e. k l_k a_0 = k a_k − Σ_{j=1..k−1} j l_j a_{k−j}. */

@@ -13,7 +13,7 @@ import type { ArgumentAtom, ArgumentKind } from './recognition.ts';
 import { MU, S, argumentAtomG, polynomialSmoothed, smoothedEvaluator, smoothedParts, smoothedValidity, type SmoothedParts } from './smoothing.ts';
 import {
   MEAN, VARIANCE, asNode, call, cAbs, cAdd, cMul, cSquare, coefficientOrMuNode, dependsOn, functionName, stripParentheses, template,
-  tidy, view, type Coefficient,
+  linearMap, tidy, view, type Coefficient,
 } from './trees.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -127,43 +127,26 @@ export function isSpecialIn(node: MathNode, variable: string): boolean {
 /** G = Σ_j c_j special_j(m_j) + plain (in mu; a derivative rule in z); every g_k keeps that shape. */
 export function splitLinear(node: MathNode, variable: string = MEAN): LinearPart[] {
   const containsSpecial = (n: MathNode) => isSpecialIn(n, variable);
-  const linearParts = (n: MathNode): LinearPart[] => splitLinear(n, variable);
   if (!containsSpecial(node)) return [{ coefficient: node }];
-  const v = view(node);
   const times = (parts: LinearPart[], f: (c: MathNode) => MathNode) => parts.map((p) => ({ ...p, coefficient: f(p.coefficient) }));
   const nonLinear = () => new Error(`internal: G is not linear in ${[...SPECIALS].join(', ')}: ${node.toString()}`);
-  switch (v.type) {
-    case 'ParenthesisNode':
-      return linearParts(v.content!);
-    case 'FunctionNode': {
-      const name = functionName(node)!;
-      if (!SPECIALS.has(name) || v.args!.length !== 1 || containsSpecial(v.args![0])) throw nonLinear();
-      return [{ special: name as Special, argument: v.args![0], coefficient: parse('1') }];
-    }
-    case 'OperatorNode': {
-      const args = v.args!;
-      switch (v.fn) {
-        case 'unaryPlus':
-          return linearParts(args[0]);
-        case 'unaryMinus':
-          return times(linearParts(args[0]), (c) => template('-C', { C: c }));
-        case 'add':
-          return args.flatMap(linearParts);
-        case 'subtract':
-          return [...linearParts(args[0]), ...times(linearParts(args[1]), (c) => template('-C', { C: c }))];
-        case 'multiply': {
-          const carriers = args.filter(containsSpecial);
-          if (carriers.length !== 1) throw nonLinear();
-          const others = args.filter((a) => !containsSpecial(a));
-          return times(linearParts(carriers[0]), (c) => others.reduce((acc, o) => template('A * B', { A: o, B: acc }), c));
-        }
-        case 'divide':
-          if (containsSpecial(args[1])) throw nonLinear();
-          return times(linearParts(args[0]), (c) => template('C / D', { C: c, D: args[1] }));
-      }
-    }
-  }
-  throw nonLinear();
+  return linearMap<LinearPart[]>(node, {
+    of: (n) => splitLinear(n, variable),
+    negate: (parts) => times(parts, (c) => template('-C', { C: c })),
+    sum: (terms) => terms.flat(),
+    carries: containsSpecial,
+    scale: (parts, others) => times(parts, (c) => others.reduce((acc, o) => template('A * B', { A: o, B: acc }), c)),
+    divide: (parts, denominator) => times(parts, (c) => template('C / D', { C: c, D: denominator })),
+    nonLinear: () => {
+      throw nonLinear();
+    },
+    other: (n) => {
+      const name = functionName(n);
+      const args = view(n).args;
+      if (!name || !SPECIALS.has(name) || args!.length !== 1 || containsSpecial(args![0])) throw nonLinear();
+      return [{ special: name as Special, argument: args![0], coefficient: parse('1') }];
+    },
+  });
 }
 
 export const nerdamerText = (node: MathNode) => node.toString({ parenthesis: 'all', implicit: 'show' });

@@ -160,6 +160,8 @@ export function parseActivation(source: string, values: Readonly<Record<string, 
   }
   const where = locateNodes(text, node);
   const symbols = new Set<string>();
+  // One node at a time; mathjs's traverse visits them parent first (the first problem is reported),
+  // with a function's name symbol passed as 'fn' (it is checked with its call, not as a symbol).
   const check = (n: MathNode & Record<string, any>) => {
     switch (n.type) {
       case 'ConstantNode':
@@ -176,22 +178,21 @@ export function parseActivation(source: string, values: Readonly<Record<string, 
         if (!name) fail(source, 'only named functions can be called', where.get(n));
         if (!KNOWN.has(name))
           fail(source, `unknown function '${name}' (known: ${KNOWN_FUNCTIONS.join(', ')})`, where.get(n));
-        n.args.forEach(check);
         return;
       }
       case 'ParenthesisNode':
-        check(n.content);
         return;
       case 'OperatorNode':
         if (!['add', 'subtract', 'multiply', 'divide', 'pow', 'unaryMinus', 'unaryPlus'].includes(n.fn))
           fail(source, `unsupported operator '${n.op}'; use + - * / ^`, where.get(n));
-        n.args.forEach(check);
         return;
       default:
         fail(source, `unsupported syntax (${n.type}); expected an arithmetic expression in z`);
     }
   };
-  check(node as MathNode & Record<string, any>);
+  node.traverse((n, path) => {
+    if (path !== 'fn') check(n as MathNode & Record<string, any>);
+  });
 
   for (const name of symbols) {
     if (name in Object.prototype || name.startsWith('__'))

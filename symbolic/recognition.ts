@@ -8,7 +8,7 @@ import { FLOAT64_FUNCTIONS, atomNamed, smoothedAtom, type AtomName, type Bivaria
 import type { Activation, ActivationName } from './activations.ts';
 import {
   asNode, call, cAdd, cDiv, cMul, cNeg, coefficientOf, coefficientOrNode, compact, dependsOn, functionName, isPolynomialInZ, numberNode,
-  polynomialInZ, stripParentheses, template, view, type Coefficient,
+  linearMap, polynomialInZ, stripParentheses, template, view, type Coefficient, type LinearMap,
 } from './trees.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -129,49 +129,36 @@ export function extremumAtom(isMax: boolean, u: MathNode, v: MathNode): Decompos
 }
 
 export function decompose(node: MathNode): Decomposition | undefined {
-  if (isPolynomialInZ(node)) return polynomialPart(node);
+  return isPolynomialInZ(node) ? polynomialPart(node) : linearMap(node, RECOGNITION);
+}
+
+/** φ = polynomial + Σ c_t · atom_t is linear in the atoms: recognition walks φ as a linear map. */
+const RECOGNITION: LinearMap<Decomposition | undefined> = {
+  of: decompose,
+  negate: (d) => scaled(d, -1),
+  sum: summed,
+  carries: (n) => dependsOn(n, VARIABLE),
+  scale: (d, factors) => scaled(d, factors.reduce<Coefficient>((c, a) => cMul(c, coefficientOf(a)), 1)),
+  divide: (d, denominator) => divided(d, coefficientOf(denominator)),
+  nonLinear: () => undefined,
+  other: atomOf,
+};
+
+/** A node that is one atom (or exp of a polynomial, or max/min through relu), or undefined. */
+function atomOf(node: MathNode): Decomposition | undefined {
   const v = view(node);
-  switch (v.type) {
-    case 'ParenthesisNode':
-      return decompose(v.content!);
-    case 'OperatorNode': {
-      const args = v.args!;
-      switch (v.fn) {
-        case 'unaryPlus':
-          return decompose(args[0]);
-        case 'unaryMinus':
-          return scaled(decompose(args[0]), -1);
-        case 'add':
-          return summed(args.map(decompose));
-        case 'subtract':
-          return summed([decompose(args[0]), scaled(decompose(args[1]), -1)]);
-        case 'multiply': {
-          const dependent = args.filter((a) => dependsOn(a, VARIABLE));
-          if (dependent.length !== 1) return undefined;
-          const factor = args.filter((a) => !dependsOn(a, VARIABLE)).reduce<Coefficient>((c, a) => cMul(c, coefficientOf(a)), 1);
-          return scaled(decompose(dependent[0]), factor);
-        }
-        case 'divide':
-          if (dependsOn(args[1], VARIABLE)) return undefined;
-          return divided(decompose(args[0]), coefficientOf(args[1]));
-        case 'pow': {
-          const base = stripParentheses(args[0]);
-          if (base.type === 'SymbolNode' && view(base).name === 'e') return exponentialAtom(args[1], compact(node));
-          return undefined;
-        }
-      }
-      return undefined;
-    }
-    case 'FunctionNode': {
-      const name = functionName(node)!;
-      const args = v.args!;
-      if (name === 'exp' && args.length === 1) return exponentialAtom(args[0], compact(node));
-      const atom = smoothedAtom(name);
-      if (atom && args.length === 1) return argumentAtom(name, atom.name as ArgumentKind, args[0], compact(node));
-      if ((name === 'max' || name === 'min') && args.length === 2) return extremumAtom(name === 'max', args[0], args[1]);
-      return undefined;
-    }
+  if (v.type === 'OperatorNode' && v.fn === 'pow') {
+    const base = stripParentheses(v.args![0]);
+    if (base.type === 'SymbolNode' && view(base).name === 'e') return exponentialAtom(v.args![1], compact(node));
+    return undefined;
   }
+  if (v.type !== 'FunctionNode') return undefined;
+  const name = functionName(node)!;
+  const args = v.args!;
+  if (name === 'exp' && args.length === 1) return exponentialAtom(args[0], compact(node));
+  const atom = smoothedAtom(name);
+  if (atom && args.length === 1) return argumentAtom(name, atom.name as ArgumentKind, args[0], compact(node));
+  if ((name === 'max' || name === 'min') && args.length === 2) return extremumAtom(name === 'max', args[0], args[1]);
   return undefined;
 }
 

@@ -146,6 +146,55 @@ export function cSquare(a: Coefficient): Coefficient {
 }
 
 /**
+ * A map L over trees that is linear in their arithmetic: L((a)) = L(+a) = L(a), L(−a) = −L(a),
+ * L(a ± b) = L(a) ± L(b), L(a / c) = L(a) / c where the denominator c does not carry what L is
+ * linear in, and (with `scale`) L(c₁ ⋯ a ⋯ c_m) = L(a) · c₁ ⋯ c_m for exactly one carrying factor a.
+ * Recognition of φ, the polynomial walk and the split of G into special functions are such maps;
+ * each gives its own arithmetic and handles every other node (leaves, functions, powers) in `other`.
+ */
+export interface LinearMap<T> {
+  /** L itself on a sub-tree (a map checks its own base cases first, then calls linearMap). */
+  readonly of: (node: MathNode) => T;
+  readonly negate: (t: T) => T;
+  readonly sum: (terms: T[]) => T;
+  /** Whether a factor or a denominator carries what L is linear in. */
+  readonly carries: (node: MathNode) => boolean;
+  /** L(a) times the other factors; a map without it (a polynomial ring) handles products in `other`. */
+  readonly scale?: (t: T, factors: MathNode[]) => T;
+  readonly divide: (t: T, denominator: MathNode) => T;
+  /** A product of several carrying factors, or a carrying denominator. */
+  readonly nonLinear: () => T;
+  readonly other: (node: MathNode) => T;
+}
+
+export function linearMap<T>(node: MathNode, map: LinearMap<T>): T {
+  const v = view(node);
+  if (v.type === 'ParenthesisNode') return map.of(v.content!);
+  if (v.type !== 'OperatorNode') return map.other(node);
+  const args = v.args!;
+  switch (v.fn) {
+    case 'unaryPlus':
+      return map.of(args[0]);
+    case 'unaryMinus':
+      return map.negate(map.of(args[0]));
+    case 'add':
+      return map.sum(args.map((a) => map.of(a)));
+    case 'subtract':
+      return map.sum([map.of(args[0]), map.negate(map.of(args[1]))]);
+    case 'multiply': {
+      if (!map.scale) break;
+      const carriers = args.filter(map.carries);
+      if (carriers.length !== 1) return map.nonLinear();
+      return map.scale(map.of(carriers[0]), args.filter((a) => !map.carries(a)));
+    }
+    case 'divide':
+      if (map.carries(args[1])) return map.nonLinear();
+      return map.divide(map.of(args[0]), args[1]);
+  }
+  return map.other(node);
+}
+
+/**
  * Coefficients of a polynomial in z of degree ≤ maxDegree (index = power), or undefined when the
  * tree is not one. The bound keeps symbolic expansions small; it is used for arguments of atoms.
  */
@@ -162,61 +211,43 @@ export function polynomialInZ(node: MathNode, maxDegree: number): Coefficient[] 
     p.forEach((a, i) => q.forEach((b, j) => (out[i + j] = cAdd(out[i + j], cMul(a, b)))));
     return trim(out);
   };
-  const rec = (n: MathNode): Coefficient[] | undefined => {
-    if (!dependsOn(n, VARIABLE)) return [coefficientOf(n)];
-    const v = view(n);
-    switch (v.type) {
-      case 'SymbolNode':
-        return maxDegree >= 1 ? [0, 1] : undefined;
-      case 'ParenthesisNode':
-        return rec(v.content!);
-      case 'OperatorNode': {
-        const args = v.args!;
-        switch (v.fn) {
-          case 'unaryPlus':
-            return rec(args[0]);
-          case 'unaryMinus': {
-            const p = rec(args[0]);
-            return p && p.map(cNeg);
-          }
-          case 'add':
-          case 'subtract': {
-            let acc: Coefficient[] | undefined = [0];
-            args.forEach((a, i) => {
-              const p = acc && rec(a);
-              acc = p && add(acc!, v.fn === 'subtract' && i > 0 ? p.map(cNeg) : p);
-            });
-            return acc;
-          }
-          case 'multiply': {
-            let acc: Coefficient[] | undefined = [1];
-            for (const a of args) {
-              const p = rec(a);
-              acc = p && mul(acc, p);
-              if (!acc) return undefined;
-            }
-            return acc;
-          }
-          case 'divide': {
-            if (dependsOn(args[1], VARIABLE)) return undefined;
-            const den = coefficientOf(args[1]);
-            const p = rec(args[0]);
-            return p && p.map((c) => cDiv(c, den));
-          }
-          case 'pow': {
-            if (dependsOn(args[1], VARIABLE)) return undefined;
-            const e = exponentOf(args[1]);
-            if (e === undefined) return undefined;
-            const base = rec(args[0]);
-            let acc: Coefficient[] | undefined = [1];
-            for (let k = 0; k < e && acc; k++) acc = base && mul(acc, base);
-            return acc;
-          }
+  type Polynomial = Coefficient[] | undefined;
+  const rec = (n: MathNode): Polynomial => (dependsOn(n, VARIABLE) ? linearMap(n, walk) : [coefficientOf(n)]);
+  const walk: LinearMap<Polynomial> = {
+    of: rec,
+    negate: (p) => p && p.map(cNeg),
+    sum: (terms) => terms.reduce<Polynomial>((acc, p) => acc && p && add(acc, p), [0]),
+    carries: (n) => dependsOn(n, VARIABLE),
+    divide: (p, denominator) => {
+      const den = coefficientOf(denominator);
+      return p && p.map((c) => cDiv(c, den));
+    },
+    nonLinear: () => undefined,
+    other: (n) => {
+      const v = view(n);
+      if (v.type === 'SymbolNode') return maxDegree >= 1 ? [0, 1] : undefined;
+      if (v.type !== 'OperatorNode') return undefined;
+      const args = v.args!;
+      if (v.fn === 'multiply') {
+        let acc: Polynomial = [1];
+        for (const a of args) {
+          const p = rec(a);
+          acc = p && mul(acc, p);
+          if (!acc) return undefined;
         }
-        return undefined;
+        return acc;
       }
-    }
-    return undefined;
+      if (v.fn === 'pow') {
+        if (dependsOn(args[1], VARIABLE)) return undefined;
+        const e = exponentOf(args[1]);
+        if (e === undefined) return undefined;
+        const base = rec(args[0]);
+        let acc: Polynomial = [1];
+        for (let k = 0; k < e && acc; k++) acc = base && mul(acc, base);
+        return acc;
+      }
+      return undefined;
+    },
   };
   return rec(node);
 }

@@ -1,7 +1,7 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { parseActivation, polynomialDegree } from '../../symbolic/expression.ts';
 import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
-import { MAX_GAUSSIAN_ORDER, gaussianRule } from '../../symbolic/gaussian.ts';
+import { MAX_GAUSSIAN_ORDER, gaussianRule, type GaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
 import { DEFAULT_MAX_MEMORY, MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, bytesText, checkRuleCost, requiredInputOrder, ruleCost, transferRule, type TransferRule } from '../../symbolic/rule.ts';
@@ -191,14 +191,22 @@ export function ruleSetJson(activation: PolynomialActivation, rules: readonly Tr
       text: text.ruleExplicit(rule),
       latex: latex.ruleExplicit(rule),
       structure: text.ruleStructure(rule),
-      terms: rule.terms.map((t) => ({
-        coefficient: t.coefficient.toString(),
-        taylor: t.factors.map((f) => ({ q: f.q, index: rule.indices[f.slot] })),
-        cumulants: t.cumulants.map((c) => ({ order: c.order, indices: c.slots.map((s) => rule.indices[s]).join(''), power: c.power })),
-      })),
+      terms: termsJson(rule, 'taylor'),
     })),
     ...(elapsedMs !== undefined ? { elapsedMs: Math.round(elapsedMs * 10) / 10 } : {}),
   };
+}
+
+/**
+ * A rule's terms as JSON. Their factors are Taylor coefficients b_q (exact rules, key "taylor", {q,
+ * index}) or smoothed derivatives g_k (Gaussian closure, key "g", {k, index}); the rest is common.
+ */
+function termsJson(rule: TransferRule | GaussianRule, factors: 'taylor' | 'g') {
+  return rule.terms.map((t) => ({
+    coefficient: t.coefficient.toString(),
+    [factors]: t.factors.map((f) => (factors === 'taylor' ? { q: f.q, index: rule.indices[f.slot] } : { k: f.q, index: rule.indices[f.slot] })),
+    cumulants: t.cumulants.map((c) => ({ order: c.order, indices: c.slots.map((s) => rule.indices[s]).join(''), power: c.power })),
+  }));
 }
 
 /** Terms of the Gaussian-closure series printed before "+ …". */
@@ -249,11 +257,7 @@ export function generalDerivation(a: Activation, order: number): { text: string;
       series: seriesNote(r.order),
       structure: t.ruleStructure(r),
       latex: l.ruleStructure(r),
-      terms: r.terms.map((term) => ({
-        coefficient: term.coefficient.toString(),
-        g: term.factors.map((f) => ({ k: f.q, index: r.indices[f.slot] })),
-        cumulants: term.cumulants.map((c) => ({ order: c.order, indices: c.slots.map((x) => r.indices[x]).join(''), power: c.power })),
-      })),
+      terms: termsJson(r, 'g'),
     })),
   };
   return { text, latex, json };
