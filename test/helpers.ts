@@ -7,6 +7,7 @@ import { parseActivation } from '../symbolic/expression.ts';
 import { polynomialActivation, type PolynomialActivation } from '../symbolic/taylor.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { Random } from '../numeric/random.ts';
+import fc from 'fast-check';
 
 /** Whether CORRMAP_LONG asks for the slow, more thorough runs. */
 export const LONG = Boolean(process.env.CORRMAP_LONG);
@@ -175,27 +176,33 @@ export function discreteCumulants(d: Discrete, maxOrder: number): Cumulants {
     return m;
   };
   const tensors: (Float64Array | undefined)[] = [undefined, mean];
-  for (let r = 2; r <= maxOrder; r++) {
-    const partitions = singletonFreePartitions(r);
-    const unique = new Map<string, number>();
-    const t = new Float64Array(n ** r);
-    for (const tuple of allTuples(n, r)) {
-      const key = [...tuple].sort((a, b) => a - b).join(',');
-      let v = unique.get(key);
-      if (v === undefined) {
-        v = 0;
-        for (const p of partitions) {
-          let term = (p.length % 2 === 1 ? 1 : -1) * factorialNumber(p.length - 1);
-          for (const block of p) term *= moment(block.map((k) => tuple[k]));
-          v += term;
-        }
-        unique.set(key, v);
-      }
-      t[offset(tuple, n)] = v;
-    }
-    tensors.push(t);
-  }
+  for (let r = 2; r <= maxOrder; r++) tensors.push(cumulantTensor(n, r, singletonFreePartitions(r), moment));
   return new Cumulants(n, tensors);
+}
+
+/**
+ * The order-r cumulant tensor from the joint moments M of index lists by the moment–cumulant
+ * inversion κ(x_{a1}, …, x_{ar}) = Σ_π (−1)^{|π|−1} (|π|−1)! Π_{B∈π} M(a_B) over `partitions` of the
+ * r legs, computed once per unique (sorted) index tuple.
+ */
+function cumulantTensor(n: number, r: number, partitions: readonly number[][][], moment: (indices: number[]) => number): Float64Array {
+  const unique = new Map<string, number>();
+  const t = new Float64Array(n ** r);
+  for (const tuple of allTuples(n, r)) {
+    const key = [...tuple].sort((a, b) => a - b).join(',');
+    let v = unique.get(key);
+    if (v === undefined) {
+      v = 0;
+      for (const p of partitions) {
+        let term = (p.length % 2 === 1 ? 1 : -1) * factorialNumber(p.length - 1);
+        for (const block of p) term *= moment(block.map((k) => tuple[k]));
+        v += term;
+      }
+      unique.set(key, v);
+    }
+    t[offset(tuple, n)] = v;
+  }
+  return t;
 }
 
 /**
@@ -335,24 +342,7 @@ export function formalOutputCumulants(coefficients: readonly number[], input: Cu
     rec(0, 1);
     return total;
   };
-  const partitions = bruteSetPartitions(order);
-  const out = new Float64Array(n ** order);
-  const unique = new Map<string, number>();
-  for (const t of allTuples(n, order)) {
-    const key = [...t].sort((x, y) => x - y).join(',');
-    let v = unique.get(key);
-    if (v === undefined) {
-      v = 0;
-      for (const p of partitions) {
-        let term = (p.length % 2 === 1 ? 1 : -1) * factorialNumber(p.length - 1);
-        for (const block of p) term *= yMoment(block.map((s) => t[s]));
-        v += term;
-      }
-      unique.set(key, v);
-    }
-    out[offset(t, n)] = v;
-  }
-  return out;
+  return cumulantTensor(n, order, bruteSetPartitions(order), yMoment);
 }
 
 /** A validate/merge --json output without what legitimately differs between runs (timings, workers, shards). */
@@ -360,4 +350,55 @@ export function comparableValidation(json: string): unknown {
   const v = JSON.parse(json);
   for (const key of ['theorySeconds', 'monteCarloSeconds', 'workers', 'shards']) delete v.run[key];
   return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random single layers for the property tests of sampling against the exact rules.
+
+/**
+ * Reals on a grid of 2·10⁴ steps over [min, max]: random magnitudes of order one, without the
+ * subnormals and other float edge cases fc.double favours (they test IEEE arithmetic, not cumulants).
+ */
+export const gridReal = (min: number, max: number) => fc.integer({ min: 0, max: 20_000 }).map((k) => min + ((max - min) * k) / 20_000);
+export const gridReals = (length: number, min: number, max: number) => fc.array(gridReal(min, max), { minLength: length, maxLength: length });
+
+/** z = W x + b, y = φ(z) with φ the polynomial Σ_q coefficients[q] z^q, x = mean + mixing · s; seed of the sampling. */
+export interface LayerCase {
+  readonly coefficients: number[];
+  readonly rows: number;
+  readonly cols: number;
+  readonly weight: number[];
+  readonly bias: number[];
+  readonly mean: number[];
+  readonly mixing: number[];
+  readonly seed: number;
+}
+
+/**
+ * A layer of the given shape: lower coefficients of φ in [−1, 1], the leading one of magnitude
+ * 0.1…0.5 (so the degree is real), W in [−1, 1]/√cols, b in [−0.3, 0.3], the input mean in
+ * [−0.5, 0.5] and the mixing A in [−mixing, mixing]. test/montecarlo.test.ts says why these bounds.
+ */
+export function layerCase(degree: number, rows: number, cols: number, mixing: number): fc.Arbitrary<LayerCase> {
+  return fc.record({
+    coefficients: fc.tuple(gridReals(degree, -1, 1), gridReal(0.1, 0.5), fc.boolean()).map(([lower, lead, negative]) => [...lower, negative ? -lead : lead]),
+    rows: fc.constant(rows),
+    cols: fc.constant(cols),
+    weight: gridReals(rows * cols, -1, 1).map((w) => w.map((v) => v / Math.sqrt(cols))),
+    bias: gridReals(rows, -0.3, 0.3),
+    mean: gridReals(cols, -0.5, 0.5),
+    mixing: gridReals(cols * cols, -mixing, mixing),
+    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  });
+}
+
+/** Σ = A Aᵀ + 0.01 I for a square A (row-major): positive definite whatever A is. */
+export function covarianceOf(a: readonly number[], n: number): number[] {
+  return Array.from({ length: n * n }, (_, k) => {
+    const i = Math.floor(k / n);
+    const j = k % n;
+    let s = i === j ? 0.01 : 0;
+    for (let q = 0; q < n; q++) s += a[i * n + q] * a[j * n + q];
+    return s;
+  });
 }

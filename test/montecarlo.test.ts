@@ -8,7 +8,7 @@ import { agreement, exponentialMixtureSampler, gaussianSampler, sampleNetwork, t
 import { makeLayer, propagateReference, type LayerResult, type Network } from '../numeric/network.ts';
 import { evaluateRule } from '../numeric/reference.ts';
 import { bonferroniCritical } from '../numeric/statistics.ts';
-import { LONG, maxAbs, polynomialSource } from './helpers.ts';
+import { LONG, covarianceOf, layerCase, maxAbs, polynomialSource, type LayerCase } from './helpers.ts';
 
 /**
  * Theory vs sampling (docs/theory.md §Monte Carlo estimators). Every comparison is one entry of a symmetric tensor, judged by
@@ -67,25 +67,6 @@ function layerComparisons(l: number, theory: LayerResult, mc: { pre: Estimate[];
 // ---------------------------------------------------------------------------------------------
 // Random single layers: z = W x + b, y = φ(z), x = m + A s (centred exponentials) or Gaussian.
 
-interface LayerCase {
-  readonly coefficients: number[];
-  readonly rows: number;
-  readonly cols: number;
-  readonly weight: number[];
-  readonly bias: number[];
-  readonly mean: number[];
-  readonly mixing: number[];
-  readonly mcSeed: number;
-}
-
-/**
- * Reals on a grid of 2·10⁴ steps over [min, max]: random magnitudes of order one, without the
- * subnormals and other float edge cases fc.double favours (they test IEEE arithmetic, not cumulants).
- */
-const real = (min: number, max: number) => fc.integer({ min: 0, max: 20_000 }).map((k) => min + ((max - min) * k) / 20_000);
-const unit = real(-1, 1);
-const doubles = (length: number, min: number, max: number) => fc.array(real(min, max), { minLength: length, maxLength: length });
-
 /**
  * A layer with a polynomial of degree in [minDegree, maxDegree]: lower coefficients in [−1, 1], the
  * leading one of magnitude 0.1…0.5 (so the degree is real); W with entries in [−1, 1]/√cols; mixing
@@ -96,21 +77,10 @@ const doubles = (length: number, min: number, max: number) => fc.array(real(min,
  * properties (500 000 samples, 50 batches) gave none, and false-rejection rates below the nominal
  * 5 % and 1 % at those Bonferroni levels.
  */
-function layerCase(minDegree: number, maxDegree: number): fc.Arbitrary<LayerCase> {
+function layerCases(minDegree: number, maxDegree: number): fc.Arbitrary<LayerCase> {
   return fc
     .record({ degree: fc.integer({ min: minDegree, max: maxDegree }), rows: fc.integer({ min: 1, max: 4 }), cols: fc.integer({ min: 1, max: 4 }) })
-    .chain(({ degree, rows, cols }) =>
-      fc.record({
-        coefficients: fc.tuple(fc.array(unit, { minLength: degree, maxLength: degree }), real(0.1, 0.5), fc.boolean()).map(([lower, lead, negative]) => [...lower, negative ? -lead : lead]),
-        rows: fc.constant(rows),
-        cols: fc.constant(cols),
-        weight: doubles(rows * cols, -1, 1).map((w) => w.map((v) => v / Math.sqrt(cols))),
-        bias: doubles(rows, -0.3, 0.3),
-        mean: doubles(cols, -0.5, 0.5),
-        mixing: doubles(cols * cols, -0.3, 0.3),
-        mcSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-      }),
-    );
+    .chain(({ degree, rows, cols }) => layerCase(degree, rows, cols, 0.3));
 }
 
 function singleLayer(c: LayerCase): Network {
@@ -124,15 +94,7 @@ function exponentialInput(c: LayerCase): InputSampler {
 
 /** Gaussian input with Σ = A Aᵀ + 0.01 I (positive definite whatever A is). */
 function gaussianInput(c: LayerCase): InputSampler {
-  const n = c.cols;
-  const cov = new Float64Array(n * n);
-  for (let a = 0; a < n; a++)
-    for (let b = 0; b < n; b++) {
-      let s = a === b ? 0.01 : 0;
-      for (let j = 0; j < n; j++) s += c.mixing[a * n + j] * c.mixing[b * n + j];
-      cov[a * n + b] = s;
-    }
-  return gaussianSampler(Float64Array.from(c.mean), cov);
+  return gaussianSampler(Float64Array.from(c.mean), Float64Array.from(covarianceOf(c.mixing, c.cols)));
 }
 
 /**
@@ -145,7 +107,7 @@ function exactLayerAgrees(c: LayerCase, input: InputSampler, maxOrder: number, i
   const theory = propagateReference(network, input.cumulants(8), { inputOrder, outputOrder: maxOrder });
   // The bookkeeping must call every reported order exact here (the premise of this comparison).
   expect(theory[0].exactOrder, `degree ${degree}, K = ${inputOrder}`).toBeGreaterThanOrEqual(maxOrder);
-  const mc = sampleNetwork(network, input, { samples, batches: BATCHES, seed: c.mcSeed, maxOrder });
+  const mc = sampleNetwork(network, input, { samples, batches: BATCHES, seed: c.seed, maxOrder });
   const verdict = judge(layerComparisons(0, theory[0], mc[0], c.rows, maxOrder), alpha);
   expect(verdict.worst.maxZ, `φ = [${c.coefficients}], ${c.cols} → ${c.rows}: ${describeVerdict(verdict)}`).toBeLessThanOrEqual(verdict.critical);
 }
@@ -156,7 +118,7 @@ describe('exact rules agree with sampling (fast-check, fixed seeds)', () => {
     // a t-based bound at this sample size.
     const numRuns = 12 * SCALE;
     fc.assert(
-      fc.property(layerCase(1, 2), (c) => {
+      fc.property(layerCases(1, 2), (c) => {
         const d = c.coefficients.length - 1;
         exactLayerAgrees(c, exponentialInput(c), 3, 3 * d, ALPHA / numRuns, 500_000);
       }),
@@ -167,7 +129,7 @@ describe('exact rules agree with sampling (fast-check, fixed seeds)', () => {
   it('non-Gaussian inputs, cubic polynomials, orders n ≤ 2 at K = 6', { timeout: 120_000 }, () => {
     const numRuns = 12 * SCALE;
     fc.assert(
-      fc.property(layerCase(3, 3), (c) => exactLayerAgrees(c, exponentialInput(c), 2, 6, ALPHA / numRuns, 500_000)),
+      fc.property(layerCases(3, 3), (c) => exactLayerAgrees(c, exponentialInput(c), 2, 6, ALPHA / numRuns, 500_000)),
       { seed: 0x5eed02, numRuns, endOnFailure: true },
     );
   });
@@ -175,7 +137,7 @@ describe('exact rules agree with sampling (fast-check, fixed seeds)', () => {
   it('Gaussian inputs, degree ≤ 3, the Gaussian closure K = 2 is exact (orders ≤ 4 for d = 1, ≤ 3 for d = 2, ≤ 2 for d = 3)', { timeout: 120_000 }, () => {
     const numRuns = 12 * SCALE;
     fc.assert(
-      fc.property(layerCase(1, 3), (c) => {
+      fc.property(layerCases(1, 3), (c) => {
         const d = c.coefficients.length - 1;
         exactLayerAgrees(c, gaussianInput(c), 5 - d, 2, ALPHA / numRuns, 500_000);
       }),

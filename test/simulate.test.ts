@@ -10,7 +10,7 @@ import { propagate } from '../numeric/propagate.ts';
 import { Random } from '../numeric/random.ts';
 import { distributionCumulants, distributionZeroAbove, hostSampler, simulateNetwork, type InputDistribution, type Simulation } from '../numeric/simulate.ts';
 import { validateLayers, type Validation } from '../numeric/validation.ts';
-import { LONG, allTuples, discreteCumulants, maxAbs, polynomialSource } from './helpers.ts';
+import { LONG, allTuples, covarianceOf, discreteCumulants, layerCase, maxAbs, polynomialSource, type LayerCase } from './helpers.ts';
 
 /**
  * Monte Carlo on tfjs (numeric/simulate.ts) and its float64 accumulators (numeric/powersums.ts).
@@ -34,17 +34,6 @@ function mixture(mean: readonly number[], mixing: readonly number[], sources: nu
 
 function gaussian(mean: readonly number[], cov: readonly number[]): InputDistribution {
   return { kind: 'gaussian', mean: Float64Array.from(mean), cov: Float64Array.from(cov) };
-}
-
-/** Σ = A Aᵀ + 0.01 I for a square A (row-major): positive definite whatever A is. */
-function covarianceOf(a: readonly number[], n: number): number[] {
-  return Array.from({ length: n * n }, (_, k) => {
-    const i = Math.floor(k / n);
-    const j = k % n;
-    let s = i === j ? 0.01 : 0;
-    for (let q = 0; q < n; q++) s += a[i * n + q] * a[j * n + q];
-    return s;
-  });
 }
 
 /** The float64 theory at input order K for the exact cumulants of the distribution. */
@@ -338,22 +327,6 @@ describe('estimators without sampling noise', () => {
 // ---------------------------------------------------------------------------------------------
 // Random single layers against the exact rules.
 
-interface LayerCase {
-  readonly coefficients: number[];
-  readonly rows: number;
-  readonly cols: number;
-  readonly weight: number[];
-  readonly bias: number[];
-  readonly mean: number[];
-  readonly mixing: number[];
-  readonly gaussian: boolean;
-  readonly seed: number;
-}
-
-/** Reals on a grid of 2·10⁴ steps over [min, max] (magnitudes of order one, no float edge cases). */
-const real = (min: number, max: number) => fc.integer({ min: 0, max: 20_000 }).map((k) => min + ((max - min) * k) / 20_000);
-const reals = (length: number, min: number, max: number) => fc.array(real(min, max), { minLength: length, maxLength: length });
-
 /**
  * The bounds of test/montecarlo.test.ts, which were calibrated there against heavy tails (batch
  * estimates of a polynomial of exponentials involve high moments of s and are strongly skewed):
@@ -363,23 +336,10 @@ const reals = (length: number, min: number, max: number) => fc.array(real(min, m
  * wasm: 900 further cases (two other fast-check seeds, 400 000 samples, 50 batches) at a per-case
  * α of 1e-3 gave none beyond the bound; the largest max |z| was 0.93 of it, the median 0.38.
  */
-function layerCase(): fc.Arbitrary<LayerCase> {
+function layerCases(): fc.Arbitrary<LayerCase & { readonly gaussian: boolean }> {
   return fc
     .record({ degree: fc.integer({ min: 1, max: 3 }), rows: fc.integer({ min: 1, max: 6 }), cols: fc.integer({ min: 1, max: 6 }), gaussian: fc.boolean() })
-    .chain(({ degree, rows, cols, gaussian }) => {
-      const a = 0.3 * Math.min(1, 2 / Math.sqrt(cols));
-      return fc.record({
-        coefficients: fc.tuple(reals(degree, -1, 1), real(0.1, 0.5), fc.boolean()).map(([lower, lead, negative]) => [...lower, negative ? -lead : lead]),
-        rows: fc.constant(rows),
-        cols: fc.constant(cols),
-        weight: reals(rows * cols, -1, 1).map((w) => w.map((v) => v / Math.sqrt(cols))),
-        bias: reals(rows, -0.3, 0.3),
-        mean: reals(cols, -0.5, 0.5),
-        mixing: reals(cols * cols, -a, a),
-        gaussian: fc.constant(gaussian),
-        seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-      });
-    });
+    .chain(({ degree, rows, cols, gaussian }) => layerCase(degree, rows, cols, 0.3 * Math.min(1, 2 / Math.sqrt(cols))).map((c) => ({ ...c, gaussian })));
 }
 
 function singleLayer(c: LayerCase): Network {
@@ -395,7 +355,7 @@ describe('exact rules agree with Monte Carlo on wasm (fast-check, fixed seeds)',
     let gaussianRuns = 0;
     let orderThree = 0;
     await fc.assert(
-      fc.asyncProperty(layerCase(), async (c) => {
+      fc.asyncProperty(layerCases(), async (c) => {
         const network = singleLayer(c);
         const degree = network.layers[0].activation!.degree;
         const input = c.gaussian ? gaussian(c.mean, covarianceOf(c.mixing, c.cols)) : mixture(c.mean, c.mixing, c.cols);
