@@ -7,6 +7,7 @@ import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { loadCifar10, loadDataset, loadMnist, loadNpy } from '../src/analysis/data.ts';
 import { parseNpy, readNpz } from '../src/analysis/arrays.ts';
+import { pythonHas } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'corrmap-data-'));
 
@@ -157,14 +158,7 @@ describe('NumPy .npy and .npz', () => {
     expect([train.count, test.count, Array.from(test.features)]).toEqual([3, 1, [9, 8]]);
   });
 
-  const numpy = (() => {
-    try {
-      execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const numpy = pythonHas('python3', ['numpy']);
   it.skipIf(!numpy)('reads what numpy.save and numpy.savez_compressed write', () => {
     const script = `
 import numpy as np, sys

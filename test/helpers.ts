@@ -1,13 +1,17 @@
 /**
  * Independent float64 machinery for the tests: set partitions, exact cumulants of discrete
  * distributions, Gauss–Hermite nodes, polynomials given by their power-series coefficients.
- * Nothing here calls the code under test, so a test that compares against it compares two routes.
+ * None of it calls the code under test, so a test that compares against it compares two routes.
+ * At the end, what several test files share: random single layers for the property tests, the
+ * command line run in this process, and whether Python has numpy or torch.
  */
 import { parseActivation } from '../symbolic/expression.ts';
 import { polynomialActivation, type PolynomialActivation } from '../symbolic/taylor.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { Random } from '../numeric/random.ts';
 import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { runCli } from '../src/cli/run.ts';
 
 /** Whether CORRMAP_LONG asks for the slow, more thorough runs. */
 export const LONG = Boolean(process.env.CORRMAP_LONG);
@@ -401,4 +405,25 @@ export function covarianceOf(a: readonly number[], n: number): number[] {
     for (let q = 0; q < n; q++) s += a[i * n + q] * a[j * n + q];
     return s;
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line in this process, and the Python the cross-checks need.
+
+/** corrmap with these arguments, run in this process; stdout and stderr as the lines written, joined. */
+export async function runInProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await runCli(args, { log: (t) => stdout.push(t) }, { log: (t) => stderr.push(t) });
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+}
+
+/** Whether `python` can import every one of `modules` (tests that compare with numpy or torch skip otherwise). */
+export function pythonHas(python: string, modules: readonly string[]): boolean {
+  try {
+    execFileSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

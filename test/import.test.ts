@@ -11,7 +11,7 @@ import { hostLogits, trainNetwork, type NetworkJson } from '../src/analysis/trai
 import { tf, withBackend } from '../numeric/backend.ts';
 import { Random } from '../numeric/random.ts';
 import { networkFromJson } from '../src/io.ts';
-import { runCli } from '../src/cli/run.ts';
+import { pythonHas, runInProcess } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'corrmap-import-'));
 
@@ -230,14 +230,7 @@ describe('import of bare weights', () => {
     expect(() => importNetwork(path, { activations: ['relu', 'relu', 'relu'], layout: 'out-in' })).toThrow(/3 activations for 2 layers/);
   });
 
-  const torch = existsSync('/usr/bin/python3') && (() => {
-    try {
-      execFileSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const torch = existsSync('/usr/bin/python3') && pythonHas('/usr/bin/python3', ['torch', 'numpy']);
   it.skipIf(!torch)('imports a real torch state_dict saved with numpy.savez, with the same outputs as torch', () => {
     const folder = join(dir, 'torch');
     mkdirSync(folder);
@@ -259,12 +252,7 @@ np.save(d + '/y.npy', m(x).detach().numpy())
 });
 
 describe('corrmap import', () => {
-  const run = async (...args: string[]) => {
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const code = await runCli(args, { log: (t) => stdout.push(t) }, { log: (t) => stderr.push(t) });
-    return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-  };
+  const run = runInProcess;
   it('writes network.json, explains itself in --help, and rejects bad input in one line', async () => {
     const path = join(dir, 'cli.safetensors');
     writeFileSync(path, safetensors({ '0.weight': { dtype: 'F32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, '0.bias': { dtype: 'F32', shape: [2], data: [0, 0] } }));

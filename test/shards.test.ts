@@ -7,20 +7,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/run.ts';
-import { comparableValidation as comparable } from './helpers.ts';
+import { comparableValidation as comparable, runInProcess } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'corrmap-shards-'));
 const examples = join(import.meta.dirname, '..', 'examples');
 const networkFile = join(examples, 'network.json');
 const inputFile = join(examples, 'mixture.json');
 
-async function corrmap(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await runCli(args, { log: (t) => stdout.push(t) }, { log: (t) => stderr.push(t) });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-}
+const corrmap = runInProcess;
 
 
 const run = (seed: string, ...extra: string[]) => ['validate', networkFile, '--input', inputFile, '--samples', '24000', '--batches', '8', '--seed', seed, '--output-order', '3', '--workers', '1', ...extra];

@@ -6,7 +6,7 @@ import type { Dataset } from '../src/analysis/data.ts';
 import { hostLogits, trainNetwork, type TrainOptions } from '../src/analysis/train.ts';
 import { Random } from '../numeric/random.ts';
 import { networkFromJson } from '../src/io.ts';
-import { runCli } from '../src/cli/run.ts';
+import { runInProcess } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'corrmap-train-'));
 
@@ -101,12 +101,7 @@ describe('corrmap train', () => {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
     return out;
   };
-  const run = async (...args: string[]) => {
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const code = await runCli(args, { log: (t) => stdout.push(t) }, { log: (t) => stderr.push(t) });
-    return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-  };
+  const run = runInProcess;
 
   it('trains from a .npy pair, writes network.json and reports the test accuracy as JSON', async () => {
     const train = blobs(800, 3);
