@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../numeric/index.ts';
-import { LONG } from './helpers.ts';
+import { LONG, gaussHermite } from './helpers.ts';
 import { runCli } from '../src/cli/run.ts';
 import { reproduceDepth } from '../src/analysis/reproduce/depth.ts';
 import { reproduceImages } from '../src/analysis/reproduce/images.ts';
@@ -78,7 +78,10 @@ describe('reproduce depth --quick', () => {
     expect(Math.abs(crit('tanh(z)', 0) - 1)).toBeLessThan(1e-3);
     // erf: φ′(0)² = 4/π, so the σ_b² = 0 critical point is σ_w² = π/4.
     expect(Math.abs(crit('erf(z)', 0) - Math.PI / 4)).toBeLessThan(1e-3);
-    expect(Math.abs(crit('tanh(z)', 0.05) - 1.76)).toBeLessThan(0.01);
+    // σ_b² = 0.05 by a route of its own: q* by fixed-point iteration and χ₁ = σ_w² E[tanh′(√q* x)²]
+    // by 80-point Gauss–Hermite, bisection on σ_w² (1.760955). corrmap's χ₁ is a difference quotient
+    // of the correlation map (step 10⁻³ over values good to about 10⁻⁷): its line is 4·10⁻⁴ lower here.
+    expect(Math.abs(crit('tanh(z)', 0.05) - tanhCritical(0.05))).toBeLessThan(1e-3);
     expect(result.mapAgreement.maxZ).toBeLessThan(result.mapAgreement.critical);
     // Phases: tanh with σ_w² = 0.9 is ordered (c* = 1), with σ_w² = 2.5 chaotic (c* < 1, finite ξ_c).
     const ordered = result.cases.find((c) => c.name === 'tanh (ordered)')!.scales;
@@ -90,6 +93,24 @@ describe('reproduce depth --quick', () => {
     expect(chaotic.xiC!).toBeGreaterThan(1);
   });
 });
+
+/** σ_w² where χ₁ = σ_w² E[tanh′(√q* x)²] = 1 at this σ_b², from quadrature alone (no corrmap code). */
+function tanhCritical(biasVariance: number): number {
+  const { nodes, weights } = gaussHermite(80);
+  const mean = (f: (x: number) => number) => nodes.reduce((s, x, i) => s + weights[i] * f(x), 0);
+  const chi = (w: number) => {
+    let q = 1;
+    for (let k = 0; k < 1000; k++) q = w * mean((x) => Math.tanh(Math.sqrt(q) * x) ** 2) + biasVariance;
+    return w * mean((x) => Math.cosh(Math.sqrt(q) * x) ** -4);
+  };
+  let [lo, hi] = [1, 3];
+  while (hi - lo > 1e-9) {
+    const mid = (lo + hi) / 2;
+    if (chi(mid) < 1) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
 
 /** A tiny CIFAR-10 binary set: records of 1 label byte and 3072 pixel bytes; class k is brighter. */
 function writeTinyCifar(path: string, records: number, seed: number) {

@@ -15,10 +15,12 @@ export interface DepthOptions {
   readonly onProgress?: (task: string, fraction: number) => void;
 }
 
-/** σ_w² at the order-to-chaos transition of tanh as σ_b² → 0 (Poole et al. 2016; Schoenholz et al. 2017). */
-export const PUBLISHED_TANH_CRITICAL = [
-  { biasVariance: 0, weightVariance: 1, source: 'Poole et al. 2016; Schoenholz et al. 2017 (σ_b² → 0 limit: χ₁ = σ_w² φ′(0)²)' },
-  { biasVariance: 0.05, weightVariance: 1.76, source: 'Schoenholz et al. 2017 (critical point used at σ_b² = 0.05, two digits)' },
+/**
+ * The one point of the tanh order-to-chaos line known exactly: as σ_b² → 0, q* → 0 and
+ * χ₁ → σ_w² tanh′(0)² = σ_w², so the line ends at σ_w² = 1.
+ */
+export const EXACT_TANH_CRITICAL = [
+  { biasVariance: 0, weightVariance: 1, source: 'σ_b² → 0: q* → 0 and χ₁ → σ_w² tanh′(0)² = σ_w²' },
 ] as const;
 
 export function depthSettings(quick: boolean) {
@@ -59,7 +61,7 @@ export interface DepthResult {
   /** max |z| of the one-layer correlation maps over every case and c, and its Bonferroni bound. */
   readonly mapAgreement: { maxZ: number; critical: number; comparisons: number };
   readonly criticalLine: { activation: string; biasVariance: number; weightVariance: number | undefined }[];
-  readonly published: typeof PUBLISHED_TANH_CRITICAL;
+  readonly exact: typeof EXACT_TANH_CRITICAL;
   readonly seconds: number;
 }
 
@@ -193,7 +195,7 @@ export async function reproduceDepth(options: DepthOptions): Promise<{ result: D
     cases,
     mapAgreement: { maxZ, critical: bonferroniCritical(1e-3, comparisons, s.networks - 1), comparisons },
     criticalLine,
-    published: PUBLISHED_TANH_CRITICAL,
+    exact: EXACT_TANH_CRITICAL,
     seconds: 0,
   };
   const final = { ...result, seconds: (performance.now() - started) / 1000 };
@@ -208,7 +210,7 @@ function depthFigures(r: DepthResult): Figure[] {
   const mapValues = r.cases.flatMap((c) => c.correlationMap.map((m) => ({ case: c.name, c: m.c, theory: m.theory, sampled: m.sampled, low: m.sampled - 2 * m.standardError, high: m.sampled + 2 * m.standardError })));
   const deepValues = r.cases.flatMap((c) => c.deep.map((d) => ({ case: c.name, layer: d.layer, theory: d.cTheory, sampled: d.cSampled, low: d.cSampled - 2 * d.cSE, high: d.cSampled + 2 * d.cSE })));
   const line = r.criticalLine.filter((p) => p.weightVariance !== undefined).map((p) => ({ activation: p.activation, biasVariance: p.biasVariance, weightVariance: p.weightVariance }));
-  const published = r.published.map((p) => ({ biasVariance: p.biasVariance, weightVariance: p.weightVariance, source: 'published (tanh)' }));
+  const exact = r.exact.map((p) => ({ biasVariance: p.biasVariance, weightVariance: p.weightVariance, source: 'exact (tanh)' }));
   return [
     {
       name: 'correlation-map',
@@ -236,12 +238,12 @@ function depthFigures(r: DepthResult): Figure[] {
     },
     {
       name: 'phase-diagram',
-      title: 'Order-to-chaos line χ₁ = 1: ordered phase below the line, chaotic above (published tanh points as crosses)',
+      title: 'Order-to-chaos line χ₁ = 1: ordered phase below the line, chaotic above (the exact tanh point σ_b² → 0 as a cross)',
       spec: {
         $schema: schema, width: 420, height: 280,
         layer: [
           { data: { values: line }, mark: { type: 'line', point: true }, encoding: { x: { field: 'biasVariance', type: 'quantitative', title: 'σ_b²' }, y: { field: 'weightVariance', type: 'quantitative', title: 'critical σ_w²' }, color: { field: 'activation', type: 'nominal', title: null, legend } } },
-          { data: { values: published }, mark: { type: 'point', shape: 'cross', size: 120, color: 'black' }, encoding: { x: { field: 'biasVariance', type: 'quantitative' }, y: { field: 'weightVariance', type: 'quantitative' } } },
+          { data: { values: exact }, mark: { type: 'point', shape: 'cross', size: 120, color: 'black' }, encoding: { x: { field: 'biasVariance', type: 'quantitative' }, y: { field: 'weightVariance', type: 'quantitative' } } },
         ],
       },
     },
@@ -278,8 +280,8 @@ function depthMarkdown(r: DepthResult, figures: Figure[]): string[] {
       .join('; ')}.`,
     figureMarkdown(byName('correlation-map')),
     figureMarkdown(byName('correlation-depth')),
-    `**The order-to-chaos line.** χ₁(σ_w², σ_b²) = 1 solved for σ_w² by bisection: for tanh at σ_b² = 0 the critical σ_w² is ${fmt(tanh0?.weightVariance, 7)} (published: 1, where χ₁ = σ_w² tanh′(0)² as q* → 0)` +
-      (tanh05 ? `, and at σ_b² = 0.05 it is ${fmt(tanh05.weightVariance, 5)} (published: ≈ 1.76, Schoenholz et al. 2017).` : '.'),
+    `**The order-to-chaos line.** χ₁(σ_w², σ_b²) = 1 solved for σ_w² by bisection: for tanh at σ_b² = 0 the critical σ_w² is ${fmt(tanh0?.weightVariance, 7)} (exact: 1, where χ₁ = σ_w² tanh′(0)² as q* → 0)` +
+      (tanh05 ? `, and at σ_b² = 0.05 it is ${fmt(tanh05.weightVariance, 5)}.` : '.'),
     lineTable.join('\n'),
     figureMarkdown(byName('phase-diagram')),
     `Run time: ${r.seconds.toFixed(1)} s.`,
