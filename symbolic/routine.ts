@@ -1,0 +1,44 @@
+/**
+ * A routine: a function of a few scalars written once as straight-line steps over expression trees
+ * (mathjs syntax, the registry's vocabulary plus `where(c, a, b)`, comparisons and calls of other
+ * routines), with Gauss–Legendre sums as the only loop. Every target renders the same steps: the
+ * float64 evaluator compiles them to JavaScript (symbolic/print/js.ts), the code printers to NumPy,
+ * JAX, PyTorch (elementwise over arrays), C and Julia (scalars) (symbolic/print/routine.ts). Both
+ * branches of a `where` may be evaluated, so every step must stay finite or be selected away.
+ */
+
+/** `name = value`. */
+export interface LetStep {
+  readonly let: string;
+  readonly value: string;
+}
+
+/**
+ * `name = Σ_i w_i · term` over the n-point Gauss–Legendre rule on [−1, 1], the node bound to `x`;
+ * `steps` are evaluated per node before `term` (they may use x and the routine's earlier names).
+ */
+export interface SumStep {
+  readonly let: string;
+  readonly legendre: number;
+  readonly steps: readonly LetStep[];
+  readonly term: string;
+}
+
+export type Step = LetStep | SumStep;
+
+export interface Routine {
+  /** The routine's name in every target (prefixed there as the target's helpers are). */
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly steps: readonly Step[];
+  readonly result: string;
+  /** One line for the emitted function's comment. */
+  readonly summary: string;
+}
+
+export const isSum = (s: Step): s is SumStep => 'legendre' in s;
+
+/** The Gauss–Legendre orders a set of routines uses. */
+export function legendreOrders(routines: readonly Routine[]): number[] {
+  return [...new Set(routines.flatMap((r) => r.steps.filter(isSum).map((s) => s.legendre)))].sort((a, b) => a - b);
+}
