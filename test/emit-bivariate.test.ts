@@ -17,10 +17,11 @@ import { CPrinter } from '../symbolic/print/c.ts';
 import { gaussianLayer } from '../numeric/general.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { Random } from '../numeric/random.ts';
-import { nestedArray } from '../src/io.ts';
+import { nestedArray, networkFromJson, ORDER_KEYS } from '../src/io.ts';
+import { propagateReference } from '../numeric/network.ts';
 import { planActivation, type GaussianPlan } from '../src/emit/activation.ts';
 import { cActivationFiles } from '../src/emit/c.ts';
-import { emitActivation } from '../src/emit/targets.ts';
+import { emitActivation, emitNetwork } from '../src/emit/targets.ts';
 import { JAX_NUMPY_NAMES, fakeJax, hasGcc, pythonWith, run, runPythonJobs } from './emit-runners.ts';
 import { maxAbs } from './helpers.ts';
 
@@ -166,6 +167,33 @@ describe('emitted Φ₂ forms at |ρ| ≥ 0.99', () => {
     Object.keys(ATOMS).forEach((name, k) => {
       expect(results[k].order, `c ${name}: the exact form was used`).toBe(0);
       errors(name, results[k].mean, results[k].cov).forEach((err, m) => expect(err, `c ${name}, order ${m + 1}: ${err.toExponential(2)}`).toBeLessThanOrEqual(1e-10));
+    });
+  });
+
+  it.skipIf(!numpy.python)('a network of relu and sign layers with nearly collinear rows: Φ₂ emitted once, every layer to 1e-10', () => {
+    const json = {
+      layers: [
+        { weight: [[1, 0.02], [1, -0.02], [0.5, 0.01]], bias: [0.1, -0.2, 0.05], activation: 'relu(z)' },
+        { weight: [[1, 1, 0.1], [1, 1.02, 0.1]], bias: [-0.3, 0.1], activation: 'sign(z)' },
+      ],
+    };
+    const stats = { mean: [0.2, -0.1], cov: [[0.8, 0.1], [0.1, 0.5]] };
+    const [file] = emitNetwork(networkFromJson(json, 'network'), 'numpy', 2, 2, 'corrmap emit-network net.json --target numpy');
+    expect(file.text.match(/^def _phi2_excess\(/gm)).toHaveLength(1);
+    writeFileSync(join(dir, 'bivariate_net.py'), file.text);
+    const [printed] = runPythonJobs(numpy.python!, dir, [{ module: 'bivariate_net', stats }]);
+    const network = networkFromJson(json, 'network');
+    const want = propagateReference(network, new Cumulants(2, [undefined, Float64Array.from(stats.mean), Float64Array.from(stats.cov.flat())]), { inputOrder: 2, outputOrder: 2 });
+    want.forEach((layer, l) => {
+      expect(printed.layers[l].series.order, `layer ${l + 1}: the exact form was used`).toBe(0);
+      for (const side of ['pre', 'post'] as const)
+        for (let r = 1; r <= 2; r++) {
+          const t = layer[side].order(r)!;
+          const got = [printed.layers[l][side][ORDER_KEYS[r]]].flat(Infinity) as number[];
+          let worst = 0;
+          for (let e = 0; e < t.length; e++) worst = Math.max(worst, Math.abs(got[e] - t[e]));
+          expect(worst / maxAbs(t), `layer ${l + 1} ${side} order ${r}`).toBeLessThanOrEqual(1e-10);
+        }
     });
   });
 });
