@@ -83,7 +83,7 @@ function legendreSums(terms: (x: number, w: number) => T[]): T[] {
  * E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k) elementwise (broadcasting), float32: both of Genz's forms
  * on every element, chosen by |ρ| < 0.925 with tf.where. The low form is the Drezner–Wesolowsky
  * integral itself; the high form Φ₂ − Φ(h)Φ(k) at the sign of (h, k) with h + k ≤ 0, Φ₂ by Genz's
- * BVNU (as the routine phi2_upper of symbolic/bivariate-normal.ts: the expansion in x = √(1 − r²), its leading terms in closed
+ * BVNU (as the routine phi2_high of symbolic/bivariate-normal.ts: the expansion in x = √(1 − r²), its leading terms in closed
  * form, the remainder by Gauss–Legendre), written with combined exponentials so no intermediate
  * overflows; ρ = ±1 is reached as the limit (1 − ρ² is floored at 1e-30).
  */

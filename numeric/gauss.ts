@@ -508,7 +508,7 @@ export function bivariateNormalPdf(h: number, k: number, rho: number): number {
 
 /**
  * Genz's bivariate normal routines (symbolic/bivariate-normal.ts: the Drezner–Wesolowsky excess
- * phi2_low, the upper orthant phi2_upper, the excess phi2_excess) compiled to float64 functions, the
+ * phi2_low, the high-correlation form phi2_high, the upper orthant phi2_upper, the excess phi2_excess) compiled to float64 functions, the
  * same routines the code printers emit.
  */
 export const BIVARIATE_NORMAL = compileRoutines(BIVARIATE_ROUTINES, gaussLegendre);

@@ -36,10 +36,10 @@ export const DREZNER_WESOLOWSKY: Routine = {
   result: 'total * asr / (4 * pi)',
 };
 
-/** P(X > h, Y > k) for correlation r ∈ [−1, 1], Genz's BVNU. */
-export const UPPER_ORTHANT: Routine = {
-  name: 'phi2_upper',
-  summary: 'P(X > h, Y > k) for standard normals with correlation r (Genz 2004, BVNU)',
+/** P(X > h, Y > k) for |r| ≥ 0.925 (to r = ±1), Genz's high-correlation form. */
+export const HIGH_CORRELATION_FORM: Routine = {
+  name: 'phi2_high',
+  summary: 'P(X > h, Y > k) for standard normals with correlation |r| >= 0.925 (Genz 2004, BVNU)',
   args: ['h', 'k', 'r'],
   steps: [
     { let: 'ar', value: 'abs(r)' },
@@ -71,7 +71,16 @@ export const UPPER_ORTHANT: Routine = {
     { let: 'between', value: 'where(h < 0, Phi(kk) - Phi(h), Phi(-h) - Phi(-kk))' },
     { let: 'negative', value: 'where(h >= kk, -bvn, between - bvn)' },
   ],
-  result: `where(ar < ${HIGH_CORRELATION}, phi2_low(h, k, r) + Phi(-h) * Phi(-k), where(r > 0, bvn + Phi(-max(h, kk)), negative))`,
+  result: 'where(r > 0, bvn + Phi(-max(h, kk)), negative)',
+};
+
+/** P(X > h, Y > k) for correlation r ∈ [−1, 1], Genz's BVNU: each form where it is accurate. */
+export const UPPER_ORTHANT: Routine = {
+  name: 'phi2_upper',
+  summary: 'P(X > h, Y > k) for standard normals with correlation r (Genz 2004, BVNU)',
+  args: ['h', 'k', 'r'],
+  steps: [],
+  result: `where(abs(r) < ${HIGH_CORRELATION}, phi2_low(h, k, r) + Phi(-h) * Phi(-k), phi2_high(h, k, r))`,
 };
 
 /**
@@ -87,8 +96,8 @@ export const EXCESS: Routine = {
     { let: 'hf', value: 'where(h + k > 0, -h, h)' },
     { let: 'kf', value: 'where(h + k > 0, -k, k)' },
   ],
-  result: `where(abs(r) < ${HIGH_CORRELATION}, phi2_low(h, k, r), min(1, max(0, phi2_upper(-hf, -kf, r))) - Phi(hf) * Phi(kf))`,
+  result: `where(abs(r) < ${HIGH_CORRELATION}, phi2_low(h, k, r), min(1, max(0, phi2_high(-hf, -kf, r))) - Phi(hf) * Phi(kf))`,
 };
 
 /** The routines in dependency order (each uses only the ones before it). */
-export const BIVARIATE_ROUTINES: readonly Routine[] = [DREZNER_WESOLOWSKY, UPPER_ORTHANT, EXCESS];
+export const BIVARIATE_ROUTINES: readonly Routine[] = [DREZNER_WESOLOWSKY, HIGH_CORRELATION_FORM, UPPER_ORTHANT, EXCESS];

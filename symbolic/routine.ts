@@ -42,3 +42,15 @@ export const isSum = (s: Step): s is SumStep => 'legendre' in s;
 export function legendreOrders(routines: readonly Routine[]): number[] {
   return [...new Set(routines.flatMap((r) => r.steps.filter(isSum).map((s) => s.legendre)))].sort((a, b) => a - b);
 }
+
+/** The routines `roots` call, directly or through others, with the roots themselves, in the order given. */
+export function routinesUsed(routines: readonly Routine[], roots: readonly string[]): Routine[] {
+  const texts = (r: Routine) => [r.result, ...r.steps.flatMap((s) => (isSum(s) ? [s.term, ...s.steps.map((t) => t.value)] : [s.value]))].join(' ');
+  const needed = new Set(roots);
+  for (let k = routines.length - 1; k >= 0; k--) {
+    const r = routines[k];
+    if (!needed.has(r.name)) continue;
+    for (const other of routines) if (new RegExp(`\\b${other.name}\\(`).test(texts(r))) needed.add(other.name);
+  }
+  return routines.filter((r) => needed.has(r.name));
+}

@@ -35,7 +35,7 @@ const TARGET_NOTES = `Targets:
   An atom a target has no function for is written through its definition in corrmap's atom registry
   (gelu as z Φ(z), Φ through erfc, softplus as max(z, 0) + log1p(exp(-|z|)), hardtanh as min(max(z, -1), 1)).
   No target has Φ₂: the bivariate normal excess Φ₂(h, k; ρ) − Φ(h)Φ(k) is emitted as helper functions
-  (phi2_low, phi2_upper, phi2_excess) printed from the one routine corrmap itself evaluates.`;
+  (phi2_low, phi2_high, phi2_excess) printed from the routines corrmap itself evaluates.`;
 
 export const emitCommand: Command = {
   name: 'emit',

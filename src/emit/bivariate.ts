@@ -12,6 +12,7 @@ import { BIVARIATE_ROUTINES } from '../../symbolic/bivariate-normal.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import type { CodePrinter } from '../../symbolic/print/code.ts';
 import { routinesSource, type RoutineSyntax } from '../../symbolic/print/routine.ts';
+import { routinesUsed } from '../../symbolic/routine.ts';
 import type { SingleAtom } from '../../symbolic/recognition.ts';
 import { gaussLegendre } from '../../numeric/gauss.ts';
 import { bivariateTrees } from '../../numeric/bivariate.ts';
@@ -71,5 +72,5 @@ export function argumentCode(plan: BivariatePlan, p: CodePrinter, mu: string, sd
 export function bivariateHelpers(body: readonly string[], p: CodePrinter, syntax: RoutineSyntax): string[] {
   const excess = `${p.helperName('phi2_excess')}(`;
   if (!body.some((line) => line.includes(excess))) return [];
-  return [...routinesSource(BIVARIATE_ROUTINES, p, syntax, gaussLegendre), ''];
+  return [...routinesSource(routinesUsed(BIVARIATE_ROUTINES, ['phi2_excess']), p, syntax, gaussLegendre), ''];
 }
