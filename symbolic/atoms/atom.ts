@@ -22,8 +22,9 @@ export interface Smoothing {
  * templates in its standardised argument: for u = p z + q, nu = E[u], tau = sd(u), h = nu/tau; a pair
  * adds the suffixes i, j and rho = corr(u_i, u_j). Besides the vocabulary they may use the node kinds
  * Phi2excess(h, k, rho) = Φ₂(h, k; ρ) − Φ(h)Φ(k), reluCovariance(h, k, rho) = Cov((X + h)⁺, (Y + k)⁺)
- * and reluVariance(h) = Var((X + h)⁺), which each target implements in the arrangement its precision
- * needs (numeric/bivariate-normal.ts). The mean and E[a′(u)] are G and g_1 themselves.
+ * and reluVariance(h) = Var((X + h)⁺), each defined once (symbolic/atoms/bivariate-kinds.ts, Genz's
+ * routine in symbolic/bivariate-normal.ts); float32 has named variants where it needs another
+ * arrangement (numeric/bivariate-normal.ts). The mean and E[a′(u)] are G and g_1 themselves.
  */
 export interface Bivariate {
   /** Cov(a(u_i), a(u_j)). */
