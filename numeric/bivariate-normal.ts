@@ -1,99 +1,59 @@
 /**
- * The special functions of the bivariate forms (docs/theory.md §Bivariate forms), per target: the
- * node kinds Phi2excess(h, k, ρ) = E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k), reluCovariance(h, k, ρ) =
+ * The node kinds of the bivariate forms per target (docs/theory.md §Bivariate forms):
+ * Phi2excess(h, k, ρ) = E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k), reluCovariance(h, k, ρ) =
  * Cov((X + h)⁺, (Y + k)⁺) and reluVariance(h) = Var((X + h)⁺), X, Y standard normals with
- * correlation ρ. The atoms' bivariate templates (symbolic/atoms) are written in them; float64 and
- * float32 implement each in the arrangement its precision needs, from one definition:
+ * correlation ρ. Each is defined once: E by Genz's routine (symbolic/bivariate-normal.ts), the relu
+ * forms as trees over E, Φ and φ (symbolic/atoms/bivariate-kinds.ts). Float64 compiles exactly those.
  *
- *   E(h, k; ρ) = ∫_0^ρ φ₂(h, k; t) dt (Plackett 1954: ∂Φ₂/∂ρ = φ₂), computed without forming
- *   Φ₂ − Φ(h)Φ(k) where that would cancel: for |ρ| < 0.925 as the Drezner–Wesolowsky integral
- *   (1/2π) ∫_0^{asin ρ} exp(−(h² + k² − 2hk sin θ)/(2cos²θ)) dθ itself (Genz 2004, Statistics and
- *   Computing 14, 251–260, §2.1), by 20-point Gauss–Legendre; for |ρ| ≥ 0.925 as Φ₂ − Φ(h)Φ(k) by
- *   Genz's high-correlation form, with (h, k) → (−h, −k) (E is even) so that h + k ≤ 0 and the
- *   probabilities subtracted are the small ones.
- *
- *   reluCovariance, by the moments of the truncated bivariate normal (Rosenbaum 1961, JRSS B 23,
- *   405–408), R(h, k; ρ) = E[(X + h)(Y + k); X > −h, Y > −k]
- *     = (hk + ρ) Φ₂ + h φ(k) Φ((h − ρk)/√(1 − ρ²)) + k φ(h) Φ((k − ρh)/√(1 − ρ²)) + √(1 − ρ²) φ(h) φ((k − ρh)/√(1 − ρ²)),
- *   minus m(h) m(k), m(h) = hΦ(h) + φ(h), term by term: hk E + ρ Φ₂ + h φ(k)[Φ((h − ρk)/√(1 − ρ²)) − Φ(h)]
- *   + k φ(h)[Φ((k − ρh)/√(1 − ρ²)) − Φ(k)] + φ(h)[√(1 − ρ²) φ((k − ρh)/√(1 − ρ²)) − φ(k)], each bracket
- *   O(ρ): no O(1) cancellation (float64). At ρ = ±1 the ratios → ±∞ (→ 0 where k = ±h: the limit).
- *   In float32 that form still cancels too much where h, k ≪ 0 (its terms exceed the result by
+ * Float32 has named variants where the float64 arrangement loses too much:
+ *   E: the same two forms of Genz on every element, chosen with tf.where (bivariateNormalExcessTensor).
+ *   reluCovariance: the float64 form still cancels where h, k ≪ 0 (its terms exceed the result by
  *   ~(1 + h²)(1 + k²)), so for ρ > −0.925 it comes from Price's theorem instead, ∂Cov/∂ρ = Φ₂:
  *   Cov = ∫_0^ρ Φ₂(h, k; r) dr = ρΦ(h)Φ(k) + (1/2π) ∫_0^{asin ρ} (ρ − sin θ) e^{−(h² + k² − 2hk sin θ)/(2cos²θ)} dθ,
- *   whose terms share the sign of ρ.
- *
- *   reluVariance(h) = E[(X + h)⁺²] − m(h)² = h²Φ(h)Φ(−h) + Φ(h) + hφ(h)(Φ(−h) − Φ(h)) − φ(h)² in
- *   float64; in float32 the same Price integral at ρ = 1, Φ(h)² + (1/8) Σ_i w_i (1 − sin θ_i) e^{−h²/(1 + sin θ_i)},
+ *   whose terms share the sign of ρ; for ρ ≤ −0.925 the definition itself.
+ *   reluVariance: the same Price integral at ρ = 1, Φ(h)² + (1/8) Σ_i w_i (1 − sin θ_i) e^{−h²/(1 + sin θ_i)},
  *   θ = π/4 (1 + x), all terms positive, where the closed form loses h⁴ε for h ≪ 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bivariateNormalCdf, dreznerWesolowsky, gaussLegendre, normalCdf, normalPdf } from './gauss.ts';
-import { normalCdfTensor, normalPdfTensor, scaledUpperTail } from './special-tensor.ts';
+import { BIVARIATE_NORMAL, gaussLegendre } from './gauss.ts';
+import { normalCdfTensor, scaledUpperTail } from './special-tensor.ts';
+import { compileTree } from './tfjs-emitter.ts';
+import { atomNamed, type AtomSpec } from '../symbolic/atoms/index.ts';
+import { BIVARIATE_NODES as NODES, HIGH_CORRELATION } from '../symbolic/bivariate-normal.ts';
+import { compileScalar } from '../symbolic/print/js.ts';
+import { parse, type MathNode } from '../symbolic/math.ts';
 
 const SQRT_2PI = 2.5066282746310002;
-/** Genz's switch from the Drezner–Wesolowsky integral to the high-correlation form. */
-const HIGH_CORRELATION = 0.925;
-/** Gauss–Legendre nodes for both forms (Genz uses 6/12/20 by |ρ| in the first; 20 is never less accurate). */
-const NODES = 20;
 
 // ---------------------------------------------------------------------------------------------
 // Float64
 // ---------------------------------------------------------------------------------------------
 
 /**
- * E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k) = Cov(1{X < h}, 1{Y < k}) in float64. |ρ| < 0.925: the
- * Drezner–Wesolowsky integral by 20-point Gauss–Legendre (no subtraction); else Φ₂ (gauss.ts,
- * Genz) minus the product at the sign of (h, k) with h + k ≤ 0. Exact at ρ = 0, ±1 and infinite limits.
+ * E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k) = Cov(1{X < h}, 1{Y < k}) in float64, Genz's routine
+ * (no subtraction for |ρ| < 0.925; else at the sign of (h, k) with h + k ≤ 0). Exact at ρ = 0, ±1
+ * and infinite limits.
  */
 export function bivariateNormalExcess(h: number, k: number, rho: number): number {
   if (Number.isNaN(h) || Number.isNaN(k)) throw new RangeError(`bivariate normal limits must be numbers, got h = ${h}, k = ${k}`);
   if (!(rho >= -1 && rho <= 1)) throw new RangeError(`a correlation must lie in [−1, 1], got ${rho}`);
   if (rho === 0 || !Number.isFinite(h) || !Number.isFinite(k)) return 0;
-  if (Math.abs(rho) < HIGH_CORRELATION) return dreznerWesolowsky(h, k, rho, NODES);
-  if (h + k > 0) {
-    h = -h;
-    k = -k;
-  }
-  return bivariateNormalCdf(h, k, rho) - normalCdf(h) * normalCdf(k);
+  return BIVARIATE_NORMAL.phi2_excess(h, k, rho);
 }
 
-/** x/y for y ≥ 0, with the limit along y → 0⁺ at y = 0 (±∞, or 0 where x = 0). */
-function ratio(x: number, y: number): number {
-  if (y > 0) return x / y;
-  return x > 0 ? Infinity : x < 0 ? -Infinity : 0;
+/** A node kind's definition tree (symbolic/atoms/bivariate-kinds.ts). */
+export function nodeKindTree(name: string): { atom: AtomSpec; tree: MathNode } {
+  const atom = atomNamed(name)!;
+  return { atom, tree: parse(atom.definition!) };
 }
 
-/**
- * x − ρy, as (x − y) + (1 − ρ)y for ρ ≥ 1/2 and (x + y) − (1 + ρ)y for ρ ≤ −1/2, where 1 ∓ ρ is
- * exact (Sterbenz): as |ρ| → 1 the ratio (x − ρy)/√(1 − ρ²) is O(√(1 ∓ ρ)) where x = ±y, and the
- * rounding of ρy (ε|y|) would dominate it; the √(1 ∓ ρ) parts of the relu form cancel only when
- * it is accurate.
- */
-function shiftedDifference(x: number, y: number, rho: number): number {
-  if (rho >= 0.5) return x - y + (1 - rho) * y;
-  if (rho <= -0.5) return x + y - (1 + rho) * y;
-  return x - rho * y;
+/** A tree over the node kinds as a float64 function: the definitions expanded, E by Genz's routine. */
+export function float64Tree(tree: MathNode, symbols: readonly string[]): (...x: number[]) => number {
+  return compileScalar(tree, symbols, BIVARIATE_NORMAL);
 }
 
-/**
- * Cov((X + h)⁺, (Y + k)⁺) for standard normals with correlation ρ: R(h, k; ρ) − m(h) m(k) in the
- * cancellation-free arrangement of the header.
- */
-export function reluCovarianceStandard(h: number, k: number, rho: number): number {
-  const E = bivariateNormalExcess(h, k, rho);
-  const [Ph, Pk, ph, pk] = [normalCdf(h), normalCdf(k), normalPdf(h), normalPdf(k)];
-  const r = Math.sqrt((1 - rho) * (1 + rho));
-  const a = ratio(shiftedDifference(k, h, rho), r);
-  const b = ratio(shiftedDifference(h, k, rho), r);
-  return h * k * E + rho * (E + Ph * Pk) + h * pk * (normalCdf(b) - Ph) + k * ph * (normalCdf(a) - Pk) + ph * (r * normalPdf(a) - pk);
-}
-
-/** Var((X + h)⁺) in float64, the closed form of the header (clamped at 0 against rounding). */
-export function reluVarianceStandard(h: number): number {
-  const [P, Q, d] = [normalCdf(h), normalCdf(-h), normalPdf(h)];
-  return Math.max(0, h * h * P * Q + P + h * d * (Q - P) - d * d);
-}
+/** Cov((X + h)⁺, (Y + k)⁺) for standard normals with correlation ρ, in float64: the definition. */
+export const reluCovarianceStandard = float64Tree(nodeKindTree('reluCovariance').tree, ['h', 'k', 'rho']);
 
 // ---------------------------------------------------------------------------------------------
 // tfjs, float32
@@ -123,7 +83,7 @@ function legendreSums(terms: (x: number, w: number) => T[]): T[] {
  * E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k) elementwise (broadcasting), float32: both of Genz's forms
  * on every element, chosen by |ρ| < 0.925 with tf.where. The low form is the Drezner–Wesolowsky
  * integral itself; the high form Φ₂ − Φ(h)Φ(k) at the sign of (h, k) with h + k ≤ 0, Φ₂ by Genz's
- * BVNU (as in gauss.ts upperOrthant: the expansion in x = √(1 − r²), its leading terms in closed
+ * BVNU (as the routine phi2_high of symbolic/bivariate-normal.ts: the expansion in x = √(1 − r²), its leading terms in closed
  * form, the remainder by Gauss–Legendre), written with combined exponentials so no intermediate
  * overflows; ρ = ±1 is reached as the limit (1 − ρ² is floored at 1e-30).
  */
@@ -219,6 +179,14 @@ export function reluVarianceTensor(h: T): T {
   return tf.add(tf.square(normalCdfTensor(h)), tf.mul(sum, 0.125));
 }
 
+/** The definition of reluCovariance in float32, E given (the node Phi2excess(h, k, rho) replaced by the symbol E). */
+const reluClosedTensor = (() => {
+  const tree = nodeKindTree('reluCovariance').tree.transform((n) =>
+    n.type === 'FunctionNode' && (n as unknown as { fn: { name: string } }).fn.name === 'Phi2excess' ? parse('E') : n,
+  );
+  return compileTree(tree, ['h', 'k', 'rho', 'E']);
+})();
+
 /**
  * Cov((X + h)⁺, (Y + k)⁺) elementwise (h, k, ρ broadcast), float32: the relu core of the float32 target. ρ > −0.925: the integral form of excessParts, for
  * ρ ≥ 0.925 completed over t = sin θ ∈ [0.925, ρ] in the variable x = √(1 − t²) ∈ [√(1 − ρ²), x₀],
@@ -226,29 +194,12 @@ export function reluVarianceTensor(h: T): T {
  * 20-point Gauss–Legendre (the weight ρ − t = (x² − x_ρ²)/(ρ + t) vanishes where the integrand
  * turns sharp, at x → 0: 2e-8 of √(Var_i Var_j) measured in float64 for ρ ∈ [0.925, 1], |h|, |k| ≤ 6).
  * For ρ > 0 all terms are positive, where the closed form loses ~ε(1 + h²)(1 + k²) to cancellation for
- * h, k ≪ 0 (6e-5 at h, k ≈ −4 in float32). ρ ≤ −0.925: the arrangement of the header, ρ = −1 as the limit.
+ * h, k ≪ 0 (6e-5 at h, k ≈ −4 in float32). ρ ≤ −0.925: the definition, ρ = −1 as the limit.
  */
 export function reluCoreTensor(h: T, k: T, rho: T): T {
-  const [Ph, Pk, ph, pk] = [normalCdfTensor(h), normalCdfTensor(k), normalPdfTensor(h), normalPdfTensor(k)];
+  const [Ph, Pk] = [normalCdfTensor(h), normalCdfTensor(k)];
   const { E, low, reluIntegral } = excessParts(h, k, rho, true);
-  const r = tf.sqrt(tf.maximum(tf.mul(tf.sub(1, rho), tf.add(1, rho)), 1e-30));
-  // x − ρy as in shiftedDifference.
-  const [high, negative] = [tf.greaterEqual(rho, 0.5), tf.lessEqual(rho, -0.5)];
-  const shifted = (x: T, y: T) =>
-    tf.where(
-      high,
-      tf.add(tf.sub(x, y), tf.mul(tf.sub(1, rho), y)),
-      tf.where(negative, tf.sub(tf.add(x, y), tf.mul(tf.add(1, rho), y)), tf.sub(x, tf.mul(rho, y))),
-    );
-  const a = tf.div(shifted(k, h), r);
-  const b = tf.div(shifted(h, k), r);
-  const closed = tf.addN([
-    tf.mul(tf.mul(h, k), E),
-    tf.mul(rho, tf.add(E, tf.mul(Ph, Pk))),
-    tf.mul(tf.mul(h, pk), tf.sub(normalCdfTensor(b), Ph)),
-    tf.mul(tf.mul(k, ph), tf.sub(normalCdfTensor(a), Pk)),
-    tf.mul(ph, tf.sub(tf.mul(r, normalPdfTensor(a)), pk)),
-  ]);
+  const closed = reluClosedTensor(h, k, rho, E);
   const x0 = Math.sqrt((1 - HIGH_CORRELATION) * (1 + HIGH_CORRELATION));
   const rhoHigh = tf.maximum(rho, HIGH_CORRELATION);
   const xr = tf.sqrt(tf.mul(tf.sub(1, rhoHigh), tf.add(1, rhoHigh)));

@@ -11,7 +11,7 @@
  *   the mean        its G (the same tree as the Gaussian closure) at (ν, τ²);
  *   D = E[a′(u)]     its g_1 = ∂G/∂mu at (ν, τ²);
  *   Var, Cov         its bivariate templates in h, τ, ν (and ρ), written in Φ, φ and the node kinds
- *                    of numeric/bivariate-normal.ts (Φ₂ excess, the standardised ReLU covariance).
+ *                    of symbolic/atoms/bivariate-kinds.ts (Φ₂ excess, the standardised ReLU covariance).
  * The linear part enters by Stein's lemma Cov(z_j, f(u_i)) = p c_ij E[f′(u_i)]:
  *   Cov(φ_i, φ_j) = c² Cov(a_i, a_j) + c l₁ p c_ij (D_i + D_j) + l₁² c_ij.
  * A unit with s = 0 is deterministic: its covariances vanish.
@@ -25,22 +25,13 @@ import type { SingleAtom } from '../symbolic/recognition.ts';
 import { atomDerivatives } from '../symbolic/derivation.ts';
 import { MEAN, VARIANCE } from '../symbolic/trees.ts';
 import { compileTree, type TensorKernel } from './tfjs-emitter.ts';
-import {
-  bivariateNormalExcess, bivariateNormalExcessTensor, reluCoreTensor, reluCovarianceStandard, reluVarianceStandard, reluVarianceTensor,
-} from './bivariate-normal.ts';
+import { bivariateNormalExcessTensor, float64Tree, reluCoreTensor, reluVarianceTensor } from './bivariate-normal.ts';
 
 export type { SingleAtom, SingleAtomKind } from '../symbolic/recognition.ts';
 export { bivariateNormalExcess, bivariateNormalExcessTensor, reluCovarianceStandard } from './bivariate-normal.ts';
 export { normalCdfTensor } from './special-tensor.ts';
 
-/** The float64 target of the bivariate templates: the registry's functions and the node kinds. */
-const FLOAT64_BIVARIATE: Readonly<Record<string, (...x: number[]) => number>> = {
-  ...FLOAT64_FUNCTIONS,
-  Phi2excess: bivariateNormalExcess,
-  reluCovariance: reluCovarianceStandard,
-  reluVariance: reluVarianceStandard,
-};
-/** The float32 target: the tfjs table (symbolic Φ, φ included) overlaid with the node kinds. */
+/** The float32 target: the tfjs table (symbolic Φ, φ included) overlaid with the node kinds' float32 variants. */
 const FLOAT32_BIVARIATE = { Phi2excess: bivariateNormalExcessTensor, reluCovariance: reluCoreTensor, reluVariance: reluVarianceTensor };
 
 const UNIT = ['h', 'tau', 'nu'] as const;
@@ -50,7 +41,7 @@ const MOMENTS = [MEAN, VARIANCE] as const;
 /** A tree evaluated in float64 with a scope made once (values written before each call). */
 function float64Of(node: MathNode, symbols: readonly string[]): (...values: number[]) => number {
   const code: EvalFunction = node.compile();
-  const scope: Record<string, unknown> = { ...NAMED_CONSTANTS, ...FLOAT64_BIVARIATE };
+  const scope: Record<string, unknown> = { ...NAMED_CONSTANTS, ...FLOAT64_FUNCTIONS };
   return (...values) => {
     symbols.forEach((s, k) => (scope[s] = values[k]));
     return Number(code.evaluate(scope));
@@ -68,6 +59,16 @@ interface Forms {
   readonly covarianceTensor: TensorKernel;
 }
 
+/**
+ * The trees of an atom's covariance (its template, in hi, hj, taui, tauj, nui, nuj, rho) and of
+ * D = E[a′(u)] (g_1, in mu and s): what every target evaluates, emitted code included.
+ */
+export function bivariateTrees(kind: string): { covariance: MathNode; derivative: MathNode } {
+  const spec = atomNamed(kind);
+  if (!spec?.bivariate) throw new RangeError(`the atom '${kind}' has no bivariate form`);
+  return { covariance: parse(spec.bivariate.covariance), derivative: atomDerivatives(kind as SingleAtom['kind'], 1)[1] };
+}
+
 /** Each atom's trees compiled once per target. */
 const compiled = new Map<string, Forms>();
 function formsOf(kind: string): Forms {
@@ -75,15 +76,15 @@ function formsOf(kind: string): Forms {
   if (forms) return forms;
   const spec = atomNamed(kind);
   if (!spec?.bivariate) throw new RangeError(`the atom '${kind}' has no bivariate form`);
-  const [G, g1] = atomDerivatives(kind as SingleAtom['kind'], 1);
+  const [G] = atomDerivatives(kind as SingleAtom['kind'], 0);
   const variance = parse(spec.bivariate.variance);
-  const covariance = parse(spec.bivariate.covariance);
+  const { covariance, derivative: g1 } = bivariateTrees(kind);
   forms = {
     spec,
     mean: float64Of(G, MOMENTS),
     derivative: float64Of(g1, MOMENTS),
-    variance: float64Of(variance, UNIT),
-    covariance: float64Of(covariance, PAIR),
+    variance: float64Tree(variance, UNIT),
+    covariance: float64Tree(covariance, PAIR),
     derivativeTensor: compileTree(g1, MOMENTS),
     varianceTensor: compileTree(variance, UNIT, FLOAT32_BIVARIATE),
     covarianceTensor: compileTree(covariance, PAIR, FLOAT32_BIVARIATE),

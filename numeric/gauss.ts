@@ -5,11 +5,12 @@
  */
 
 import { normalCdf, normalPdf } from '../symbolic/special.ts';
+import { compileRoutines } from '../symbolic/print/js.ts';
+import { BIVARIATE_ROUTINES } from '../symbolic/bivariate-normal.ts';
 
 export { normalCdf, normalPdf };
 
 const EPSILON = Number.EPSILON;
-const SQRT_2PI = 2.5066282746310002; // √(2π)
 const TWO_PI = 2 * Math.PI;
 
 // ---------------------------------------------------------------------------------------------
@@ -506,83 +507,15 @@ export function bivariateNormalPdf(h: number, k: number, rho: number): number {
 }
 
 /**
- * (1/2π) ∫_0^{asin ρ} exp(−(h² + k² − 2hk sin θ)/(2cos²θ)) dθ = Φ₂(h, k; ρ) − Φ(h)Φ(k) (Drezner &
- * Wesolowsky 1990; even in (h, k)), by n-point Gauss–Legendre in θ; accurate for |ρ| < 0.925.
+ * Genz's bivariate normal routines (symbolic/bivariate-normal.ts: the Drezner–Wesolowsky excess
+ * phi2_low, the high-correlation form phi2_high, the upper orthant phi2_upper, the excess phi2_excess) compiled to float64 functions, the
+ * same routines the code printers emit.
  */
-export function dreznerWesolowsky(h: number, k: number, rho: number, n: number): number {
-  const { nodes, weights } = gaussLegendre(n);
-  const hk = h * k;
-  const hs = (h * h + k * k) / 2;
-  const asr = Math.asin(rho);
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const sn = Math.sin((asr * (1 + nodes[i])) / 2);
-    sum += weights[i] * Math.exp((sn * hk - hs) / (1 - sn * sn));
-  }
-  return (sum * asr) / (4 * Math.PI);
-}
-
-/**
- * P(X > h, Y > k) for |ρ| < 1, following Genz's BVNU (A. Genz, "Numerical computation of
- * rectangular bivariate and trivariate normal and t probabilities", Statistics and Computing 14
- * (2004) 251–260, §2.1–2.2).
- *
- * |ρ| < 0.925: the form of Drezner & Wesolowsky (J. Statist. Comput. Simul. 35 (1990) 101–107)
- *   P = Φ(−h)Φ(−k) + (1/2π) ∫_0^{asin ρ} exp(−(h² + k² − 2hk sin θ)/(2cos²θ)) dθ
- * by Gauss–Legendre with 6, 12, 20 points for |ρ| < 0.3, < 0.75, < 0.925.
- * |ρ| ≥ 0.925: that integrand is sharply peaked as ρ → 1. Genz writes P − Φ(−max(h, k)) as an
- * integral over x = √(1 − r²) ∈ [0, √(1 − ρ²)], subtracts the leading terms of the integrand's
- * expansion in x and integrates those in closed form (the a·e^{…} and Φ(−b/a) terms below), and
- * the smooth remainder by 20-point Gauss–Legendre. ρ < 0 is reduced to −ρ > 0 by
- * P(X > h, Y > k; ρ) = Φ(−h) − P(X > h, −Y > −k; −ρ).
- */
-function upperOrthant(h: number, kIn: number, r: number): number {
-  const ar = Math.abs(r);
-  const rule = gaussLegendre(ar < 0.3 ? 6 : ar < 0.75 ? 12 : 20);
-  const { nodes, weights } = rule;
-  let k = kIn;
-  let hk = h * k;
-  let bvn = 0;
-  if (ar < 0.925) return dreznerWesolowsky(h, k, r, nodes.length) + normalCdf(-h) * normalCdf(-k);
-  if (r < 0) {
-    k = -k;
-    hk = -hk;
-  }
-  const as = (1 - r) * (1 + r);
-  let a = Math.sqrt(as);
-  const bs = (h - k) * (h - k);
-  const c = (4 - hk) / 8;
-  const d = (12 - hk) / 16;
-  let exponent = -(bs / as + hk) / 2;
-  if (exponent > -100) bvn = a * Math.exp(exponent) * (1 - (c * (bs - as) * (1 - (d * bs) / 5)) / 3 + (c * d * as * as) / 5);
-  if (hk > -100) {
-    const b = Math.sqrt(bs);
-    const sp = SQRT_2PI * normalCdf(-b / a);
-    bvn -= Math.exp(-hk / 2) * sp * b * (1 - (c * bs * (1 - (d * bs) / 5)) / 3);
-  }
-  a /= 2;
-  for (let i = 0; i < nodes.length; i++) {
-    const t = a * (nodes[i] + 1);
-    const xs = t * t;
-    const rs = Math.sqrt(1 - xs);
-    exponent = -(bs / xs + hk) / 2;
-    if (exponent > -100) {
-      const sp = 1 + c * xs * (1 + d * xs);
-      // (1 − rs)/(1 + rs) = xs/(1 + rs)²: no cancellation for small xs.
-      const ep = Math.exp((-hk * xs) / (2 * (1 + rs) * (1 + rs))) / rs;
-      bvn += a * weights[i] * Math.exp(exponent) * (ep - sp);
-    }
-  }
-  bvn = -bvn / TWO_PI;
-  if (r > 0) return bvn + normalCdf(-Math.max(h, k));
-  if (h >= k) return -bvn;
-  const l = h < 0 ? normalCdf(k) - normalCdf(h) : normalCdf(-h) - normalCdf(-k);
-  return l - bvn;
-}
+export const BIVARIATE_NORMAL = compileRoutines(BIVARIATE_ROUTINES, gaussLegendre);
 
 /**
  * Φ₂(h, k; ρ) = P(X < h, Y < k) for standard normals X, Y with correlation ρ ∈ [−1, 1]
- * (Genz 2004, see upperOrthant; Φ₂(h, k; ρ) = P(−X > −h, −Y > −k)). Infinite limits, ρ = 0 and
+ * (Genz 2004, symbolic/bivariate-normal.ts; Φ₂(h, k; ρ) = P(−X > −h, −Y > −k)). Infinite limits, ρ = 0 and
  * ρ = ±1 are exact: Φ₂(h, k; 1) = Φ(min(h, k)), Φ₂(h, k; −1) = max(0, Φ(h) − Φ(−k)).
  * Accuracy (against 40-digit quadrature): ≤ 2e-16 absolute everywhere measured; ~1e-15 relative in
  * the lower tail for ρ ≥ 0.5 (down to Φ₂ ≈ 1e-24). Where Φ₂ ≪ Φ(h)Φ(k) — ρ below about 0.2 with
@@ -604,5 +537,5 @@ export function bivariateNormalCdf(h: number, k: number, rho: number): number {
     if (k <= 0) return normalCdf(k) - normalCdf(-h);
     return 1 - normalCdf(-h) - normalCdf(-k);
   }
-  return Math.max(0, Math.min(1, upperOrthant(-h, -k, rho)));
+  return Math.max(0, Math.min(1, BIVARIATE_NORMAL.phi2_upper(-h, -k, rho)));
 }

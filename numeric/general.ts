@@ -7,7 +7,7 @@
 import type { Activation } from '../symbolic/activations.ts';
 import { singleAtom, smoothedValidity, undefinedPoint } from '../symbolic/activations.ts';
 import { FLOAT64_FUNCTIONS, atomNamed, type AtomSpec } from '../symbolic/atoms/index.ts';
-import { exactPairCovariance } from './bivariate.ts';
+import { exactPairCovariance, type SingleAtom } from './bivariate.ts';
 import { InputError } from '../symbolic/errors.ts';
 import { gaussianRule, nonGaussianCorrection } from '../symbolic/gaussian.ts';
 import { gaussLegendre, gaussianExpectation, hermiteHe, normalPdf, steinCoefficients, steinNormalized } from './gauss.ts';
@@ -485,6 +485,16 @@ export function covarianceTruncationOrder(tables: readonly SmoothedTable[], vari
 }
 
 /**
+ * Where the exact bivariate form replaces the Mehler series for the covariance: the series' bound
+ * (covarianceTruncationOrder, at the largest |ρ|) above the tolerance — strong correlations under a
+ * kink or a jump — and φ one atom with a bivariate form plus a linear part (singleAtom). The series
+ * is exact enough, and cheaper, elsewhere. The tfjs layer and emitted code decide by this rule too.
+ */
+export function exactBivariateAtom(act: Activation, bound: number, tolerance: number): SingleAtom | undefined {
+  return bound > tolerance ? singleAtom(act) : undefined;
+}
+
+/**
  * Post-activation cumulants of orders 1…outputOrder (≤ 3) for Gaussian pre-activations. The
  * covariance off the diagonal is the Mehler series truncated at the smallest P with
  * |ρ_ij|^{P+1} √(R_i(P) R_j(P)) ≤ tolerance·√(Var_i Var_j), where R_i(P) = Var_i − Σ_{p≤P} s_i^p g_p(i)²/p!
@@ -518,7 +528,7 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
     const { order: P, bound } = covarianceTruncationOrder([table], [variance], [maxRho], tolerance);
     // The exact bivariate form where the series' bound is not below the tolerance (strong
     // correlations under a kink or a jump); the series is exact enough, and cheaper, elsewhere.
-    const atom = bound > tolerance ? singleAtom(act) : undefined;
+    const atom = exactBivariateAtom(act, bound, tolerance);
     let c2: Float64Array;
     if (atom) {
       // One kink/jump atom plus a linear part: the exact bivariate form through Φ₂ (numeric/bivariate.ts).

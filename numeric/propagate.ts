@@ -12,11 +12,11 @@ import {
   type PropagationPlan,
 } from './network.ts';
 import { Cumulants } from './tensor.ts';
-import { singleAtom, type Activation } from '../symbolic/activations.ts';
+import type { Activation } from '../symbolic/activations.ts';
 import { exactPairCovarianceTensor } from './bivariate.ts';
 import { gaussianRule } from '../symbolic/gaussian.ts';
 import {
-  MAX_SMOOTHED_K, covarianceTruncationOrder, exactOrderOf, gaussianLayer, gaussianLayerErrors, requireDerivatives, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
+  MAX_SMOOTHED_K, covarianceTruncationOrder, exactBivariateAtom, exactOrderOf, gaussianLayer, gaussianLayerErrors, requireDerivatives, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
 } from './general.ts';
 import { networkFromSpec, runAllInWorkers, sharedCopy, sharedSpec, type NetworkSpec } from './workers.ts';
 
@@ -144,7 +144,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
   let thirdConverged = true;
   if (postOrder >= 2) {
     const { order: P, bound } = covarianceTruncationOrder(tables, variances, Array.from(rhoHost), tolerance);
-    const atom = bound > tolerance ? singleAtom(act) : undefined;
+    const atom = exactBivariateAtom(act, bound, tolerance);
     if (atom) {
       // Strong correlations under a kink or a jump: the exact bivariate form through Φ₂ in float32
       // (numeric/bivariate.ts); its diagonal is the exact variance.

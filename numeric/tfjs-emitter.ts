@@ -21,6 +21,8 @@ export const TF_FUNCTIONS: Readonly<Record<string, TensorFunction>> = {
   min: (a, b) => tf.minimum(a, b),
   Phi: normalCdfTensor,
   phi: normalPdfTensor,
+  asin: tf.asin,
+  where: (c, a, b) => tf.where(c, a, b),
 };
 
 interface AnyNode {
@@ -97,7 +99,10 @@ export function compileTree(node: MathNode, symbols: readonly string[], overlay:
           return (...x) => tf.pow(base(...x), e);
         }
         const [a, b] = args.map(operand);
-        const ops: Record<string, (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor> = { add: tf.add, subtract: tf.sub, multiply: tf.mul, divide: tf.div, pow: tf.pow };
+        const ops: Record<string, (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor> = {
+          add: tf.add, subtract: tf.sub, multiply: tf.mul, divide: tf.div, pow: tf.pow,
+          smaller: tf.less, larger: tf.greater, smallerEq: tf.lessEqual, largerEq: tf.greaterEqual,
+        };
         const op = ops[n.fn as string];
         if (!op) throw new RangeError(`no tfjs kernel for operator "${n.fn}"`);
         return (...x) => op(a(...x), b(...x));

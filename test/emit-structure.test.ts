@@ -38,7 +38,7 @@ function juliaSkeleton(text: string): string {
 
 /** Functions Julia's Base and SpecialFunctions provide that emitted code may call. */
 const JULIA_CALLS = new Set([
-  'abs', 'atan', 'collect', 'cos', 'cosh', 'eachindex', 'erf', 'erfc', 'exp', 'expm1', 'ifelse', 'length', 'log', 'log1p', 'max', 'min',
+  'abs', 'asin', 'atan', 'collect', 'cos', 'cosh', 'eachindex', 'erf', 'erfc', 'exp', 'expm1', 'ifelse', 'length', 'log', 'log1p', 'max', 'min',
   'ones', 'permutedims', 'push!', 'reshape', 'sign', 'sin', 'sinh', 'size', 'sqrt', 'sum', 'tan', 'tanh', 'zeros',
 ]);
 

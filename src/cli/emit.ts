@@ -17,8 +17,11 @@ const LIMITS = `Limits:
     trees up to k = ${EMITTED_SMOOTHED_K.closedForm}, else by quadrature up to k = ${EMITTED_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ,
     ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece between kinks); the Mehler series stops, at run time, at the
     first order whose Cauchy–Schwarz bound is ≤ ${EMITTED_TOLERANCE} (relative), and the code returns that order and bound
-    with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink), corrmap propagate
-    uses exact bivariate forms that emitted code does not contain, so compare its stated bound
+    with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink or jump) and φ is
+    one atom with a bivariate form (relu, heaviside, sign, abs, erf, with an affine argument) plus a
+    linear part, the code switches to that exact form as corrmap propagate does (order 0, bound 0),
+    Φ₂ by Genz's algorithm (20-point Gauss–Legendre) emitted once per file; other φ keep the series
+    and return its bound
   parameters must have values (--param); every target computes in float64`;
 
 const TARGET_NOTES = `Targets:
@@ -30,7 +33,9 @@ const TARGET_NOTES = `Targets:
   latex    the rules in LaTeX (as corrmap derive --format latex) with the truncation used
   json     the rules as JSON (as corrmap derive --format json) with the truncation used
   An atom a target has no function for is written through its definition in corrmap's atom registry
-  (gelu as z Φ(z), Φ through erfc, softplus as max(z, 0) + log1p(exp(-|z|)), hardtanh as min(max(z, -1), 1)).`;
+  (gelu as z Φ(z), Φ through erfc, softplus as max(z, 0) + log1p(exp(-|z|)), hardtanh as min(max(z, -1), 1)).
+  No target has Φ₂: the bivariate normal excess Φ₂(h, k; ρ) − Φ(h)Φ(k) is emitted as helper functions
+  (phi2_low, phi2_high, phi2_excess) printed from the routines corrmap itself evaluates.`;
 
 export const emitCommand: Command = {
   name: 'emit',

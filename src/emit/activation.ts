@@ -12,6 +12,7 @@ import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } fr
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
 import { kinkPoints } from '../../numeric/general.ts';
 import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
+import { bivariatePlan, type BivariatePlan } from './bivariate.ts';
 
 /** Emitted rules larger than this would be source files of megabytes. */
 export const MAX_EMITTED_TERMS = 20_000;
@@ -59,6 +60,8 @@ export interface GaussianPlan {
   /** The rule for E[φ²] (the diagonal) and, without a closed form, for g_k. */
   readonly quadrature: QuadratureRule;
   readonly tolerance: number;
+  /** The exact covariance used where the series' bound exceeds the tolerance, where φ has one. */
+  readonly bivariate?: BivariatePlan;
 }
 
 export type ActivationPlan = PolynomialPlan | GaussianPlan;
@@ -101,6 +104,7 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
     kmax,
     quadrature: quadratureRule(activation),
     tolerance: EMITTED_TOLERANCE,
+    bivariate: order >= 2 ? bivariatePlan(activation, EMITTED_TOLERANCE) : undefined,
   };
 }
 

@@ -10,6 +10,8 @@ import { ORDER_KEYS } from '../io.ts';
 import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
 import type { EmittedFile } from './targets.ts';
 import type { EmittedLayer } from './python.ts';
+import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
+import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
 import { LOOP_INDICES, accumulateTerms, rowMajor, tensorName, type ArraySyntax, type BlockSyntax } from './scalar.ts';
 
 const SYNTAX: ArraySyntax = { element: (a, o) => `${a}[${o}]`, index: (x) => x };
@@ -210,10 +212,18 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
       `      if (bound <= ${p.number(plan.tolerance)}) { P = p; break; }`,
       '    }',
       '  }',
+      ...(plan.bivariate
+        ? [
+            `  /* The exact bivariate form where the series would converge too slowly (the bound exceeds the tolerance). */`,
+            `  const int exact = bound > ${p.number(plan.tolerance)};`,
+            '  if (exact) { P = 0; bound = 0.0; }',
+          ]
+        : []),
       '  if (out2)',
       '    for (int i = 0; i < n; i++)',
       '      for (int j = 0; j < n; j++) {',
       '        if (i == j) { out2[i * n + i] = var[i]; continue; }',
+      ...(plan.bivariate ? [`        if (exact) { out2[i * n + j] = ${prefix}pair(mean[i], mean[j], k2[i * n + i], k2[j * n + j], k2[i * n + j]); continue; }`] : []),
       '        double acc = 0.0, power = 1.0;',
       '        for (int p = 1; p <= P; p++) { power *= k2[i * n + j] / p; acc += power * g[p * n + i] * g[p * n + j]; }',
       '        out2[i * n + j] = acc;',
@@ -237,7 +247,48 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
 
 function definitions(plan: ActivationPlan, name: string, p: CPrinter): string[] {
   if (plan.kind === 'polynomial') return polynomialBody(plan, name, p);
-  return [...gaussianHelpers(plan, `${name}_`, p), '', ...gaussianBody(plan, name, `${name}_`, p)];
+  return [...gaussianHelpers(plan, `${name}_`, p), '', ...exactPair(plan, `${name}_`, p), ...gaussianBody(plan, name, `${name}_`, p)];
+}
+
+const ROUTINE_SYNTAX: RoutineSyntax = {
+  open: (name, args) => [`static double ${name}(${args.map((a) => `double ${a}`).join(', ')}) {`],
+  bind: (name, value) => `const double ${name} = ${value};`,
+  loop: (name, n) => [`double ${name} = 0.0;`, `for (int i = 0; i < ${n}; i++) {`, `  const double x = corrmap_gl${n}_x[i];`],
+  accumulate: (name, n, term) => `${name} += corrmap_gl${n}_w[i] * ${term};`,
+  close: ['}'],
+  ret: (value) => `return ${value};`,
+  end: ['}'],
+  table: (n, nodes, weights) => [`static const double corrmap_gl${n}_x[${n}] = {${doubles(nodes)}};`, `static const double corrmap_gl${n}_w[${n}] = {${doubles(weights)}};`],
+  indent: '  ',
+};
+
+/** Genz's routines ahead of the code, where it calls them. */
+function withBivariateHelpers(body: readonly string[], p: CPrinter): string[] {
+  return [...bivariateHelpers(body, p, ROUTINE_SYNTAX), ...body];
+}
+
+/**
+ * Cov(φ_i, φ_j) by the atom's exact bivariate form (docs/theory.md §Bivariate forms), used where the
+ * series' bound exceeds the tolerance (numeric/general.ts exactBivariateAtom); 0 for a constant unit.
+ */
+function exactPair(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
+  const b = plan.bivariate;
+  if (!b) return [];
+  const i = argumentCode(b, p, 'mui', 'sqrt(si)');
+  const j = argumentCode(b, p, 'muj', 'sqrt(sj)');
+  const linear = b.atom.linear[1] !== 0;
+  const names = { hi: 'hi', hj: 'hj', taui: 'taui', tauj: 'tauj', nui: 'nui', nuj: 'nuj', rho: 'rho' };
+  return [
+    `static double ${prefix}pair(double mui, double muj, double si, double sj, double cij) {`,
+    '  if (!(si > 1e-10 * (1.0 + mui * mui)) || !(sj > 1e-10 * (1.0 + muj * muj))) return 0.0;',
+    `  const double nui = ${i.nu}, nuj = ${j.nu}, taui = ${i.tau}, tauj = ${j.tau};`,
+    '  const double hi = nui / taui, hj = nuj / tauj, rho = fmax(-1.0, fmin(1.0, cij / sqrt(si * sj)));',
+    ...(linear ? [`  const double di = ${derivativeCode(b, p, 'nui', 'taui')}, dj = ${derivativeCode(b, p, 'nuj', 'tauj')};`] : []),
+    '  (void)nui; (void)nuj; (void)taui; (void)tauj; (void)hi; (void)hj;',
+    `  return ${pairCovariance(b, p, names, { i: 'di', j: 'dj' }, 'cij')};`,
+    '}',
+    '',
+  ];
 }
 
 const INCLUDES = ['#include <math.h>', '#include <stdlib.h>'];
@@ -253,7 +304,7 @@ export function cActivationFiles(plan: ActivationPlan, p: CPrinter, header: read
     prototypeComment(plan),
     `int ${name}(${parameters(plan)});`,
   ];
-  return cFiles(header, declarations, definitions(plan, name, p), headerName);
+  return cFiles(header, declarations, withBivariateHelpers(definitions(plan, name, p), p), headerName);
 }
 
 function cFiles(header: readonly string[], declarations: readonly string[], body: readonly string[], headerName: string | undefined): EmittedFile[] {
@@ -380,7 +431,7 @@ export function cNetworkFiles(layers: readonly EmittedLayer[], outputOrder: numb
     ]),
     'int corrmap_propagate(double **pre, double **post, double *series, const double *const *input);',
   ];
-  return cFiles(header, declarations, body, headerName);
+  return cFiles(header, declarations, withBivariateHelpers(body, p), headerName);
 }
 
 /** main under CORRMAP_MAIN: a minimal reader of the stats format and a JSON writer. */

@@ -10,6 +10,8 @@ import type { JuliaPrinter } from '../../symbolic/print/julia.ts';
 import { ORDER_KEYS } from '../io.ts';
 import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
 import type { EmittedLayer } from './python.ts';
+import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
+import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
 import { LOOP_INDICES, accumulateTerms, rowMajor, tensorName, type ArraySyntax, type BlockSyntax } from './scalar.ts';
 
 // Loop indices run 1…n; offsets are computed 0-based from (i − 1) and read at offset + 1.
@@ -79,6 +81,7 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
       'end',
     );
   }
+  lines.push(...exactPair(plan, name, p));
   lines.push(
     '',
     `"""Mean${plan.order >= 2 ? ' and covariance' : ''} of y = phi(z) for Gaussian z; the last value gives the series order P and its bound."""`,
@@ -130,9 +133,19 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
     '        bound = max_rho^(p + 1) * worst',
     `        if bound <= ${p.number(plan.tolerance)}; P = p; break; end`,
     '    end',
+    ...(plan.bivariate
+      ? [
+          '    # The exact bivariate form where the series would converge too slowly (the bound exceeds the tolerance).',
+          `    exact = bound > ${p.number(plan.tolerance)}`,
+          '    if exact; P, bound = 0, 0.0; end',
+        ]
+      : []),
     '    out2 = zeros(Float64, n^2)',
     '    for i in 1:n, j in 1:n',
     '        if i == j; out2[(i - 1) * n + i] = var[i]; continue; end',
+    ...(plan.bivariate
+      ? [`        if exact; out2[(i - 1) * n + j] = ${name}_pair(mean[i], mean[j], k2[(i - 1) * n + i], k2[(j - 1) * n + j], k2[(i - 1) * n + j]); continue; end`]
+      : []),
     '        acc = 0.0; power = 1.0',
     '        for p in 1:P',
     '            power *= k2[(i - 1) * n + j] / p',
@@ -146,20 +159,58 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
   return lines;
 }
 
+/**
+ * Cov(φ_i, φ_j) by the atom's exact bivariate form (docs/theory.md §Bivariate forms), used where the
+ * series' bound exceeds the tolerance (numeric/general.ts exactBivariateAtom); 0 for a constant unit.
+ */
+function exactPair(plan: GaussianPlan, name: string, p: JuliaPrinter): string[] {
+  const b = plan.bivariate;
+  if (!b) return [];
+  const i = argumentCode(b, p, 'mui', 'sqrt(si)');
+  const j = argumentCode(b, p, 'muj', 'sqrt(sj)');
+  const names = { hi: 'hi', hj: 'hj', taui: 'taui', tauj: 'tauj', nui: 'nui', nuj: 'nuj', rho: 'rho' };
+  return [
+    '',
+    `"""Cov(phi(z_i), phi(z_j)) by the exact bivariate form; 0 for a constant unit."""`,
+    `function ${name}_pair(mui, muj, si, sj, cij)`,
+    '    if !(si > 1e-10 * (1 + mui^2)) || !(sj > 1e-10 * (1 + muj^2)); return 0.0; end',
+    `    nui = ${i.nu}; nuj = ${j.nu}; taui = ${i.tau}; tauj = ${j.tau}`,
+    '    hi = nui / taui; hj = nuj / tauj; rho = max(-1.0, min(1.0, cij / sqrt(si * sj)))',
+    ...(b.atom.linear[1] !== 0 ? [`    di = ${derivativeCode(b, p, 'nui', 'taui')}; dj = ${derivativeCode(b, p, 'nuj', 'tauj')}`] : []),
+    `    return ${pairCovariance(b, p, names, { i: 'di', j: 'dj' }, 'cij')}`,
+    'end',
+  ];
+}
+
+const ROUTINE_SYNTAX: RoutineSyntax = {
+  open: (name, args) => [`function ${name}(${args.join(', ')})`],
+  bind: (name, value) => `${name} = ${value}`,
+  loop: (name, n) => [`${name} = 0.0`, `for i in 1:${n}`, `    x = GL${n}_X[i]`],
+  accumulate: (name, n, term) => `${name} += GL${n}_W[i] * ${term}`,
+  close: ['end'],
+  ret: (value) => `return ${value}`,
+  end: ['end'],
+  table: (n, nodes, weights) => [`const GL${n}_X = ${floats(nodes)}`, `const GL${n}_W = ${floats(weights)}`],
+  indent: '    ',
+};
+
+/** Genz's routines ahead of the code, where it calls them. */
+function withBivariateHelpers(body: readonly string[], p: JuliaPrinter): string[] {
+  return [...bivariateHelpers(body, p, ROUTINE_SYNTAX), ...body];
+}
+
 function definitions(plan: ActivationPlan, name: string, p: JuliaPrinter): string[] {
   return plan.kind === 'polynomial' ? polynomialFunction(plan, name, p) : gaussianFunction(plan, name, p);
 }
 
 export function juliaActivationModule(plan: ActivationPlan, p: JuliaPrinter, header: readonly string[]): string {
-  return [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...definitions(plan, 'cumulants', p), ''].join('\n');
+  return [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...withBivariateHelpers(definitions(plan, 'cumulants', p), p), ''].join('\n');
 }
 
 /** A propagator for a network: weights embedded, tensors flattened row-major (as corrmap's JSON nests them). */
 export function juliaNetworkModule(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: JuliaPrinter, header: readonly string[]): string {
-  const lines = [comment(header), '', 'using SpecialFunctions: erf, erfc', ''];
-  layers.forEach((l, k) => {
-    if (l.plan) lines.push(...definitions(l.plan, `layer_${k + 1}`, p), '');
-  });
+  const layerCode = layers.flatMap((l, k) => (l.plan ? [...definitions(l.plan, `layer_${k + 1}`, p), ''] : []));
+  const lines = [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...withBivariateHelpers(layerCode, p)];
   lines.push(
     `const OUTPUT_ORDER = ${outputOrder}`,
     `const INPUT_ORDER = ${inputOrder}`,

@@ -11,6 +11,8 @@ import type { NumPyPrinter } from '../../symbolic/print/python.ts';
 import type { RuleShape, RuleTerm } from '../../symbolic/rule.ts';
 import type { GaussianPlan, PolynomialPlan, ActivationPlan } from './activation.ts';
 import { PIECEWISE_RANGE } from './activation.ts';
+import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
+import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
 
 const LETTERS = 'ijkl';
 const key = (r: number) => ORDER_KEYS[r];
@@ -140,11 +142,13 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
       `        if bound <= ${p.number(plan.tolerance)}:`,
       `            P = p`,
       `            break`,
-      `    k2 = ${p.api.zeros('(n, n)')}`,
-      `    power = 1.0 + 0.0 * cov`,
-      `    for p in range(1, P + 1):`,
-      `        power = power * cov / p`,
-      `        k2 = k2 + power * (g[p][:, None] * g[p][None, :])`,
+      ...exactOrSeries(plan, p, [
+        `    k2 = ${p.api.zeros('(n, n)')}`,
+        `    power = 1.0 + 0.0 * cov`,
+        `    for p in range(1, P + 1):`,
+        `        power = power * cov / p`,
+        `        k2 = k2 + power * (g[p][:, None] * g[p][None, :])`,
+      ]),
       `    k2 = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
       `    out['cov'] = k2`,
       `    covariance = 2.0 * ${p.api.maxFloat(`${xp}.sqrt(var)`)} * ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`${xp}.sqrt(sum(s ** k / float(math.factorial(k)) * g_error[k] ** 2 for k in range(1, ${K + 1})))`)}`}`,
@@ -155,6 +159,47 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
   lines.push('    return out');
   return lines;
 }
+
+/**
+ * The covariance off the diagonal: where φ has an exact bivariate form, that form when the series'
+ * bound exceeds the tolerance (numeric/general.ts exactBivariateAtom), else the series.
+ */
+function exactOrSeries(plan: GaussianPlan, p: NumPyPrinter, series: readonly string[]): string[] {
+  if (!plan.bivariate) return [...series];
+  const { xp } = p.api;
+  const b = plan.bivariate;
+  const { nu, tau } = argumentCode(b, p, 'mu', 'sd');
+  const col = (x: string) => `${x}[:, None]`;
+  const row = (x: string) => `${x}[None, :]`;
+  const names = { hi: col('h'), hj: row('h'), taui: col('tau'), tauj: row('tau'), nui: col('nu'), nuj: row('nu'), rho: 'r_' };
+  const linear = b.atom.linear[1] !== 0;
+  return [
+    `    if bound > ${p.number(plan.tolerance)}:`,
+    '        # The exact bivariate form of the atom (docs/theory.md §Bivariate forms): the series would converge too slowly.',
+    `        nu = ${nu}`,
+    `        tau = ${tau}`,
+    '        h = nu / tau',
+    `        r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: `${xp}.where(den > 0, den, 1.0 + 0.0 * den)` })}`,
+    ...(linear ? [`        d1 = ${derivativeCode(b, p, 'nu', 'tau')}`] : []),
+    `        k2 = ${pairCovariance(b, p, names, { i: col('d1'), j: row('d1') }, 'cov')}`,
+    `        k2 = ${xp}.where(${col('det')} | ${row('det')}, 0.0 * k2, k2)`,
+    '        P, bound = 0, 0.0',
+    '    else:',
+    ...series.map((l) => `    ${l}`),
+  ];
+}
+
+const ROUTINE_SYNTAX: RoutineSyntax = {
+  open: (name, args) => [`def ${name}(${args.join(', ')}):`],
+  bind: (name, value) => `${name} = ${value}`,
+  loop: (name, n) => [`${name} = 0.0`, `for x, w in zip(_GL${n}_X, _GL${n}_W):`],
+  accumulate: (name, _n, term) => `${name} = ${name} + w * ${term}`,
+  close: [],
+  ret: (value) => `return ${value}`,
+  end: [''],
+  table: (n, nodes, weights) => [`_GL${n}_X = ${floatList(nodes)}`, `_GL${n}_W = ${floatList(weights)}`],
+  indent: '    ',
+};
 
 /** The quadrature helpers of one general activation: its rule's nodes and weights (computed once) and the points per unit. */
 function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
@@ -203,7 +248,7 @@ export function pythonDefinitions(plans: ReadonlyArray<{ plan: ActivationPlan; n
     if (plan.kind === 'polynomial') lines.push(...polynomialFunction(plan, name, p), '');
     else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...gaussianFunction(plan, name, p, `_${name}_points`), '');
   }
-  return lines;
+  return [...bivariateHelpers(lines, p, ROUTINE_SYNTAX), ...lines];
 }
 
 export function pythonImports(p: NumPyPrinter): string[] {

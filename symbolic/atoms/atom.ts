@@ -22,8 +22,9 @@ export interface Smoothing {
  * templates in its standardised argument: for u = p z + q, nu = E[u], tau = sd(u), h = nu/tau; a pair
  * adds the suffixes i, j and rho = corr(u_i, u_j). Besides the vocabulary they may use the node kinds
  * Phi2excess(h, k, rho) = Φ₂(h, k; ρ) − Φ(h)Φ(k), reluCovariance(h, k, rho) = Cov((X + h)⁺, (Y + k)⁺)
- * and reluVariance(h) = Var((X + h)⁺), which each target implements in the arrangement its precision
- * needs (numeric/bivariate-normal.ts). The mean and E[a′(u)] are G and g_1 themselves.
+ * and reluVariance(h) = Var((X + h)⁺), each defined once (symbolic/atoms/bivariate-kinds.ts, Genz's
+ * routine in symbolic/bivariate-normal.ts); float32 has named variants where it needs another
+ * arrangement (numeric/bivariate-normal.ts). The mean and E[a′(u)] are G and g_1 themselves.
  */
 export interface Bivariate {
   /** Cov(a(u_i), a(u_j)). */
@@ -39,17 +40,24 @@ export interface AtomSpec<N extends string = string> {
   readonly name: N;
   /** Other names for the same function (step for heaviside). */
   readonly aliases?: readonly string[];
-  /** 1 (default), 2 for max and min, 3 for the bivariate node kinds. */
+  /** 1 (default), 2 for max and min, 3 for the bivariate node kinds and where. */
   readonly arity?: 1 | 2 | 3;
   /** May an activation expression call it? False for Φ and φ, which only G uses. */
   readonly callable?: boolean;
   /**
    * φ in float64 (conventions: heaviside(0) = sign(0) = 0, elu with α = 1); absent only for the
-   * bivariate node kinds, implemented with Genz's routine in numeric/bivariate-normal.ts.
+   * bivariate node kinds, whose float64 comes from their definition or routine (numeric/bivariate-normal.ts).
    */
   readonly float64?: (...x: number[]) => number;
   /** φ in simpler functions of z, for targets without the function itself. */
   readonly definition?: string;
+  /** The names the definition uses for the arguments, where they are not z (and w). */
+  readonly parameters?: readonly string[];
+  /**
+   * The routine of symbolic/bivariate-normal.ts that computes the atom in every target, where it is
+   * not a tree (the bivariate normal excess).
+   */
+  readonly routine?: string;
   /** φ′ as a tree in z (the chain rule supplies u′), where one exists. */
   readonly derivative?: string;
   /**

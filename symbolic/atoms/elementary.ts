@@ -8,6 +8,8 @@ export const log = defineAtom({ name: 'log', float64: Math.log, derivative: '1 /
 export const sqrt = defineAtom({ name: 'sqrt', float64: Math.sqrt, derivative: '1 / (2 * sqrt(z))' });
 export const tan = defineAtom({ name: 'tan', float64: Math.tan, derivative: '1 + tan(z) ^ 2', latex: '\\tan' });
 export const atan = defineAtom({ name: 'atan', float64: Math.atan, derivative: '1 / (1 + z ^ 2)' });
+/** arcsin, for the Drezner–Wesolowsky integral (symbolic/bivariate-normal.ts): not written by users (it is undefined beyond ±1). */
+export const asin = defineAtom({ name: 'asin', callable: false, float64: Math.asin, derivative: '1 / sqrt(1 - z ^ 2)' });
 /**
  * exp(z) − 1 and log(1 + z) without the cancellation near 0: not written by users, they keep the
  * definitions of elu and softplus accurate where the naive arrangement loses every digit.

@@ -26,15 +26,15 @@ import { elu } from './elu.ts';
 import { max, min } from './extremum.ts';
 import { hardtanh } from './hardtanh.ts';
 import { softsign } from './softsign.ts';
-import { atan, expm1, log, log1p, sqrt, tan } from './elementary.ts';
-import { Phi2excess, reluCovariance, reluVariance } from './bivariate-kinds.ts';
+import { asin, atan, expm1, log, log1p, sqrt, tan } from './elementary.ts';
+import { Phi2excess, reluCovariance, reluVariance, shiftedRatio, where } from './bivariate-kinds.ts';
 
 export type { AtomSpec, Bivariate, Smoothing } from './atom.ts';
 export { gaussianBump } from './exp.ts';
 
 export const ATOMS = [
   Phi, phi, erfc, relu, heaviside, sign, abs, erf, gelu, exp, sin, cos, sinh, cosh, tanh, sigmoid, softplus, silu, elu, max, min, hardtanh, softsign,
-  log, sqrt, tan, atan, expm1, log1p, Phi2excess, reluCovariance, reluVariance,
+  log, sqrt, tan, atan, asin, expm1, log1p, where, Phi2excess, shiftedRatio, reluCovariance, reluVariance,
 ] as const;
 
 /** The names of the registered atoms. */
@@ -73,10 +73,10 @@ export function smoothedAtom(name: string): (AtomSpec & { smoothing: NonNullable
   return a?.smoothing && a.callable !== false && (a.arity ?? 1) === 1 ? (a as AtomSpec & { smoothing: NonNullable<AtomSpec['smoothing']> }) : undefined;
 }
 
-/** The atom's definition applied to the given argument trees (z, or for max/min z and w, replaced). */
+/** The atom's definition applied to the given argument trees (its parameters: z, or for max/min z and w, replaced). */
 export function atomDefinition(atom: AtomSpec, args: readonly MathNode[]): MathNode {
   if (!atom.definition) throw new Error(`internal: '${atom.name}' has no definition in simpler functions`);
-  const symbols = ['z', 'w'];
+  const symbols = atom.parameters ?? ['z', 'w'];
   return parse(atom.definition).transform((n) => {
     const k = n.type === 'SymbolNode' ? symbols.indexOf((n as unknown as { name: string }).name) : -1;
     return k >= 0 && k < args.length ? args[k] : n;

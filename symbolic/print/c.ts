@@ -2,7 +2,7 @@
 import { CodePrinter, prefixed, type FunctionTable } from './code.ts';
 import { Precedence, type Printed } from './printer.ts';
 
-const SAME = ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh', 'atan', 'erf', 'erfc'];
+const SAME = ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh', 'atan', 'asin', 'erf', 'erfc'];
 
 export class CPrinter extends CodePrinter {
   readonly target = 'C';
@@ -18,5 +18,11 @@ export class CPrinter extends CodePrinter {
   };
   power(base: Printed, exponent: Printed): Printed {
     return { text: `pow(${base.text}, ${exponent.text})`, precedence: Precedence.Atom };
+  }
+  protected where(c: string, a: string, b: string): string {
+    return `(${c} ? ${a} : ${b})`;
+  }
+  override helperName(name: string): string {
+    return `corrmap_${name}`;
   }
 }

@@ -9,6 +9,7 @@
 import { FLOAT64_FUNCTIONS, atomDefinition, atomNamed } from '../atoms/index.ts';
 import { NAMED_CONSTANTS, VARIABLE } from '../expression.ts';
 import { parse, type MathNode } from '../math.ts';
+import { BIVARIATE_ROUTINES } from '../bivariate-normal.ts';
 import type { CumulantFactor, RuleShape } from '../rule.ts';
 import { Precedence, Printer, indexString, type Printed } from './printer.ts';
 
@@ -59,7 +60,7 @@ export abstract class CodePrinter extends Printer {
       const v = view(n);
       if (v.type !== 'FunctionNode') return n;
       const name = (v.fn as { name: string }).name;
-      if (name in this.functions) return n.map((child) => this.expand(child, depth)) as MathNode;
+      if (name in this.functions || this.own(name)) return n.map((child) => this.expand(child, depth)) as MathNode;
       const atom = atomNamed(name);
       if (!atom?.definition) throw new RangeError(`the ${this.target} printer knows no function "${name}" and the atom registry gives no definition of it`);
       // Definitions refer to one another (gelu → Φ → erfc); a cycle would be a registry error.
@@ -85,8 +86,24 @@ export abstract class CodePrinter extends Printer {
   product(factors: readonly Printed[]): string {
     return factors.map((f) => f.text).join(' * ');
   }
+  /**
+   * How the target writes the functions every code target has in the same place: where(c, a, b),
+   * and the routines of symbolic/bivariate-normal.ts (their code is emitted once per file as helpers).
+   */
+  private own(name: string): ((args: readonly string[]) => string) | undefined {
+    if (name === 'where') return ([c, a, b]) => this.where(c, a, b);
+    const routine = ROUTINES.has(name) ? name : atomNamed(name)?.routine;
+    if (routine) return (args) => `${this.helperName(routine)}(${args.join(', ')})`;
+    return undefined;
+  }
+  /** a where c holds, else b, elementwise. */
+  protected abstract where(c: string, a: string, b: string): string;
+  /** The name of an emitted helper function (a routine) in this target. */
+  helperName(name: string): string {
+    return `_${name}`;
+  }
   call(name: string, args: readonly string[]): string {
-    const write = this.functions[name];
+    const write = this.functions[name] ?? this.own(name);
     if (!write) throw new RangeError(`the ${this.target} printer knows no function "${name}"`);
     return write(args);
   }
@@ -110,6 +127,8 @@ export abstract class CodePrinter extends Printer {
     return `out${rule.order}[${rule.indices.join('')}]`;
   }
 }
+
+const ROUTINES: ReadonlySet<string> = new Set(BIVARIATE_ROUTINES.map((r) => r.name));
 
 const FOLD_SCOPE: Record<string, unknown> = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
 

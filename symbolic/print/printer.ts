@@ -18,6 +18,9 @@ export interface Printed {
   readonly precedence: Precedence;
 }
 
+/** Comparisons (in the conditions of where), spelled alike by every target. */
+const COMPARISONS: Readonly<Record<string, string>> = { smaller: '<', larger: '>', smallerEq: '<=', largerEq: '>=' };
+
 /**
  * Walks a mathjs tree and a transfer rule, dispatching to one small method per node kind; a target
  * (plain text, LaTeX, later code for other tools) overrides the methods that differ.
@@ -89,6 +92,11 @@ export abstract class Printer {
             return this.fraction(args[0], args[1]);
           case 'pow':
             return this.power(args[0], args[1]);
+          case 'smaller':
+          case 'larger':
+          case 'smallerEq':
+          case 'largerEq':
+            return { text: this.paren(`${args[0].text} ${COMPARISONS[n.fn as string]} ${args[1].text}`), precedence: Precedence.Atom };
         }
       }
     }

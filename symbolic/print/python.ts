@@ -56,6 +56,7 @@ export class NumPyPrinter extends CodePrinter {
     return {
       ...Object.fromEntries(ELEMENTARY.map((name) => [name, f(name)])),
       atan: f('arctan'),
+      asin: f('arcsin'),
       max: f('maximum'),
       min: f('minimum'),
       erf: prefixed(special)('erf'),
@@ -66,6 +67,9 @@ export class NumPyPrinter extends CodePrinter {
   }
   power(base: Printed, exponent: Printed): Printed {
     return { text: `${this.wrap(base, Precedence.Atom)} ** ${this.wrap(exponent, Precedence.Atom)}`, precedence: Precedence.Power };
+  }
+  protected where(c: string, a: string, b: string): string {
+    return `${this.api.xp}.where(${c}, ${a}, ${b})`;
   }
 }
 
@@ -114,8 +118,13 @@ export class TorchPrinter extends NumPyPrinter {
     return {
       ...this.table('torch.', 'torch.special.'),
       atan: f('atan'),
+      asin: f('asin'),
       max: ([a, b]) => `torch.maximum(${t(a)}, ${t(b)})`,
       min: ([a, b]) => `torch.minimum(${t(a)}, ${t(b)})`,
     };
+  }
+  protected override where(c: string, a: string, b: string): string {
+    const t = (x: string) => `torch.as_tensor(${x}, dtype=torch.float64)`;
+    return `torch.where(${c}, ${t(a)}, ${t(b)})`;
   }
 }
