@@ -10,8 +10,9 @@ same output layer, then compares their times.
 Reads the problem from DIR (written by src/bench/pytorch.ts): meta.json {widths, classes, a,
 threads, runs} and float32 little-endian files w{l}.bin (rows x cols), b{l}.bin, mean.bin
 (classes x n0), cov.bin (classes x n0 x n0). Prints one JSON line: the median seconds of the
-recursion after a warm-up, the output layer's means and covariances, and the GFLOP/s of a plain
-square matMul in PyTorch and in NumPy on the same threads.
+recursion after a warm-up (wall clock and process CPU time), the output layer's means and
+covariances, and the GFLOP/s of a plain square matMul in PyTorch and in NumPy on the same threads,
+per second of wall clock and per second of CPU time.
 
 usage: /usr/bin/python3 bench/closure_torch.py DIR
 """
@@ -52,31 +53,40 @@ def main():
 
     with torch.no_grad():
         recursion()
-        times = []
+        times, cpu = [], []
         for _ in range(int(meta["runs"])):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             mu, sigma = recursion()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+
+    median = lambda xs: sorted(xs)[len(xs) // 2]
 
     def rate(matmul, x, y, runs=7):
+        """FLOP per second of wall clock and per second of process CPU time (all threads)."""
         matmul(x, y)
-        ts = []
+        ts, cs = [], []
         for _ in range(runs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             matmul(x, y)
             ts.append(time.perf_counter() - t)
-        return 2 * x.shape[0] ** 3 / sorted(ts)[len(ts) // 2]
+            cs.append(time.process_time() - c)
+        return 2 * x.shape[0] ** 3 / median(ts), 2 * x.shape[0] ** 3 / median(cs)
 
     m = int(meta["plainSize"])
     xt, yt = torch.randn(m, m), torch.randn(m, m)
     xn, yn = xt.numpy(), yt.numpy()
+    torch_rate, numpy_rate = rate(torch.matmul, xt, yt), rate(np.matmul, xn, yn)
     print(json.dumps({
-        "seconds": sorted(times)[len(times) // 2],
+        "seconds": median(times),
+        "cpuSeconds": median(cpu),
         "runs": times,
         "mean": mu.flatten().tolist(),
         "cov": sigma.flatten().tolist(),
-        "torchMatMulFlops": rate(torch.matmul, xt, yt),
-        "numpyMatMulFlops": rate(np.matmul, xn, yn),
+        "torchMatMulFlops": torch_rate[0],
+        "torchMatMulFlopsPerCpuSecond": torch_rate[1],
+        "numpyMatMulFlops": numpy_rate[0],
+        "numpyMatMulFlopsPerCpuSecond": numpy_rate[1],
         "torch": torch.__version__,
         "numpy": np.__version__,
         "threads": torch.get_num_threads(),

@@ -46,20 +46,32 @@ export async function sequential<T>(n: number, f: () => Promise<T>): Promise<T[]
   return out;
 }
 
-/** FLOP/s of one plain m×m×m matMul on the active backend: warm-up, then the median of `runs`. */
-export async function plainMatMulRate(m: number, runs: number): Promise<{ size: number; runs: number; rate: number }> {
+/** Seconds of wall clock and of this process's CPU time (all its threads) that `f` takes. */
+export async function wallAndCpu<T>(f: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  const value = await f();
+  const used = process.cpuUsage(c);
+  return { value, seconds: (performance.now() - t) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/**
+ * FLOP/s of one plain m×m×m matMul on the active backend: warm-up, then the median of `runs`, per
+ * second of wall clock (`rate`) and per second of process CPU time (`cpuRate`: what a core gives
+ * when the machine is shared).
+ */
+export async function plainMatMulRate(m: number, runs: number): Promise<{ size: number; runs: number; rate: number; cpuRate: number }> {
   const [a, b] = [tf.randomNormal([m, m], 0, 1, 'float32', 1), tf.randomNormal([m, m], 0, 1, 'float32', 2)] as tf.Tensor2D[];
-  const once = async () => {
-    const t = performance.now();
-    const c = tf.tidy(() => tf.slice(tf.matMul(a, b), [0, 0], [1, 1]));
-    await c.data();
-    c.dispose();
-    return (performance.now() - t) / 1000;
-  };
+  const once = () =>
+    wallAndCpu(async () => {
+      const c = tf.tidy(() => tf.slice(tf.matMul(a, b), [0, 0], [1, 1]));
+      await c.data();
+      c.dispose();
+    });
   await once();
-  const seconds = median(await sequential(runs, once));
+  const times = await sequential(runs, once);
   tf.dispose([a, b]);
-  return { size: m, runs, rate: (2 * m ** 3) / seconds };
+  return { size: m, runs, rate: (2 * m ** 3) / median(times.map((t) => t.seconds)), cpuRate: (2 * m ** 3) / median(times.map((t) => t.cpuSeconds)) };
 }
 
 /** classInputs read back as float64 Cumulants, for the public API. */
