@@ -42,7 +42,7 @@ print(json.dumps(out))
 
 /** Names of jax.numpy and jax.scipy.special that the stand-in provides: each exists in JAX. */
 export const JAX_NUMPY_NAMES = [
-  'abs', 'arctan', 'asarray', 'concatenate', 'cos', 'cosh', 'diag', 'diagonal', 'e', 'einsum', 'exp', 'expm1', 'eye', 'float64', 'log', 'log1p',
+  'abs', 'all', 'arctan', 'asarray', 'concatenate', 'cos', 'cosh', 'diag', 'diagonal', 'e', 'einsum', 'exp', 'expm1', 'eye', 'float64', 'isfinite', 'log', 'log1p',
   'max', 'maximum', 'minimum', 'moveaxis', 'pi', 'sign', 'sin', 'sinh', 'sqrt', 'tan', 'tanh', 'tensordot', 'where', 'zeros',
 ];
 export const JAX_SPECIAL_NAMES = ['erf', 'erfc', 'ndtr', 'expit'];

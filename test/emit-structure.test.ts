@@ -38,8 +38,8 @@ function juliaSkeleton(text: string): string {
 
 /** Functions Julia's Base and SpecialFunctions provide that emitted code may call. */
 const JULIA_CALLS = new Set([
-  'abs', 'atan', 'collect', 'cos', 'cosh', 'eachindex', 'erf', 'erfc', 'exp', 'expm1', 'ifelse', 'length', 'log', 'log1p', 'max', 'min',
-  'ones', 'permutedims', 'push!', 'reshape', 'sign', 'sin', 'sinh', 'size', 'sqrt', 'sum', 'tan', 'tanh', 'zeros',
+  'abs', 'all', 'atan', 'clamp', 'collect', 'copy', 'cos', 'cosh', 'eachindex', 'eps', 'erf', 'erfc', 'error', 'exp', 'expm1', 'ifelse', 'isfinite', 'length',
+  'log', 'log1p', 'max', 'min', 'ones', 'permutedims', 'prod', 'push!', 'reshape', 'sign', 'sin', 'sinh', 'size', 'sqrt', 'sum', 'tan', 'tanh', 'vec', 'zeros',
 ]);
 
 function checkJulia(text: string): void {

@@ -4,7 +4,8 @@ import { InputError } from '../../symbolic/errors.ts';
 import { parseActivation } from '../../symbolic/expression.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
 import { networkFromJson, readJson } from '../io.ts';
-import { EMITTED_SMOOTHED_K, EMITTED_TOLERANCE, MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
+import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K } from '../../numeric/general.ts';
+import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
 import { commandLine } from '../emit/header.ts';
 import { NETWORK_TARGETS, TARGETS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
 import { integerOption, oneOf, parameterOptions, parseOptions, type Command, type Output } from './command.ts';
@@ -13,10 +14,14 @@ const LIMITS = `Limits:
   polynomial φ: exact rules of output orders 1…${MAX_OUTPUT_ORDER} at input orders K = 1…${MAX_INPUT_ORDER}, at most
     ${MAX_EMITTED_TERMS} terms in all (a cubic reaches order 4 at K = 8; a quartic only lower)
   any other φ: the Gaussian closure (K = 2), mean and covariance (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; no third cumulant:
-    corrmap propagate --output-order 3 gives it); g_k as closed-form
-    trees up to k = ${EMITTED_SMOOTHED_K.closedForm}, else by quadrature up to k = ${EMITTED_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ,
-    ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece between kinks); the Mehler series stops, at run time, at the
-    first order whose Cauchy–Schwarz bound is ≤ ${EMITTED_TOLERANCE} (relative), and the code returns that order and bound
+    corrmap propagate --output-order 3 gives it); g_k to the order corrmap uses: from the Taylor
+    coefficients of the closed form G (series arithmetic emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
+    quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
+    between kinks); a unit whose spread the quadrature does not resolve (tiny variance next to its mean)
+    takes the local expansion in derivatives of φ at μ with its error, as corrmap does (noise above
+    ${LOCAL_EXPANSION.noiseRatio} of the spread, no kink within ${LOCAL_EXPANSION.kinkClearance} standard deviations); only a variance of exactly 0 makes a
+    unit constant; the Mehler series stops, at run time, at the
+    first order whose Cauchy–Schwarz bound is ≤ ${CLOSURE_TOLERANCE} (relative), and the code returns that order and bound
     with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink), corrmap propagate
     uses exact bivariate forms that emitted code does not contain, so compare its stated bound
   parameters must have values (--param); every target computes in float64`;

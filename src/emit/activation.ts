@@ -6,21 +6,19 @@
  */
 import { InputError } from '../../symbolic/errors.ts';
 import { polynomialDegree, type ParsedExpression } from '../../symbolic/expression.ts';
-import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
+import { activationOf, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../../symbolic/rule.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
-import { kinkPoints } from '../../numeric/general.ts';
+import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K, kinkPoints, localExpansionWeights } from '../../numeric/general.ts';
+import { float64Series, walkSeries } from '../../numeric/taylorseries.ts';
+import { VARIABLE } from '../../symbolic/expression.ts';
 import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
 
 /** Emitted rules larger than this would be source files of megabytes. */
 export const MAX_EMITTED_TERMS = 20_000;
 /** Output orders emitted for a general activation: the mean and the covariance. */
 export const MAX_EMITTED_GAUSSIAN_ORDER = 2;
-/** Highest g_k emitted: closed-form trees and quadrature (corrmap itself goes to 40 and 24). */
-export const EMITTED_SMOOTHED_K = { closedForm: 12, quadrature: 24 } as const;
-/** The Mehler series stops at the first order whose bound is below this (as numeric/general.ts). */
-export const EMITTED_TOLERANCE = 1e-8;
 /** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks on x ∈ [−13, 13]. */
 export const QUADRATURE_NODES = { hermite: 160, legendre: 96 } as const;
 /** Half of the normal range the piecewise rule covers: the mass outside is 1e-38. */
@@ -53,9 +51,19 @@ export interface GaussianPlan {
   readonly expression: ParsedExpression;
   readonly activation: Activation;
   readonly order: number;
-  /** g_0…g_kmax as trees in mu, s (closed form); undefined: the Stein form by quadrature. */
-  readonly smoothed?: readonly MathNode[];
+  /**
+   * G(mu, s), the closed form whose Taylor coefficients in mu give ĝ_0…ĝ_kmax (as corrmap computes
+   * them); undefined: the Stein form by quadrature.
+   */
+  readonly smoothed?: MathNode;
+  /** Highest k of ĝ_k: the order corrmap uses (numeric/general.ts MAX_SMOOTHED_K), 0 for the mean alone. */
   readonly kmax: number;
+  /**
+   * The local expansion of ĝ_k in derivatives of φ at μ (numeric/general.ts localExpansion) for units
+   * whose spread the quadrature does not resolve: weights w[k][m] of the Taylor coefficients
+   * c̃_{k+2m}; undefined where φ has no Taylor arithmetic (a kink) or no quadrature is used.
+   */
+  readonly local?: { readonly weights: readonly Float64Array[]; readonly terms: number };
   /** The rule for E[φ²] (the diagonal) and, without a closed form, for g_k. */
   readonly quadrature: QuadratureRule;
   readonly tolerance: number;
@@ -91,17 +99,29 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
   if (bad !== undefined)
     throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
   const closed = activation.smoothed !== undefined;
-  const kmax = order === 1 ? 0 : closed ? EMITTED_SMOOTHED_K.closedForm : EMITTED_SMOOTHED_K.quadrature;
+  const kmax = order === 1 ? 0 : closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
   return {
     kind: 'gaussian',
     expression,
     activation,
     order,
-    smoothed: closed ? smoothedDerivatives(activation, kmax) : undefined,
+    smoothed: closed ? activation.smoothed!.G : undefined,
     kmax,
+    local: !closed && kmax > 0 && hasTaylorArithmetic(activation) ? { weights: localExpansionWeights(kmax), terms: LOCAL_EXPANSION.terms } : undefined,
     quadrature: quadratureRule(activation),
-    tolerance: EMITTED_TOLERANCE,
+    tolerance: CLOSURE_TOLERANCE,
   };
+}
+
+/** Whether corrmap's Taylor arithmetic covers φ (no kinked atom, no two-argument function): then its local expansion exists. */
+function hasTaylorArithmetic(activation: Activation): boolean {
+  try {
+    walkSeries(activation.expression.node, (name) => (name === VARIABLE ? Float64Array.of(0.5, 1) : undefined), float64Series(1));
+    return true;
+  } catch (err) {
+    if (err instanceof RangeError) return false;
+    throw err;
+  }
 }
 
 function quadratureRule(activation: Activation): QuadratureRule {

@@ -34,8 +34,18 @@ export function planDescription(plan: ActivationPlan): string[] {
   }
   const g = plan.smoothed;
   lines.push('Gaussian closure (input order K = 2; docs/theory.md §Gaussian closure), g_k(i) = E[phi^(k)(z_i)], z_i ~ N(mu_i, s_i):');
-  if (g) lines.push(`  G(\\mu, s) = ${latex.expression(g[0])}`, `  g_k = \\partial^k_\\mu G, emitted as closed-form trees for k = 0…${plan.kmax}`);
-  else lines.push(`  g_k = s^{-k/2} \\mathbb{E}[\\varphi(\\mu + \\sqrt{s} X) He_k(X)] (Stein form), k = 0…${plan.kmax}, by the quadrature below`);
+  if (g)
+    lines.push(
+      `  G(\\mu, s) = ${latex.expression(g)}`,
+      `  normalised: \\hat g_k = g_k s^{k/2}/\\sqrt{k!} = c_k \\sqrt{k!}, c_k the Taylor coefficients of G(\\mu + \\sqrt{s}\\,t, s) in t, k = 0…${plan.kmax} (series arithmetic in the code)`,
+    );
+  else {
+    lines.push(`  normalised: \\hat g_k = g_k s^{k/2}/\\sqrt{k!} = \\mathbb{E}[\\varphi(\\mu + \\sqrt{s} X) He_k(X)]/\\sqrt{k!} (Stein form), k = 0…${plan.kmax}, by the quadrature below`);
+    if (plan.local)
+      lines.push(
+        `  where the quadrature does not resolve a unit's spread: \\hat g_k = \\sqrt{k!} \\sum_{m \\le ${plan.local.terms}} \\binom{k+2m}{k} (2m-1)!! \\, c_{k+2m}, c_j the Taylor coefficients of \\varphi(\\mu + \\sqrt{s}\\,t) (local expansion; error: twice the last term)`,
+      );
+  }
   for (let n = 1; n <= plan.order; n++) lines.push(`  ${latex.ruleStructure(gaussianRule(n, 3))}${n > 1 ? ' + \\dots' : ''}`);
   const q = plan.quadrature;
   const rule =

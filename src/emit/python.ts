@@ -11,6 +11,10 @@ import type { NumPyPrinter } from '../../symbolic/print/python.ts';
 import type { RuleShape, RuleTerm } from '../../symbolic/rule.ts';
 import type { GaussianPlan, PolynomialPlan, ActivationPlan } from './activation.ts';
 import { PIECEWISE_RANGE } from './activation.ts';
+import { seriesProgram } from './series.ts';
+import { PYTHON_SERIES, pythonSeriesHelpers } from './series-runtime.ts';
+import { LOCAL_EXPANSION } from '../../numeric/general.ts';
+import type { MathNode } from '../../symbolic/math.ts';
 
 const LETTERS = 'ijkl';
 const key = (r: number) => ORDER_KEYS[r];
@@ -86,10 +90,25 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: NumPyPrinter)
   return lines;
 }
 
-function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, quadratureName: string): string[] {
+/** The emitted series program of one expansion, indented into a function body. */
+function pythonSeries(node: MathNode, variable: string, at: { point: string; step: string; length: number }, values: Record<string, string>, p: NumPyPrinter, prefix: string, helpers: Set<string>): { lines: string[]; result: string } {
+  const program = seriesProgram(node, variable, at, values, p, PYTHON_SERIES, prefix, 'mu');
+  for (const h of program.helpers) helpers.add(h);
+  return { lines: program.lines.map((l) => `    ${l}`), result: program.result };
+}
+
+/**
+ * The Gaussian closure of one general activation, as corrmap computes it (numeric/general.ts
+ * smoothedTable, covarianceTruncationOrder, tableErrors): the normalised ĝ_k from the closed form's
+ * Taylor coefficients or the Stein form, the local expansion where the quadrature does not resolve a
+ * unit's spread, the variance about φ(μ), the Mehler series in ρ.
+ */
+function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, quadratureName: string, helpers: Set<string>): string[] {
   const { xp } = p.api;
   const phiAt = (arg: string) => `(${p.code(plan.expression.node, { [VARIABLE]: arg })})`;
   const K = plan.kmax;
+  const where = (c: string, a: string, b: string) => `${xp}.where(${c}, ${a}, ${b})`;
+  const nonNegative = (v: string) => p.code(parse('max(v, 0)'), { v });
   const lines = [
     signature(name, 2),
     `    """Mean${plan.order >= 2 ? ' and covariance' : ''} of y = phi(z) for Gaussian z (mean, cov); the result's 'truncation' states the series order P, its bound and the quadrature error."""`,
@@ -97,64 +116,136 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
     `    n = mu.shape[0]`,
     `    cov = ${p.api.zeros('(n, n)')} if cov is None else ${p.api.asarray('cov')}`,
     `    s = ${p.api.diagonal('cov')}`,
-    '    # Units whose variance is rounding noise next to the mean are constants: y_i = phi(mu_i).',
-    `    det = s <= 1e-10 * (1.0 + mu * mu)`,
-    `    s_ = ${xp}.where(det, 1.0 + 0.0 * s, s)`,
+    '    # A unit of variance 0 is a constant, y_i = phi(mu_i); any other is spread, however little.',
+    '    spread = s > 0',
+    `    s_ = ${where('spread', 's', '1.0 + 0.0 * s')}`,
     `    sd = ${xp}.sqrt(s_)`,
+    `    phi_mu = ${phiAt('mu')} + 0.0 * mu`,
+    `    x, w = ${quadratureName}(mu, sd, False)`,
+    `    xc, wc = ${quadratureName}(mu, sd, True)`,
   ];
   if (plan.smoothed) {
-    lines.push(`    # g_k = d^k G / d mu^k, closed form, k = 0…${K}`);
-    lines.push(`    g = [${plan.smoothed.map((node) => `${p.code(node, { [MEAN]: 'mu', [VARIANCE]: 's_' })} + 0.0 * mu`).join(',\n         ')}]`);
+    const series = pythonSeries(plan.smoothed, MEAN, { point: 'mu', step: 'sd', length: K + 1 }, { [VARIANCE]: 's_' }, p, 'c', helpers);
+    lines.push(
+      `    # ĝ_k = c_k sqrt(k!), c_k the Taylor coefficients of G(mu + sd t, s) in t (closed form), k = 0…${K}`,
+      ...series.lines,
+      `    gn = [c * math.sqrt(math.factorial(k)) for k, c in enumerate(${series.result})]`,
+      '    gn_error = [0.0 * mu for c in gn]',
+    );
   } else {
-    lines.push(`    x, w = ${quadratureName}(mu, sd, False)`);
-    lines.push(`    f = ${phiAt('(mu[:, None] + sd[:, None] * x)')}`);
-    lines.push(`    g = _stein(f, x, w, sd, ${K})`);
-    lines.push(`    xc, wc = ${quadratureName}(mu, sd, True)`);
-    lines.push(`    gc = _stein(${phiAt('(mu[:, None] + sd[:, None] * xc)')}, xc, wc, sd, ${K})`);
-    lines.push(`    g_error = [${xp}.abs(a - c) for a, c in zip(g, gc)]`);
+    lines.push(
+      `    # ĝ_k = E[phi(mu + sd X) He_k(X)] / sqrt(k!) (Stein form), k = 0…${K}, on the rule and on the coarse rule`,
+      `    gn = _stein(${phiAt('(mu[:, None] + sd[:, None] * x)')}, x, w, ${K})`,
+      `    gn_error = [${xp}.abs(a - c) for a, c in zip(gn, _stein(${phiAt('(mu[:, None] + sd[:, None] * xc)')}, xc, wc, ${K}))]`,
+    );
   }
-  lines.push(`    g = [${xp}.where(det, ${phiAt('mu')} + 0.0 * mu if k == 0 else 0.0 * mu, gk) for k, gk in enumerate(g)]`);
-  lines.push(`    out = {'mean': g[0]}`);
-  lines.push(`    quadrature = ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`g_error[0]`)} / max(${p.api.maxFloat(`${xp}.abs(g[0])`)}, 1e-300)`}`);
+  if (plan.local) lines.push(...pythonLocalExpansion(plan, p, helpers));
+  lines.push(
+    `    gn = [${where('spread', 'g', '(phi_mu if k == 0 else 0.0 * mu)')} for k, g in enumerate(gn)]`,
+    `    gn_error = [${where('spread', 'e', '0.0 * mu')} for e in gn_error]`,
+    '    for k, g in enumerate(gn):',
+    `        if not bool(${xp}.all(${xp}.isfinite(g))):`,
+    `            raise FloatingPointError('the Gaussian expectation of ${plan.expression.source.replace(/'/g, '')} (or of its derivative of order %d) is not finite in float64 at these means and variances' % k)`,
+    `    out = {'mean': gn[0]}`,
+    `    var, var_error = 0.0 * mu, 0.0 * mu`,
+  );
   if (plan.order >= 2) {
     lines.push(
-      `    x, w = ${quadratureName}(mu, sd, False)`,
-      `    second = (w * ${phiAt('(mu[:, None] + sd[:, None] * x)')} ** 2).sum(-1)`,
-      `    xc, wc = ${quadratureName}(mu, sd, True)`,
-      `    second_error = ${xp}.abs(second - (wc * ${phiAt('(mu[:, None] + sd[:, None] * xc)')} ** 2).sum(-1))`,
-      `    var = ${xp}.where(det, 0.0 * mu, ${p.code(parse('max(v, 0)'), { v: 'second - g[0] ** 2' })})`,
-      '    # Mehler series truncated as corrmap truncates it (numeric/general.ts covarianceTruncationOrder).',
-      `    den = s[:, None] * s[None, :]`,
-      `    rho = ${xp}.where(den > 0, ${xp}.abs(cov) / ${xp}.sqrt(${xp}.where(den > 0, den, 1.0 + 0.0 * den)), 0.0 * den) * (1.0 - ${p.api.eye('n')})`,
-      `    max_rho = min(1.0, ${p.api.maxFloat('rho')}) if n > 1 else 0.0`,
-      `    alive = var > 0`,
-      `    var_ = ${xp}.where(alive, var, 1.0 + 0.0 * var)`,
-      `    partial = 0.0 * mu`,
-      `    term = 1.0 + 0.0 * mu`,
+      '    # Var = E[(phi - c)^2] - (g_0 - c)^2 about c = phi(mu): no cancellation when the spread is small next to the mean.',
+      `    centre = ${where(`${xp}.isfinite(phi_mu)`, 'phi_mu', '0.0 * mu')}`,
+      `    second = (w * (${phiAt('(mu[:, None] + sd[:, None] * x)')} - centre[:, None]) ** 2).sum(-1)`,
+      `    second_error = ${xp}.abs(second - (wc * (${phiAt('(mu[:, None] + sd[:, None] * xc)')} - centre[:, None]) ** 2).sum(-1))`,
+      '    offset = gn[0] - centre',
+      `    rounding = 4 * ${Number.EPSILON} * ${xp}.sqrt(second) * (2 * ${xp}.abs(centre) + ${xp}.sqrt(second))`,
+      `    var = ${nonNegative('second - offset ** 2')}`,
+      `    var_error = second_error + rounding + 2 * ${xp}.abs(offset) * gn_error[0]`,
+    );
+    if (plan.local)
+      lines.push(
+        '    # Where the local expansion was used, values of phi do not resolve the spread: Var = sum_k ĝ_k^2 (Parseval).',
+        '    parseval = sum(g ** 2 for g in gn[1:])',
+        '    noise2 = sum(e ** 2 for e in gn_error[1:])',
+        `    var = ${where('local', 'parseval', 'var')}`,
+        `    var_error = ${where('local', `2 * ${xp}.sqrt(parseval * noise2) + noise2 + gn[${K}] ** 2`, 'var_error')}`,
+      );
+    lines.push(
+      `    var = ${where('spread', 'var', '0.0 * mu')}`,
+      `    var_error = ${where('spread', 'var_error', '0.0 * mu')}`,
+      '    # The Mehler series in the correlations, truncated as corrmap truncates it (numeric/general.ts covarianceTruncationOrder).',
+      `    sd0 = ${xp}.sqrt(${where('spread', 's', '0.0 * s')})`,
+      '    scale = sd0[:, None] * sd0[None, :]',
+      `    rho = ${where('scale > 0', `cov / ${where('scale > 0', 'scale', '1.0 + 0.0 * scale')}`, '0.0 * scale')} * (1.0 - ${p.api.eye('n')})`,
+      `    rho = ${xp}.minimum(${xp}.maximum(rho, -1.0 + 0.0 * rho), 1.0 + 0.0 * rho)`,
+      `    max_rho = ${p.api.maxFloat(`${xp}.abs(rho)`)} if n > 1 else 0.0`,
+      '    alive = var > 0',
+      `    var_ = ${where('alive', 'var', '1.0 + 0.0 * var')}`,
+      '    partial = 0.0 * mu',
       `    P, bound = ${K}, 0.0`,
       `    for p in range(1, ${K + 1}):`,
-      `        term = term * s / p`,
-      `        partial = partial + term * g[p] ** 2`,
-      `        relative = ${xp}.where(alive, ${p.code(parse('max(v, 0)'), { v: 'var - partial' })} / var_, 0.0 * var)`,
+      '        partial = partial + gn[p] ** 2',
+      `        relative = ${where('alive', `${nonNegative('var - partial')} / var_`, '0.0 * var')}`,
       `        bound = max_rho ** (p + 1) * ${p.api.maxFloat('relative')}`,
       `        if bound <= ${p.number(plan.tolerance)}:`,
-      `            P = p`,
-      `            break`,
+      '            P = p',
+      '            break',
       `    k2 = ${p.api.zeros('(n, n)')}`,
-      `    power = 1.0 + 0.0 * cov`,
-      `    for p in range(1, P + 1):`,
-      `        power = power * cov / p`,
-      `        k2 = k2 + power * (g[p][:, None] * g[p][None, :])`,
-      `    k2 = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
-      `    out['cov'] = k2`,
-      `    covariance = 2.0 * ${p.api.maxFloat(`${xp}.sqrt(var)`)} * ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`${xp}.sqrt(sum(s ** k / float(math.factorial(k)) * g_error[k] ** 2 for k in range(1, ${K + 1})))`)}`}`,
-      `    covariance = (covariance + ${p.api.maxFloat('second_error')}) / max(${p.api.maxFloat('var')}, 1e-300)`,
-      `    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': {'mean': quadrature, 'cov': covariance}}`,
+      '    power = 1.0 + 0.0 * rho',
+      '    for p in range(1, P + 1):',
+      '        power = power * rho',
+      '        k2 = k2 + power * (gn[p][:, None] * gn[p][None, :])',
+      `    out['cov'] = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
     );
-  } else lines.push(`    out['truncation'] = {'order': 0, 'bound': 0.0, 'quadrature': {'mean': quadrature}}`);
-  lines.push('    return out');
+  } else lines.push('    P, bound = 0, 0.0');
+  lines.push(
+    '    # Relative errors the quadrature causes (numeric/general.ts tableErrors).',
+    `    max_var = ${p.api.maxFloat('var')}`,
+    `    max_sd = ${p.api.maxFloat(`${xp}.sqrt(var)`)}`,
+    `    mean_scale = max(${p.api.maxFloat(`${xp}.abs(gn[0])`)}, max_sd)`,
+    `    mean_error = ${p.api.maxFloat('gn_error[0]')}`,
+    `    max_d = ${p.api.maxFloat('sum(e ** 2 for e in gn_error[1:]) + 0.0 * mu')}`,
+    `    max_var_error = ${p.api.maxFloat('var_error')}`,
+    "    quadrature = {'mean': mean_error / mean_scale if mean_scale > 0 else mean_error}",
+  );
+  if (plan.order >= 2)
+    lines.push(
+      '    cov_error = (2 * max_sd * math.sqrt(max_d) + max_var_error) / max_var if max_var > 0 else (math.inf if max_d > 0 or max_var_error > 0 else 0.0)',
+      "    quadrature = {'mean': quadrature['mean'], 'cov': cov_error}",
+    );
+  lines.push(`    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': quadrature}`, '    return out');
   return lines;
 }
+
+/**
+ * ĝ_k from the Taylor coefficients of φ(μ + σt) (numeric/general.ts localExpansion, weights computed
+ * by corrmap), kept where the quadrature's noise exceeds its threshold, no kink is near, and the
+ * expansion states the smaller error; `local` marks those units.
+ */
+function pythonLocalExpansion(plan: GaussianPlan, p: NumPyPrinter, helpers: Set<string>): string[] {
+  const { xp } = p.api;
+  const local = plan.local!;
+  const K = plan.kmax;
+  const M = local.terms;
+  const series = pythonSeries(plan.expression.node, VARIABLE, { point: 'mu', step: 'sd', length: K + 2 * M + 1 }, {}, p, 'l', helpers);
+  const clear = plan.quadrature.kinks.map((k) => `(${xp}.abs(${p.number(k)} - mu) > ${LOCAL_EXPANSION.kinkClearance} * sd)`);
+  return [
+    '    # Where the quadrature does not resolve the spread (phi(mu + sd x) rounds to phi(mu)): the local expansion in derivatives at mu.',
+    `    noise = ${xp}.sqrt(sum(e ** 2 for e in gn_error[1:]))`,
+    `    resolved = ${xp}.sqrt(sum(g ** 2 for g in gn[1:]))`,
+    ...series.lines,
+    `    weights = ${floatList2(local.weights, p)}`,
+    `    terms = [[weights[k][m] * ${series.result}[k + 2 * m] for m in range(${M + 1})] for k in range(${K + 1})]`,
+    '    expanded = [sum(t) for t in terms]',
+    `    expanded_error = [${LOCAL_EXPANSION.lastTerm} * ${xp}.abs(t[-1]) + ${LOCAL_EXPANSION.rounding * Number.EPSILON} * sum(${xp}.abs(x) for x in t) for t in terms]`,
+    `    local = (noise > ${LOCAL_EXPANSION.noiseRatio} * resolved)${clear.map((c) => ` & ${c}`).join('')}`,
+    '    for g in expanded:',
+    `        local = local & ${xp}.isfinite(g)`,
+    `    local = local & (${xp}.sqrt(sum(e ** 2 for e in expanded_error[1:])) < noise)`,
+    `    gn = [${xp}.where(local, a, b) for a, b in zip(expanded, gn)]`,
+    `    gn_error = [${xp}.where(local, a, b) for a, b in zip(expanded_error, gn_error)]`,
+  ];
+}
+
+const floatList2 = (rows: readonly Float64Array[], p: NumPyPrinter) => `[${rows.map((r) => `[${Array.from(r, (v) => p.number(v)).join(", ")}]`).join(", ")}]`;
 
 /** The quadrature helpers of one general activation: its rule's nodes and weights (computed once) and the points per unit. */
 function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
@@ -182,14 +273,14 @@ function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): s
 }
 
 /** Helpers shared by the general activations of a module. */
-function steinHelper(p: NumPyPrinter): string[] {
+function steinHelper(_p: NumPyPrinter): string[] {
   return [
-    'def _stein(f, x, w, sd, kmax):',
-    '    """g_k = s^(-k/2) E[f He_k(X)] (Stein form), He_k by its three-term recurrence."""',
+    'def _stein(f, x, w, kmax):',
+    '    """ĝ_k = E[f He_k(X)] / sqrt(k!) (Stein form, normalised), He_k by its three-term recurrence."""',
     '    he_prev, he = 0.0 * x, 1.0 + 0.0 * x',
     '    g = []',
     '    for k in range(kmax + 1):',
-    '        g.append((w * f * he).sum(-1) / sd ** k)',
+    '        g.append((w * f * he).sum(-1) / math.sqrt(math.factorial(k)))',
     '        he_prev, he = he, x * he - k * he_prev',
     '    return g',
   ];
@@ -198,12 +289,13 @@ function steinHelper(p: NumPyPrinter): string[] {
 /** The definitions of a module: one function per activation plan, with the helpers they need. */
 export function pythonDefinitions(plans: ReadonlyArray<{ plan: ActivationPlan; name: string }>, p: NumPyPrinter): string[] {
   const lines: string[] = [];
+  const helpers = new Set<string>();
   if (plans.some(({ plan }) => plan.kind === 'gaussian' && !plan.smoothed)) lines.push(...steinHelper(p), '');
   for (const { plan, name } of plans) {
     if (plan.kind === 'polynomial') lines.push(...polynomialFunction(plan, name, p), '');
-    else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...gaussianFunction(plan, name, p, `_${name}_points`), '');
+    else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...gaussianFunction(plan, name, p, `_${name}_points`, helpers), '');
   }
-  return lines;
+  return [...pythonSeriesHelpers(helpers, p.api), ...lines];
 }
 
 export function pythonImports(p: NumPyPrinter): string[] {
