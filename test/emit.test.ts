@@ -15,14 +15,13 @@ import { activationOf } from '../symbolic/activations.ts';
 import { CPrinter } from '../symbolic/print/c.ts';
 import { gaussianLayer } from '../numeric/general.ts';
 import { evaluateRule } from '../numeric/reference.ts';
-import { propagateReference } from '../numeric/network.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { Random } from '../numeric/random.ts';
 import { nestedArray, networkFromJson, ORDER_KEYS } from '../src/io.ts';
 import { planActivation, type ActivationPlan } from '../src/emit/activation.ts';
 import { cActivationFiles } from '../src/emit/c.ts';
 import { emitActivation, emitNetwork } from '../src/emit/targets.ts';
-import { JAX_NUMPY_NAMES, JAX_SPECIAL_NAMES, fakeJax, hasGcc, pythonWith, run, runPythonJobs } from './emit-runners.ts';
+import { JAX_NUMPY_NAMES, JAX_SPECIAL_NAMES, compareLayers, fakeJax, hasGcc, pythonWith, referenceLayers, run, runPythonJobs, statedBound } from './emit-runners.ts';
 import { maxAbs, randomSymmetric } from './helpers.ts';
 
 const N = 3;
@@ -187,40 +186,10 @@ const k3 = randomSymmetric(new Random(7), 3, 3, 0.05);
 const k4 = randomSymmetric(new Random(8), 3, 4, 0.02);
 const statsK4 = { ...stats, k3: nestedArray(k3, 3, 3), k4: nestedArray(k4, 3, 4) };
 
-/** corrmap's reference propagation as flat tensors per layer, pre and post. */
-function referenceLayers(json: unknown, input: typeof stats, K: number, n: number) {
-  const network = networkFromJson(json, 'network');
-  const tensors: (Float64Array | undefined)[] = [undefined, Float64Array.from(input.mean), Float64Array.from(input.cov.flat())];
-  if ('k3' in input) tensors.push(k3, k4);
-  return { network, layers: propagateReference(network, new Cumulants(3, tensors), { inputOrder: K, outputOrder: n }) };
-}
-
-function compareLayers(label: string, printed: any, expected: ReturnType<typeof referenceLayers>, n: number, allowed: (l: number) => number) {
-  expect(printed.layers.length).toBe(expected.layers.length);
-  expected.layers.forEach((layer, l) => {
-    for (const side of ['pre', 'post'] as const)
-      for (let r = 1; r <= n; r++) {
-        const want = layer[side].order(r) ?? new Float64Array(layer[side].size ** r);
-        const got = [printed.layers[l][side][ORDER_KEYS[r]]].flat(Infinity) as number[];
-        expect(got.length).toBe(want.length);
-        let worst = 0;
-        for (let e = 0; e < want.length; e++) worst = Math.max(worst, Math.abs(got[e] - want[e]));
-        expect(worst / Math.max(maxAbs(want), 1e-300), `${label} layer ${l + 1} ${side} order ${r}`).toBeLessThanOrEqual(allowed(l));
-      }
-  });
-}
-
 function emitted(json: unknown, target: 'numpy' | 'torch' | 'c', K: number, n: number, file: string) {
   const files = emitNetwork(networkFromJson(json, 'network'), target, K, n, 'corrmap emit-network net.json', target === 'c' ? `${file}.h` : undefined);
   for (const f of files) writeFileSync(join(dir, target === 'c' ? `${file}${f.extension}` : file), f.text);
 }
-
-/** A general layer may differ by the errors its code states (quadrature; tanh's 160-node rule). */
-const statedBound = (printed: any) => (l: number) => {
-  const s = printed.layers.slice(0, l + 1).map((x: any) => (x.series ? x.series.quadrature.mean + (x.series.quadrature.cov ?? 0) : 0));
-  return 1e-10 + 10 * s.reduce((a: number, b: number) => a + b, 0);
-};
-
 
 /** Network modules for a Python target, as jobs for the batch runner; their checks. */
 function networkJobs(target: 'numpy' | 'torch') {
