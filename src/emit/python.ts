@@ -320,6 +320,11 @@ export interface EmittedLayer {
   readonly reads: number;
 }
 
+/** The .npy files of layer k's weight and bias, next to the module whose name is `stem`.py. */
+export function weightFileNames(stem: string, k: number): [string, string] {
+  return [`${stem}_layer${k + 1}_weight.npy`, `${stem}_layer${k + 1}_bias.npy`];
+}
+
 function matrixLiteral(w: Float64Array, rows: number, cols: number): string {
   return `[${Array.from({ length: rows }, (_, r) => floatList(w.subarray(r * cols, (r + 1) * cols))).join(',\n     ')}]`;
 }
@@ -329,16 +334,30 @@ function matrixLiteral(w: Float64Array, rows: number, cols: number): string {
  * activation function), runnable as `python3 prop.py stats.json`: prints the layers' pre- and
  * post-activation cumulants as JSON in the layout of `corrmap propagate --json`.
  */
-export function pythonNetworkModule(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: NumPyPrinter, header: readonly string[]): string {
+export function pythonNetworkModule(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: NumPyPrinter, header: readonly string[], weightFiles?: string): string {
   const { xp } = p.api;
   const plans = layers.flatMap((l, k) => (l.plan ? [{ plan: l.plan, name: `layer_${k + 1}` }] : []));
-  const lines = [pythonComment(header), '', ...pythonImports(p), 'import json', 'import sys', '', '', ...pythonDefinitions(plans, p)];
+  const imports = [...pythonImports(p), 'import json', 'import sys'];
+  if (weightFiles !== undefined) imports.push('import os', ...(imports.includes('import numpy as np') ? [] : ['import numpy as np']));
+  const lines = [pythonComment(header), '', ...imports, '', '', ...pythonDefinitions(plans, p)];
+  if (weightFiles !== undefined)
+    lines.push(
+      'def _weights(name):',
+      '    """A float64 array from a .npy file next to this module (written by corrmap emit-network --weights npy)."""',
+      `    return ${p.api.fromNumpy('np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), name))')}`,
+      '',
+      '',
+    );
   lines.push(`KEYS = ${JSON.stringify(ORDER_KEYS.slice(0, 9))}`, `OUTPUT_ORDER = ${outputOrder}`, `INPUT_ORDER = ${inputOrder}`, 'LAYERS = [');
   layers.forEach((l, k) => {
+    const [weight, bias] =
+      weightFiles === undefined
+        ? [p.api.asarray(matrixLiteral(l.weight, l.rows, l.cols)), p.api.asarray(floatList(l.bias))]
+        : weightFileNames(weightFiles, k).map((f) => `_weights(${JSON.stringify(f)})`);
     lines.push(
       `    {'activation': ${JSON.stringify(l.source)}, 'apply': ${l.plan ? `layer_${k + 1}` : 'None'}, 'pre_order': ${l.preOrder}, 'reads': ${l.reads},`,
-      `     'weight': ${p.api.asarray(matrixLiteral(l.weight, l.rows, l.cols))},`,
-      `     'bias': ${p.api.asarray(floatList(l.bias))}},`,
+      `     'weight': ${weight},`,
+      `     'bias': ${bias}},`,
     );
   });
   lines.push(
