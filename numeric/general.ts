@@ -586,6 +586,18 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
 /** Sum of the powers of Σ in a term: its number of edges. */
 const edges = (t: { cumulants: readonly { power: number }[] }) => t.cumulants.reduce((e, c) => e + c.power, 0);
 
+/** The connected three-vertex diagrams with `total` edges (symbolic/gaussian.ts): one shell of κ3's series. */
+export function thirdShell(total: number) {
+  return { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
+}
+
+/**
+ * When the three-vertex series for κ3 stops: after `quietShells` shells in a row below the tolerance
+ * (converged), or once `growingShells` shells in a row have grown past `growth` × the smallest
+ * (only asymptotic), and at shell `maxShell` at the latest. Emitted code (src/emit) reads the same numbers.
+ */
+export const THIRD_SERIES = { quietShells: 2, growingShells: 4, growth: 1e4, maxShell: 40 } as const;
+
 /**
  * κ3 of the outputs. Distinct i, j, k: the connected three-vertex diagrams, shell by shell (a + b + c
  * edges), until two shells in a row add less than the tolerance; what the next shell would add is
@@ -618,8 +630,8 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
     let smallest = Infinity;
     let best = new Float64Array(tensor.length);
     let bestOrder = 0;
-    for (let total = 2; total <= Math.min(K, 40); total++) {
-      const shell = { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
+    for (let total = 2; total <= Math.min(K, THIRD_SERIES.maxShell); total++) {
+      const shell = thirdShell(total);
       const part = evaluateTerms(shell, table.g, pre);
       let size = 0;
       for (let e = 0; e < part.length; e++) {
@@ -642,9 +654,9 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       quiet = scale > 0 && size <= tolerance * scale ? quiet + 1 : 0;
       // Stop when converged, or when shells have grown for a while and far past the smallest one
       // (a polynomial's shells may grow before they vanish; an asymptotic series' keep growing).
-      if (quiet >= 2 || (growing >= 4 && size > 1e4 * smallest)) break;
+      if (quiet >= THIRD_SERIES.quietShells || (growing >= THIRD_SERIES.growingShells && size > THIRD_SERIES.growth * smallest)) break;
     }
-    if (quiet < 2) {
+    if (quiet < THIRD_SERIES.quietShells) {
       // Only asymptotic here (strong correlations): the smallest shell is the usual size of the
       // error, not a bound, so the block is an approximation (numeric/general.ts exactOrderOf).
       converged = false;

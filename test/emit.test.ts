@@ -83,14 +83,16 @@ const ATOMS: Record<string, string> = {
   softsign: 'softsign(z)',
 };
 const GENERAL: Case[] = Object.entries(ATOMS).map(([name, source]) => ({ name, source, order: 2, input: gaussianInput(rng) }));
-const CASES = [...POLYNOMIALS, ...GENERAL];
+/** κ3 of the Gaussian closure: closed forms, quadrature with and without kinks. */
+const THIRD: Case[] = ['tanh', 'relu', 'erf', 'softplus', 'elu', 'sin'].map((name) => ({ name: `${name}_k3`, source: ATOMS[name], order: 3, input: gaussianInput(rng) }));
+const CASES = [...POLYNOMIALS, ...GENERAL, ...THIRD];
 
 /** corrmap's float64 reference: the exact rules, or the Gaussian-closure layer with its truncation order. */
-function reference(c: Case): { tensors: Float64Array[]; seriesOrder: number } {
+function reference(c: Case): { tensors: Float64Array[]; seriesOrder: number; third?: { order: number; converged: boolean } } {
   const plan = plans.get(c.name)!;
   if (plan.kind === 'polynomial') return { tensors: plan.rules.map((r) => evaluateRule(r, c.input.truncate(plan.inputOrder))), seriesOrder: 0 };
   const r = gaussianLayer(activationOf(parseActivation(c.source)), c.input, c.order);
-  return { tensors: [r.post.order(1)!, r.post.order(2)!], seriesOrder: r.covarianceTruncation.order };
+  return { tensors: Array.from({ length: c.order }, (_, m) => r.post.order(m + 1)!), seriesOrder: r.covarianceTruncation.order, third: r.thirdTruncation };
 }
 
 const plans = new Map<string, ActivationPlan>();
@@ -105,6 +107,8 @@ interface Emitted {
   readonly tensors: number[][];
   /** The series order P, its bound and the quadrature errors of mean and covariance. */
   readonly series: { order: number; bound: number; mean: number; cov: number };
+  /** κ3's three-vertex series: its last shell and whether it converged. */
+  readonly third?: { order: number; converged: boolean };
 }
 
 /**
@@ -125,7 +129,9 @@ function agreement(c: Case, e: Emitted): { errors: number[]; allowed: number[] }
   const allowed = errors.map((_, m) => {
     if (plan.kind === 'polynomial') return 1e-10;
     if (m === 0) return 1e-10 + e.series.mean;
-    return 1e-10 + e.series.cov + (e.series.order === ref.seriesOrder ? 0 : e.series.bound);
+    if (m === 1) return 1e-10 + e.series.cov + (e.series.order === ref.seriesOrder ? 0 : e.series.bound);
+    // κ3 is made of the same g_k: the quadrature errors they carry, amplified by at most 10.
+    return 1e-10 + 10 * (e.series.mean + e.series.cov);
   });
   return { errors, allowed };
 }
@@ -135,6 +141,8 @@ function check(c: Case, e: Emitted, target: string): void {
   // A stated error is a claim, not a licence: it must itself be small.
   for (const a of allowed) expect(a, `${target} ${c.name}: stated error`).toBeLessThan(1e-4);
   errors.forEach((err, m) => expect(err, `${target} ${c.name}, order ${m + 1}: error ${err.toExponential(2)} > ${allowed[m].toExponential(2)}`).toBeLessThanOrEqual(allowed[m]));
+  const third = references.get(c.name)!.third;
+  if (third) expect(e.third, `${target} ${c.name}: κ3 series`).toEqual({ order: third.order, converged: third.converged });
 }
 
 function pythonArgs(c: Case): Record<string, unknown> {
@@ -151,7 +159,8 @@ function pythonArgs(c: Case): Record<string, unknown> {
 function fromPython(c: Case, out: any): Emitted {
   const tensors = Array.from({ length: c.order }, (_, m) => [out[ORDER_KEYS[m + 1]]].flat(Infinity) as number[]);
   const t = out.truncation ?? { order: 0, bound: 0, quadrature: { mean: 0, cov: 0 } };
-  return { tensors, series: { order: t.order, bound: t.bound, mean: t.quadrature.mean, cov: t.quadrature.cov ?? 0 } };
+  const third = t.third && { order: t.third.order, converged: t.third.converged };
+  return { tensors, series: { order: t.order, bound: t.bound, mean: t.quadrature.mean, cov: t.quadrature.cov ?? 0 }, third };
 }
 
 function pythonTarget(target: 'numpy' | 'jax' | 'torch', cases: readonly Case[], tag: string): Array<{ module: string; args: Record<string, unknown> }> {
@@ -269,13 +278,13 @@ describe('emitted C99', () => {
         driver.push(`static const double ${name}_in${r + 1}[] = {${Array.from(t).join(', ')}};`);
         return `${name}_in${r + 1}`;
       });
-      const body = [`  {`, ...Array.from({ length: c.order }, (_, m) => `    double o${m + 1}[${N ** (m + 1)}];`), '    double series[4];'];
+      const body = [`  {`, ...Array.from({ length: c.order }, (_, m) => `    double o${m + 1}[${N ** (m + 1)}];`), '    double series[7];'];
       body.push(`    ${name}(${[...Array.from({ length: c.order }, (_, m) => `o${m + 1}`), 'series', String(N), ...inputs].join(', ')});`);
       body.push(`    printf("%s{", ${k} ? "," : "");`);
       for (let m = 1; m <= c.order; m++) {
         body.push(`    printf("\\"o${m}\\":[");`, `    for (int e = 0; e < ${N ** m}; e++) printf("%s%.17g", e ? "," : "", o${m}[e]);`, '    printf("],");');
       }
-      body.push('    printf("\\"series\\":[%.17g,%.17g,%.17g,%.17g]}", series[0], series[1], series[2], series[3]);', '  }');
+      body.push('    printf("\\"series\\":[%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g]}", series[0], series[1], series[2], series[3], series[4], series[5], series[6]);', '  }');
       mains.push(...body);
     });
     driver.push('int main(void) {', '  printf("[");', ...mains, '  printf("]\\n");', '  return 0;', '}');
@@ -284,8 +293,9 @@ describe('emitted C99', () => {
     const results = JSON.parse(run(join(dir, 'driver'), []));
     CASES.forEach((c, k) => {
       const r = results[k];
-      const [order, bound, mean, cov] = r.series;
-      check(c, { tensors: Array.from({ length: c.order }, (_, m) => r[`o${m + 1}`]), series: { order, bound, mean, cov } }, 'c');
+      const [order, bound, mean, cov, thirdOrder, , converged] = r.series;
+      const third = plans.get(c.name)!.kind === 'gaussian' && c.order >= 3 ? { order: thirdOrder, converged: converged === 1 } : undefined;
+      check(c, { tensors: Array.from({ length: c.order }, (_, m) => r[`o${m + 1}`]), series: { order, bound, mean, cov }, third }, 'c');
     });
   });
 });

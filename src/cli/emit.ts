@@ -16,8 +16,10 @@ import { integerOption, oneOf, parameterOptions, parseOptions, type Command, typ
 const LIMITS = `Limits:
   polynomial φ: exact rules of output orders 1…${MAX_OUTPUT_ORDER} at input orders K = 1…${MAX_INPUT_ORDER}, at most
     ${MAX_EMITTED_TERMS} terms in all (a cubic reaches order 4 at K = 8; a quartic only lower)
-  any other φ: the Gaussian closure (K = 2), mean and covariance (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; no third cumulant:
-    corrmap propagate --output-order 3 gives it); g_k to the order corrmap uses: from the Taylor
+  any other φ: the Gaussian closure (K = 2): mean, covariance and third cumulant (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; κ3 by the
+    three-vertex series shell by shell as corrmap propagate sums it, with the last shell's size as its
+    estimate and whether it converged; not for a pure step heaviside/sign, and not in Julia output,
+    which give orders ≤ 2); g_k to the order corrmap uses: from the Taylor
     coefficients of the closed form G (series arithmetic emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
     quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
     between kinks); a unit whose spread the quadrature does not resolve (tiny variance next to its mean)

@@ -7,7 +7,7 @@ import { VARIABLE } from '../../symbolic/expression.ts';
 import { parse } from '../../symbolic/math.ts';
 import type { CPrinter } from '../../symbolic/print/c.ts';
 import { ORDER_KEYS } from '../io.ts';
-import { LOCAL_EXPANSION } from '../../numeric/general.ts';
+import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { C_SERIES, cSeriesHelpers } from './series-runtime.ts';
@@ -25,6 +25,9 @@ function comment(lines: readonly string[]): string {
 
 const doubles = (v: ArrayLike<number>) => Array.from(v, (x) => String(x)).join(', ');
 
+/** Entries of the series array per activation: P, bound, quadrature errors of mean and covariance, κ3's last shell, its size, converged. */
+const SERIES = 7;
+
 /** Parameters of an activation function: outputs first (out1…outN, series), then n and the inputs. */
 function parameters(plan: ActivationPlan): string {
   const reads = plan.kind === 'polynomial' ? Math.max(plan.inputOrder, 2) : 2;
@@ -37,7 +40,8 @@ function prototypeComment(plan: ActivationPlan): string {
   const reads = plan.kind === 'polynomial' ? Math.max(plan.inputOrder, 2) : 2;
   return comment([
     `Output cumulants of y = phi(z): out1[n] the mean${plan.order >= 2 ? `, out2[n*n] the covariance` : ''}${plan.order >= 3 ? ', out3[n^3] …' : ''} (row-major; NULL: not computed);`,
-    'series[4] (may be NULL): the series order P, its bound, the quadrature errors of the mean and the covariance (0 where exact).',
+    `series[${SERIES}] (may be NULL): the series order P, its bound, the quadrature errors of the mean and the covariance (0 where exact),`,
+    "and for κ3 (out3) the three-vertex series' last shell, the size of that shell (its error estimate) and 1 if it converged, else 0.",
     `Inputs: mean[n], k2[n*n] the covariance${reads >= 3 ? `, k3…k${reads}: cumulant tensors of orders 3…${reads} (NULL = zero)` : ''}.`,
     'Returns 0, -1 when memory runs out, or -2 when a Gaussian expectation is not finite in float64 (non-polynomial φ).',
   ]);
@@ -73,7 +77,7 @@ function polynomialBody(plan: PolynomialPlan, name: string, p: CPrinter): string
     }
     lines.push('  }');
   }
-  lines.push('  if (series) series[0] = series[1] = series[2] = series[3] = 0.0;', '  free(b);', '  return 0;', '}');
+  lines.push(`  if (series) for (int e = 0; e < ${SERIES}; e++) series[e] = e == 6 ? 1.0 : 0.0;`, '  free(b);', '  return 0;', '}');
   return lines;
 }
 
@@ -88,6 +92,7 @@ function gaussianHelpers(plan: GaussianPlan, prefix: string, p: CPrinter): strin
     `static const double ${prefix}_coarse_weights[${q.coarse.nodes.length}] = {${doubles(q.coarse.weights)}};`,
   ];
   // The local expansion's weights w[k][m] (numeric/general.ts localExpansionWeights), row by row.
+  if (plan.third) lines.push(...cThirdTables(plan, prefix, p));
   if (plan.local) lines.push(`static const double ${prefix}_local[${plan.local.weights.length * (plan.local.terms + 1)}] = {${plan.local.weights.map((r) => Array.from(r, (v) => p.number(v)).join(", ")).join(', ')}};`);
   const pieces = q.kind === 'hermite' ? 1 : q.kinks.length + 1;
   lines.push(
@@ -264,8 +269,10 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
       '      }',
     );
   }
+  lines.push('#undef SCALE');
+  if (plan.third) lines.push(...cThird(plan, prefix, p));
+  else lines.push('  const double third_order = 0.0, third_estimate = 0.0, third_converged = 1.0;');
   lines.push(
-    '#undef SCALE',
     '  if (series) {',
     '    /* Relative errors the quadrature causes (numeric/general.ts tableErrors). */',
     '    double mean_scale = 0.0, mean_error = 0.0, max_var = 0.0, max_sd = 0.0, max_d = 0.0, max_var_error = 0.0;',
@@ -284,6 +291,7 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
     '    series[1] = bound;',
     '    series[2] = mean_scale > 0 ? mean_error / mean_scale : mean_error;',
     `    series[3] = ${plan.order >= 2 ? 'max_var > 0 ? (2.0 * max_sd * sqrt(max_d) + max_var_error) / max_var : (max_d > 0 || max_var_error > 0 ? HUGE_VAL : 0.0)' : '0.0'};`,
+    '    series[4] = third_order; series[5] = third_estimate; series[6] = third_converged;',
     '  }',
     '  (void)x; (void)w; (void)he; (void)gc;',
     '  free(gn); free(ge); free(var); free(var_error); free(partial); free(zero);',
@@ -291,6 +299,121 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
     '}',
   );
   return lines;
+}
+
+/** The shells of κ3's three-vertex series as static tables: coefficients, (q_i, q_j, q_k, powers of S_ij, S_ik, S_jk), shell starts. */
+function cThirdTables(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
+  const shells = plan.third!.shells;
+  const terms = shells.flat();
+  const starts = shells.reduce((acc, s) => [...acc, acc[acc.length - 1] + s.length], [0]);
+  return [
+    `static const double ${prefix}_third_coefficient[${terms.length}] = {${terms.map((t) => p.number(t[0])).join(', ')}};`,
+    `static const int ${prefix}_third_index[${terms.length * 6}] = {${terms.map((t) => t.slice(1).join(', ')).join(', ')}};`,
+    `static const int ${prefix}_third_start[${starts.length}] = {${starts.join(', ')}};`,
+  ];
+}
+
+/**
+ * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
+ * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
+ * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ */
+function cThird(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
+  const shells = plan.third!.shells.length;
+  const free = 'free(g); free(square); free(power); free(part); free(best);';
+  return [
+    '  double third_order = 0.0, third_estimate = 0.0, third_converged = 1.0;',
+    '  if (out3) {',
+    '    const size_t cube = units * units * units;',
+    '    double *g = (double *)malloc(sizeof(double) * (K + 1) * units), *square = (double *)malloc(sizeof(double) * (K + 1) * units);',
+    '    double *power = (double *)malloc(sizeof(double) * (K + 1) * units * units), *part = (double *)malloc(sizeof(double) * cube), *best = (double *)malloc(sizeof(double) * cube);',
+    `    if (!g || !square || !power || !part || !best) { ${free} free(gn); free(ge); free(var); free(var_error); free(partial); free(zero); return -1; }`,
+    '    /* g_k = ĝ_k sqrt(k!) / s^(k/2); Cov(phi^2(z_i), .) needs the g_k of phi^2 (Stein form) */',
+    '    for (int i = 0; i < n; i++) {',
+    '      const double mu = mean[i], s = k2[i * n + i], sd = s > 0 ? sqrt(s) : 1.0;',
+    '      double factorial = 1.0;',
+    '      for (int k = 0; k <= K; k++) {',
+    '        if (k > 0) factorial *= k;',
+    '        g[k * n + i] = gn[k * n + i] * sqrt(factorial) / pow(sd, k);',
+    '        if (!isfinite(g[k * n + i])) finite = 0;',
+    '        square[k * n + i] = 0.0;',
+    '      }',
+    '      const double m = g[i];',
+    '      if (!(s > 0)) { square[i] = m * m; out3[(i * n + i) * n + i] = 0.0; continue; }',
+    `      const int count = ${prefix}_points(mu, sd, 0, x, w);`,
+    '      double cube_ = 0.0;',
+    '      for (int t = 0; t < count; t++) {',
+    `        const double f = ${prefix}_phi(mu + sd * x[t]);`,
+    '        he[0] = 1.0; he[1] = x[t];',
+    '        for (int k = 1; k < K; k++) he[k + 1] = x[t] * he[k] - k * he[k - 1];',
+    '        for (int k = 0; k <= K; k++) square[k * n + i] += w[t] * f * f * he[k];',
+    '        cube_ += w[t] * (f - m) * (f - m) * (f - m);',
+    '      }',
+    '      for (int k = 0; k <= K; k++) square[k * n + i] /= pow(sd, k);',
+    '      out3[(i * n + i) * n + i] = cube_;',
+    '    }',
+    `    if (!finite) { ${free} free(gn); free(ge); free(var); free(var_error); free(partial); free(zero); return -2; }`,
+    '    for (int i = 0; i < n * n; i++) { power[i] = 1.0; for (int q = 1; q <= K; q++) power[q * n * n + i] = power[(q - 1) * n * n + i] * k2[i]; }',
+    '#define DISTINCT(i, j, k) ((i) != (j) && (j) != (k) && (i) != (k))',
+    '    /* Distinct i, j, k: shells of the three-vertex series; the entries with repeated indices are replaced below. */',
+    '    double *sum = (double *)calloc(cube, sizeof(double));',
+    `    if (!sum) { ${free} free(gn); free(ge); free(var); free(var_error); free(partial); free(zero); return -1; }`,
+    '    if (n >= 3) {',
+    '      double scale = 0.0, smallest = HUGE_VAL;',
+    '      int quiet = 0, growing = 0, best_order = 0;',
+    '      for (int i = 0; i < n; i++) scale = fmax(scale, pow(var[i], 1.5));',
+    `      for (int shell = 0; shell < ${shells}; shell++) {`,
+    '        for (size_t e = 0; e < cube; e++) part[e] = 0.0;',
+    `        for (int t = ${prefix}_third_start[shell]; t < ${prefix}_third_start[shell + 1]; t++) {`,
+    `          const int *q = ${prefix}_third_index + 6 * t;`,
+    `          const double c = ${prefix}_third_coefficient[t];`,
+    '          for (int i = 0; i < n; i++)',
+    '            for (int j = 0; j < n; j++)',
+    '              for (int k = 0; k < n; k++)',
+    '                part[(i * n + j) * n + k] += c * g[q[0] * n + i] * g[q[1] * n + j] * g[q[2] * n + k] * power[q[3] * n * n + i * n + j] * power[q[4] * n * n + i * n + k] * power[q[5] * n * n + j * n + k];',
+    '        }',
+    '        double size = 0.0;',
+    '        for (int i = 0; i < n; i++)',
+    '          for (int j = 0; j < n; j++)',
+    '            for (int k = 0; k < n; k++) {',
+    '              const size_t e = (i * n + j) * n + k;',
+    '              sum[e] += part[e];',
+    '              if (DISTINCT(i, j, k)) { size = fmax(size, fabs(part[e])); scale = fmax(scale, fabs(sum[e])); }',
+    '            }',
+    '        if (size < smallest) { smallest = size; for (size_t e = 0; e < cube; e++) best[e] = sum[e]; best_order = shell + 2; growing = 0; }',
+    '        else growing++;',
+    '        third_order = shell + 2; third_estimate = size;',
+    `        quiet = scale > 0 && size <= ${p.number(plan.tolerance)} * scale ? quiet + 1 : 0;`,
+    `        if (quiet >= ${THIRD_SERIES.quietShells} || (growing >= ${THIRD_SERIES.growingShells} && size > ${p.number(THIRD_SERIES.growth)} * smallest)) break;`,
+    '      }',
+    `      if (quiet < ${THIRD_SERIES.quietShells}) {`,
+    '        /* Only asymptotic here (strong correlations): the smallest shell is the usual size of the error, not a bound. */',
+    '        for (size_t e = 0; e < cube; e++) sum[e] = best[e];',
+    '        third_order = best_order; third_estimate = smallest; third_converged = 0.0;',
+    '      }',
+    '    }',
+    '    /* Repeated indices: E[(phi - m)^3] (set above) and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)) by the Mehler series. */',
+    '    for (int i = 0; i < n; i++)',
+    '      for (int j = 0; j < n; j++)',
+    '        for (int k = 0; k < n; k++) {',
+    '          const size_t e = (i * n + j) * n + k;',
+    '          if (DISTINCT(i, j, k)) { out3[e] = sum[e]; continue; }',
+    '          if (i == j && j == k) continue;',
+    '          const int a = i == j ? i : i == k ? i : j, b = i == j ? k : i == k ? j : i;',
+    '          double with_square = 0.0, with_phi = 0.0, factorial = 1.0;',
+    '          for (int q = 1; q <= K; q++) {',
+    '            factorial *= q;',
+    '            const double weight = power[q * n * n + a * n + b] / factorial * g[q * n + b];',
+    '            with_square += weight * square[q * n + a];',
+    '            with_phi += weight * g[q * n + a];',
+    '          }',
+    '          out3[e] = with_square - 2 * g[a] * with_phi;',
+    '        }',
+    '#undef DISTINCT',
+    `    ${free} free(sum);`,
+    '  }',
+  ];
 }
 
 /**
@@ -441,11 +564,11 @@ export function cNetworkFiles(layers: readonly EmittedLayer[], outputOrder: numb
       const reads = l.plan.kind === 'polynomial' ? Math.max(l.plan.inputOrder, 2) : 2;
       body.push(
         `  for (int r = 1; r <= ${post}; r++) { next[r] = (double *)calloc(power_of(${rows}, r), sizeof(double)); if (!next[r]) { status = -1; goto done; } }`,
-        `  if ((status = layer${k + 1}_cumulants(${Array.from({ length: l.plan.order }, (_, m) => `next[${m + 1}]`).join(', ')}, series ? series + ${4 * k} : NULL, ${rows}, ${Array.from({ length: reads }, (_, r) => (r + 1 <= Math.min(l.preOrder, l.reads) ? `z[${r + 1}]` : 'NULL')).join(', ')})) != 0) goto done;`,
+        `  if ((status = layer${k + 1}_cumulants(${Array.from({ length: l.plan.order }, (_, m) => `next[${m + 1}]`).join(', ')}, series ? series + ${SERIES * k} : NULL, ${rows}, ${Array.from({ length: reads }, (_, r) => (r + 1 <= Math.min(l.preOrder, l.reads) ? `z[${r + 1}]` : 'NULL')).join(', ')})) != 0) goto done;`,
       );
     } else {
       body.push(`  for (int r = 1; r <= ${post}; r++) { next[r] = ${`r <= ${l.preOrder} ? z[r] : NULL`}; if (r <= ${l.preOrder}) z[r] = NULL; }`);
-      body.push(`  if (series) series[${4 * k}] = series[${4 * k + 1}] = series[${4 * k + 2}] = series[${4 * k + 3}] = 0.0;`);
+      body.push(`  if (series) for (int e = 0; e < ${SERIES}; e++) series[${SERIES * k} + e] = e == 6 ? 1.0 : 0.0;`);
     }
     body.push(
       `  for (int r = 1; r <= ${outputOrder}; r++) {`,
@@ -473,7 +596,7 @@ export function cNetworkFiles(layers: readonly EmittedLayer[], outputOrder: numb
     comment([
       `Propagate input cumulants through the ${L} layers (widths ${widths.join(', ')}).`,
       `pre[l * ${outputOrder} + r - 1], post[l * ${outputOrder} + r - 1]: the caller's arrays of width_l^r doubles for layer l = 0…${L - 1}, order r = 1…${outputOrder} (row-major);`,
-      `series[4 * ${L}] (may be NULL): per layer the series order P, its bound and the quadrature errors;`,
+      `series[${SERIES} * ${L}] (may be NULL): per layer the series order P, its bound, the quadrature errors and κ3's series (as the layer functions);`,
       `input[r - 1], r = 1…${maxPre}: the input mean, covariance and higher cumulants (NULL = zero). Returns 0, -1 when memory runs out, or -2 when a layer's Gaussian expectation is not finite in float64.`,
     ]),
     'int corrmap_propagate(double **pre, double **post, double *series, const double *const *input);',
@@ -548,7 +671,7 @@ function cMain(layers: readonly EmittedLayer[], outputOrder: number, inputOrder:
     '    if (count < 0) { if (r <= 2) { fprintf(stderr, "%s: \\"%s\\" is missing\\n", argv[1], input_keys[r - 1]); return 2; } input[r - 1] = NULL; continue; }',
     '    if ((size_t)count != power_of(corrmap_widths[0], r)) { fprintf(stderr, "%s: \\"%s\\" has %ld numbers, expected %d^%d\\n", argv[1], input_keys[r - 1], count, corrmap_widths[0], r); return 2; }',
     '  }',
-    `  double *pre[${L * outputOrder}], *post[${L * outputOrder}], series[${4 * L}];`,
+    `  double *pre[${L * outputOrder}], *post[${L * outputOrder}], series[${SERIES * L}];`,
     `  for (int l = 0; l < ${L}; l++)`,
     `    for (int r = 1; r <= ${outputOrder}; r++) {`,
     `      pre[l * ${outputOrder} + r - 1] = (double *)calloc(power_of(corrmap_widths[l + 1], r), sizeof(double));`,
@@ -568,7 +691,10 @@ function cMain(layers: readonly EmittedLayer[], outputOrder: number, inputOrder:
     '      }',
     '      printf("}");',
     '    }',
-    '    printf(",\\"series\\":{\\"order\\":%.17g,\\"bound\\":%.17g,\\"quadrature\\":{\\"mean\\":%.17g,\\"cov\\":%.17g}}}", series[4 * l], series[4 * l + 1], series[4 * l + 2], series[4 * l + 3]);',
+    `    const double *s = series + ${SERIES} * l;`,
+    '    printf(",\\"series\\":{\\"order\\":%.17g,\\"bound\\":%.17g,\\"quadrature\\":{\\"mean\\":%.17g,\\"cov\\":%.17g}", s[0], s[1], s[2], s[3]);',
+    ...(outputOrder >= 3 ? ['    printf(",\\"third\\":{\\"order\\":%.17g,\\"estimate\\":%.17g,\\"converged\\":%s}", s[4], s[5], s[6] ? "true" : "false");'] : []),
+    '    printf("}}");',
     '  }',
     '  printf("]}\\n");',
     '  return 0;',

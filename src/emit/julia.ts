@@ -8,6 +8,7 @@ import { VARIABLE } from '../../symbolic/expression.ts';
 import { parse } from '../../symbolic/math.ts';
 import type { JuliaPrinter } from '../../symbolic/print/julia.ts';
 import { LOCAL_EXPANSION } from '../../numeric/general.ts';
+import { InputError } from '../../symbolic/errors.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { JULIA_SERIES, juliaSeriesHelpers } from './series-runtime.ts';
@@ -205,6 +206,8 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, hel
 const floatMatrix = (rows: readonly Float64Array[]) => `[${rows.map((r) => floats(r).slice(1, -1).replace(/,/g, '')).join('; ')}]`;
 
 function definitions(plan: ActivationPlan, name: string, p: JuliaPrinter, helpers: Set<string>): string[] {
+  if (plan.kind === 'gaussian' && plan.order >= 3)
+    throw new InputError(`φ(z) = ${plan.expression.source}: Julia output gives the mean and covariance of the Gaussian closure (order ≤ 2); numpy, jax, torch and c give κ3 too`);
   return plan.kind === 'polynomial' ? polynomialFunction(plan, name, p) : gaussianFunction(plan, name, p, helpers);
 }
 

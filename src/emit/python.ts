@@ -13,7 +13,7 @@ import type { GaussianPlan, PolynomialPlan, ActivationPlan } from './activation.
 import { PIECEWISE_RANGE } from './activation.ts';
 import { seriesProgram } from './series.ts';
 import { PYTHON_SERIES, pythonSeriesHelpers } from './series-runtime.ts';
-import { LOCAL_EXPANSION } from '../../numeric/general.ts';
+import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 
 const LETTERS = 'ijkl';
@@ -196,6 +196,7 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
       `    out['cov'] = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
     );
   } else lines.push('    P, bound = 0, 0.0');
+  if (plan.third) lines.push(...pythonThird(plan, name, p, phiAt));
   lines.push(
     '    # Relative errors the quadrature causes (numeric/general.ts tableErrors).',
     `    max_var = ${p.api.maxFloat('var')}`,
@@ -211,8 +212,74 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
       '    cov_error = (2 * max_sd * math.sqrt(max_d) + max_var_error) / max_var if max_var > 0 else (math.inf if max_d > 0 or max_var_error > 0 else 0.0)',
       "    quadrature = {'mean': quadrature['mean'], 'cov': cov_error}",
     );
-  lines.push(`    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': quadrature}`, '    return out');
+  lines.push(`    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': quadrature${plan.third ? ", 'third': third" : ''}}`, '    return out');
   return lines;
+}
+
+/** The module constant with the shells of κ3's three-vertex series for the function `name`. */
+const thirdTable = (name: string) => `_${name}_THIRD`;
+
+function thirdShellsLiteral(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
+  const shells = plan.third!.shells.map((shell) => `    [${shell.map(([c, ...rest]) => `(${p.number(c)}, ${rest.join(', ')})`).join(', ')}],`);
+  return [`# The shells of the three-vertex series (2, 3, … edges): (coefficient, q_i, q_j, q_k, powers of S_ij, S_ik, S_jk).`, `${thirdTable(name)} = [`, ...shells, ']'];
+}
+
+/**
+ * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
+ * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
+ * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ */
+function pythonThird(plan: GaussianPlan, name: string, p: NumPyPrinter, phiAt: (arg: string) => string): string[] {
+  const { xp } = p.api;
+  const K = plan.kmax;
+  const einsum = (spec: string, ...args: string[]) => `${xp}.einsum('${spec}', ${args.join(', ')})`;
+  return [
+    '    # g_k = ĝ_k sqrt(k!) / s^(k/2) and the powers of S for the three-vertex series',
+    `    factorial = [float(math.factorial(k)) for k in range(${K + 1})]`,
+    `    g = [gn[k] * math.sqrt(factorial[k]) / sd ** k for k in range(${K + 1})]`,
+    '    for k, gk in enumerate(g):',
+    `        if not bool(${xp}.all(${xp}.isfinite(gk))):`,
+    `            raise FloatingPointError('the third cumulant needs g_k = E[phi^(k)(z)] up to k = ${K}, which leave float64 range at these variances (tiny or huge): report orders <= 2')`,
+    '    powers = [1.0 + 0.0 * cov]',
+    `    for q in range(${K}):`,
+    '        powers.append(powers[-1] * cov)',
+    `    eye = ${p.api.eye('n')}`,
+    '    off = 1.0 - eye',
+    `    distinct = ${einsum('ij,ik,jk->ijk', 'off', 'off', 'off')}`,
+    `    k3 = ${p.api.zeros('(n, n, n)')}`,
+    "    third = {'order': 0, 'estimate': 0.0, 'converged': True}",
+    '    if n >= 3:',
+    `        scale = ${p.api.maxFloat('var')} ** 1.5`,
+    '        quiet, growing, smallest, best, best_order = 0, 0, math.inf, k3, 0',
+    `        for total, shell in enumerate(${thirdTable(name)}, start=2):`,
+    `            part = ${p.api.zeros('(n, n, n)')}`,
+    '            for c, qi, qj, qk, pij, pik, pjk in shell:',
+    `                part = part + c * ${einsum('i,j,k,ij,ik,jk->ijk', 'g[qi]', 'g[qj]', 'g[qk]', 'powers[pij]', 'powers[pik]', 'powers[pjk]')}`,
+    `            size = ${p.api.maxFloat(`${xp}.abs(part) * distinct`)}`,
+    '            k3 = k3 + part',
+    `            scale = max(scale, ${p.api.maxFloat(`${xp}.abs(k3) * distinct`)})`,
+    '            if size < smallest:',
+    '                smallest, best, best_order, growing = size, k3, total, 0',
+    '            else:',
+    '                growing += 1',
+    "            third = {'order': total, 'estimate': size, 'converged': True}",
+    `            quiet = quiet + 1 if scale > 0 and size <= ${p.number(plan.tolerance)} * scale else 0`,
+    `            if quiet >= ${THIRD_SERIES.quietShells} or (growing >= ${THIRD_SERIES.growingShells} and size > ${p.number(THIRD_SERIES.growth)} * smallest):`,
+    '                break',
+    `        if quiet < ${THIRD_SERIES.quietShells}:`,
+    '            # Only asymptotic here (strong correlations): the smallest shell is the usual size of the error, not a bound.',
+    "            k3, third = best, {'order': best_order, 'estimate': smallest, 'converged': False}",
+    '    # Repeated indices: E[(phi - m)^3] and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)).',
+    '    m = g[0]',
+    `    f = ${phiAt('(mu[:, None] + sd[:, None] * x)')}`,
+    `    square = _stein(f ** 2, x, w, ${K})`,
+    `    square = [${xp}.where(spread, square[k] * math.sqrt(factorial[k]) / sd ** k, (phi_mu ** 2 if k == 0 else 0.0 * mu)) for k in range(${K + 1})]`,
+    `    diagonal = ${xp}.where(spread, (w * (f - m[:, None]) ** 3).sum(-1), 0.0 * mu)`,
+    `    cross = lambda a: sum(powers[q] / factorial[q] * (a[q][:, None] * g[q][None, :]) for q in range(1, ${K + 1}))`,
+    '    pair = off * (cross(square) - 2 * m[:, None] * cross(g))',
+    `    out['k3'] = k3 * distinct + ${einsum('ab,ac->abc', 'eye', 'pair')} + ${einsum('ac,ab->abc', 'eye', 'pair')} + ${einsum('bc,ba->abc', 'eye', 'pair')} + ${einsum('ab,bc,a->abc', 'eye', 'eye', 'diagonal')}`,
+  ];
 }
 
 /**
@@ -290,10 +357,10 @@ function steinHelper(_p: NumPyPrinter): string[] {
 export function pythonDefinitions(plans: ReadonlyArray<{ plan: ActivationPlan; name: string }>, p: NumPyPrinter): string[] {
   const lines: string[] = [];
   const helpers = new Set<string>();
-  if (plans.some(({ plan }) => plan.kind === 'gaussian' && !plan.smoothed)) lines.push(...steinHelper(p), '');
+  if (plans.some(({ plan }) => plan.kind === 'gaussian' && (!plan.smoothed || plan.third))) lines.push(...steinHelper(p), '');
   for (const { plan, name } of plans) {
     if (plan.kind === 'polynomial') lines.push(...polynomialFunction(plan, name, p), '');
-    else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...gaussianFunction(plan, name, p, `_${name}_points`, helpers), '');
+    else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...(plan.third ? [...thirdShellsLiteral(plan, name, p), ''] : []), ...gaussianFunction(plan, name, p, `_${name}_points`, helpers), '');
   }
   return [...pythonSeriesHelpers(helpers, p.api), ...lines];
 }
