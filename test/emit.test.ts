@@ -308,6 +308,29 @@ describe('emitted network propagators', () => {
     compareLayers('numpy script', printed, referenceLayers(networkJson, stats, 2, 2), 2, statedBound(printed));
   });
 
+  it.skipIf(!numpy.python || !hasGcc())('with --output-order 3, NumPy and C propagators print κ3 of general layers as corrmap does', () => {
+    const network = {
+      layers: [
+        networkJson.layers[0],
+        { weight: [[0.6, -0.5, 0.4], [0.2, 0.7, 0.3], [0.1, 0.2, 0.9]], bias: [0, 0.1, 0.2], activation: 'relu(z)' },
+        { weight: [[1.1, -0.4, 0.2], [0.3, 0.9, 0.1], [0.2, 0.2, 0.5]], bias: [0.2, -0.1, 0], activation: 'z + 0.3*z^2' },
+      ],
+    };
+    writeFileSync(join(dir, 'stats.json'), JSON.stringify(stats));
+    const expected = referenceLayers(network, stats, 2, 3);
+    emitted(network, 'numpy', 2, 3, 'third.py');
+    emitted(network, 'c', 2, 3, 'third');
+    run('gcc', ['-std=c99', '-Wall', '-Werror', '-DCORRMAP_MAIN', 'third.c', '-lm', '-o', 'third'], { cwd: dir });
+    for (const [label, printed] of [
+      ['numpy', JSON.parse(run(numpy.python!, [join(dir, 'third.py'), join(dir, 'stats.json')]))],
+      ['c', JSON.parse(run(join(dir, 'third'), [join(dir, 'stats.json')]))],
+    ]) {
+      compareLayers(`${label} κ3`, printed, expected, 3, statedBound(printed));
+      // The relu layer's series is only asymptotic at these correlations: said so, as corrmap says it.
+      expect(printed.layers.slice(0, 2).map((l: any) => l.series.third.converged), label).toEqual([true, false]);
+    }
+  });
+
   it.skipIf(!hasGcc())('the C propagator compiled with -DCORRMAP_MAIN reads a stats file and prints the same', () => {
     writeFileSync(join(dir, 'stats.json'), JSON.stringify(stats));
     writeFileSync(join(dir, 'stats4.json'), JSON.stringify(statsK4));

@@ -6,6 +6,7 @@ import { gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { requiredInputOrder } from '../../symbolic/rule.ts';
 import { VERSION } from '../version.ts';
+import { THIRD_SERIES } from '../../numeric/general.ts';
 import type { ActivationPlan } from './activation.ts';
 
 /** Rules longer than this are shown by their first terms. */
@@ -57,6 +58,10 @@ export function planDescription(plan: ActivationPlan): string[] {
       `Truncation: the Mehler series stops at the smallest P <= ${plan.kmax} with max|rho|^(P+1) max_i R_i(P)/Var_i <= ${plan.tolerance} (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[phi^2] - g_0^2 by quadrature.`,
     );
   }
+  if (plan.third)
+    lines.push(
+      `Third cumulant: distinct i, j, k by the three-vertex series shell by shell (2…${plan.third.shells.length + 1} edges) until ${THIRD_SERIES.quietShells} shells in a row are <= ${plan.tolerance} of the largest entry (or max Var^(3/2)); where shells grow instead (strong correlations) the sum up to the smallest shell, marked not converged; the result's "third" gives the last shell, its size (the error estimate) and whether it converged. Repeated indices: E[(phi - m)^3] by quadrature and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)) by the Mehler series to k = ${plan.kmax} (docs/theory.md §Gaussian closure).`,
+    );
   lines.push(
     `Quadrature: ${rule}, nodes computed once by corrmap and embedded${g ? ' (for E[phi^2])' : ' (for g_k and E[phi^2])'}; the stated quadrature error is the difference from the rule with half the nodes.`,
   );
