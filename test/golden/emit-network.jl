@@ -9,7 +9,7 @@
 #     normalised: \hat g_k = g_k s^{k/2}/\sqrt{k!} = c_k \sqrt{k!}, c_k the Taylor coefficients of G(\mu + \sqrt{s}\,t, s) in t, k = 0…40 (series arithmetic in the code)
 #     \mathbb{E}[y_{i}] = g_{0}(i)
 #     \kappa(y_{i}, y_{j}) = g_{1}(i) \, g_{1}(j) \, \Sigma_{ij} + \frac{1}{2} \, g_{2}(i) \, g_{2}(j) \, \Sigma_{ij}^{2} + \frac{1}{6} \, g_{3}(i) \, g_{3}(j) \, \Sigma_{ij}^{3} + \dots
-#   Truncation: the Mehler series stops at the smallest P <= 40 with max|rho|^(P+1) max_i R_i(P)/Var_i <= 1e-8 (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[phi^2] - g_0^2 by quadrature.
+#   Truncation: the Mehler series stops at the smallest P <= 40 with max|rho|^(P+1) max_i R_i(P)/Var_i <= 1e-8 (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[(phi - phi(mu_i))^2] - (g_0 - phi(mu_i))^2 by quadrature (no cancellation at a large mean), or sum_k ĝ_k^2 where the local expansion is used; a unit of variance exactly 0 is the constant phi(mu_i).
 #   Quadrature: 160-node Gauss-Hermite rule, nodes computed once by corrmap and embedded (for E[phi^2]); the stated quadrature error is the difference from the rule with half the nodes.
 # Layer 2:
 #   phi(z) = z + 0.2*z^2

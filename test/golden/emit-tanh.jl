@@ -6,7 +6,7 @@
 #   where the quadrature does not resolve a unit's spread: \hat g_k = \sqrt{k!} \sum_{m \le 6} \binom{k+2m}{k} (2m-1)!! \, c_{k+2m}, c_j the Taylor coefficients of \varphi(\mu + \sqrt{s}\,t) (local expansion; error: twice the last term)
 #   \mathbb{E}[y_{i}] = g_{0}(i)
 #   \kappa(y_{i}, y_{j}) = g_{1}(i) \, g_{1}(j) \, \Sigma_{ij} + \frac{1}{2} \, g_{2}(i) \, g_{2}(j) \, \Sigma_{ij}^{2} + \frac{1}{6} \, g_{3}(i) \, g_{3}(j) \, \Sigma_{ij}^{3} + \dots
-# Truncation: the Mehler series stops at the smallest P <= 24 with max|rho|^(P+1) max_i R_i(P)/Var_i <= 1e-8 (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[phi^2] - g_0^2 by quadrature.
+# Truncation: the Mehler series stops at the smallest P <= 24 with max|rho|^(P+1) max_i R_i(P)/Var_i <= 1e-8 (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[(phi - phi(mu_i))^2] - (g_0 - phi(mu_i))^2 by quadrature (no cancellation at a large mean), or sum_k ĝ_k^2 where the local expansion is used; a unit of variance exactly 0 is the constant phi(mu_i).
 # Quadrature: 160-node Gauss-Hermite rule, nodes computed once by corrmap and embedded (for g_k and E[phi^2]); the stated quadrature error is the difference from the rule with half the nodes.
 #
 # Do not edit: regenerate with the command above.
