@@ -81,6 +81,9 @@ function affineRoots(act: Activation, levels: (atom: AtomSpec, arity: number) =>
   return [...new Set(points)].sort((a, b) => a - b);
 }
 
+/** Half-width of the normal range piecewise quadrature covers: the mass outside ±13 is 1e-38. */
+export const PIECEWISE_RANGE = 13;
+
 /**
  * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
  * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
@@ -96,7 +99,7 @@ export function piecewiseExpectation(
   weight?: (x: number) => number,
 ): { value: number; error: number } {
   const sigma = Math.sqrt(s);
-  const L = 13;
+  const L = PIECEWISE_RANGE;
   const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
   // Each estimate with Σ|terms|: rounding in the sum is ~1e-16 of it, whatever the cancellation.
   const estimate = (n: number): [number, number] => {

@@ -21,8 +21,8 @@ export const MAX_EMITTED_TERMS = 20_000;
 export const MAX_EMITTED_GAUSSIAN_ORDER = 3;
 /** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks on x ∈ [−13, 13]. */
 export const QUADRATURE_NODES = { hermite: 160, legendre: 96 } as const;
-/** Half of the normal range the piecewise rule covers: the mass outside is 1e-38. */
-export const PIECEWISE_RANGE = 13;
+/** The normal range the piecewise rule covers, as corrmap's own quadrature (numeric/general.ts). */
+export { PIECEWISE_RANGE } from '../../numeric/general.ts';
 
 export interface QuadratureRule {
   /** 'hermite': E[f(X)] ≈ Σ w f(x); 'legendre': per piece of [−L, L] between the kinks, with the normal density. */
