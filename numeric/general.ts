@@ -17,6 +17,9 @@ import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 
+/** What the series of the Gaussian closure may leave out (relative): the Mehler truncation's target. */
+export const CLOSURE_TOLERANCE = 1e-8;
+
 /** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
 export const MAX_SMOOTHED_K = { closedForm: 40, quadrature: 24 } as const;
 
@@ -78,6 +81,9 @@ function affineRoots(act: Activation, levels: (atom: AtomSpec, arity: number) =>
   return [...new Set(points)].sort((a, b) => a - b);
 }
 
+/** Half-width of the normal range piecewise quadrature covers: the mass outside ±13 is 1e-38. */
+export const PIECEWISE_RANGE = 13;
+
 /**
  * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
  * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
@@ -93,7 +99,7 @@ export function piecewiseExpectation(
   weight?: (x: number) => number,
 ): { value: number; error: number } {
   const sigma = Math.sqrt(s);
-  const L = 13;
+  const L = PIECEWISE_RANGE;
   const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
   // Each estimate with Σ|terms|: rounding in the sum is ~1e-16 of it, whatever the cancellation.
   const estimate = (n: number): [number, number] => {
@@ -253,6 +259,37 @@ function normalizedStein(f: (z: number) => number, splits: readonly number[], sm
 }
 
 /**
+ * The local expansion of ĝ_k in derivatives of φ at μ: M further even orders per k; it is tried where
+ * the quadrature's noise exceeds `noiseRatio` of the spread it resolves and no kink lies within
+ * `kinkClearance` standard deviations; its error is `lastTerm` × the last term kept plus `rounding` ε ×
+ * the sum of the terms' sizes. Emitted code (src/emit) reads the same numbers.
+ */
+export const LOCAL_EXPANSION = { terms: 6, noiseRatio: 1e-6, kinkClearance: 40, lastTerm: 2, rounding: 16 } as const;
+
+/**
+ * w[k][m] = √k! C(k + 2m, k) (2m − 1)!!: ĝ_k = Σ_m w[k][m] c̃_{k+2m} (localExpansion), computed once.
+ */
+export function localExpansionWeights(K: number, M: number = LOCAL_EXPANSION.terms): Float64Array[] {
+  const out: Float64Array[] = [];
+  let factorial = 1;
+  for (let k = 0; k <= K; k++) {
+    if (k > 0) factorial *= k;
+    const w = new Float64Array(M + 1);
+    let binomial = 1; // C(k + 2m, k)
+    let doubleFactorial = 1; // (2m − 1)!!
+    for (let m = 0; m <= M; m++) {
+      if (m > 0) {
+        binomial = (binomial * (k + 2 * m - 1) * (k + 2 * m)) / ((2 * m - 1) * (2 * m));
+        doubleFactorial *= 2 * m - 1;
+      }
+      w[m] = Math.sqrt(factorial) * binomial * doubleFactorial;
+    }
+    out.push(w);
+  }
+  return out;
+}
+
+/**
  * ĝ_k from derivatives of φ at μ, for a spread so small next to φ's own scale that values of φ no
  * longer resolve it (tanh at μ = 2, s = 1e-30: φ(μ + √s x) rounds to φ(μ)). With c̃_j the Taylor
  * coefficients of φ(μ + σt) in t, E[φ^{(k)}(μ + σX)] σ^k/k! = Σ_m c̃_{k+2m} C(k+2m, k) (2m−1)!!, so
@@ -261,7 +298,7 @@ function normalizedStein(f: (z: number) => number, splits: readonly number[], sm
  * fall off.
  */
 function localExpansion(act: Activation, mu: number, sigma: number, K: number): { g: Float64Array; errors: Float64Array } | undefined {
-  const M = 6;
+  const M = LOCAL_EXPANSION.terms;
   let series: Float64Array;
   try {
     series = taylorCoefficients(act.expression.node, VARIABLE, mu, K + 2 * M, {}, FLOAT64_FUNCTIONS, sigma);
@@ -269,29 +306,21 @@ function localExpansion(act: Activation, mu: number, sigma: number, K: number): 
     if (err instanceof RangeError) return undefined;
     throw err;
   }
+  const weights = localExpansionWeights(K, M);
   const g = new Float64Array(K + 1);
   const errors = new Float64Array(K + 1);
-  let factorial = 1;
   for (let k = 0; k <= K; k++) {
-    if (k > 0) factorial *= k;
     let sum = 0;
     let magnitude = 0;
     let last = 0;
-    let binomial = 1; // C(k + 2m, k)
-    let doubleFactorial = 1; // (2m − 1)!!
     for (let m = 0; m <= M; m++) {
-      if (m > 0) {
-        binomial = (binomial * (k + 2 * m - 1) * (k + 2 * m)) / ((2 * m - 1) * (2 * m));
-        doubleFactorial *= 2 * m - 1;
-      }
-      last = series[k + 2 * m] * binomial * doubleFactorial;
+      last = series[k + 2 * m] * weights[k][m];
       sum += last;
       magnitude += Math.abs(last);
     }
     if (!Number.isFinite(sum)) return undefined;
-    const root = Math.sqrt(factorial);
-    g[k] = root * sum;
-    errors[k] = root * (2 * Math.abs(last) + 16 * Number.EPSILON * magnitude);
+    g[k] = sum;
+    errors[k] = LOCAL_EXPANSION.lastTerm * Math.abs(last) + LOCAL_EXPANSION.rounding * Number.EPSILON * magnitude;
   }
   return { g, errors };
 }
@@ -350,7 +379,7 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
       // within 40 standard deviations rules it out (the expansion does not see it).
       const noise = Math.hypot(...r.errors.subarray(1));
       const spread = Math.hypot(...r.g.subarray(1));
-      if (noise > 1e-6 * spread && kinks.every((k) => Math.abs(k - mu) > 40 * sigma)) {
+      if (noise > LOCAL_EXPANSION.noiseRatio * spread && kinks.every((k) => Math.abs(k - mu) > LOCAL_EXPANSION.kinkClearance * sigma)) {
         const local = localExpansion(act, mu, sigma, K);
         if (local && Math.hypot(...local.errors.subarray(1)) < noise) {
           r = local;
@@ -501,7 +530,7 @@ export function exactBivariateAtom(act: Activation, bound: number, tolerance: nu
  * is what the series still owes the exact variance (Cauchy–Schwarz bounds the remainder by it);
  * the diagonal is Var_i itself.
  */
-export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: number, tolerance = 1e-8): GaussianLayerResult {
+export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: number, tolerance = CLOSURE_TOLERANCE): GaussianLayerResult {
   const n = pre.size;
   const mean = pre.mean;
   const cov = pre.order(2) ?? new Float64Array(n * n);
@@ -570,6 +599,18 @@ export function gaussianLayer(act: Activation, pre: Cumulants, outputOrder: numb
 /** Sum of the powers of Σ in a term: its number of edges. */
 const edges = (t: { cumulants: readonly { power: number }[] }) => t.cumulants.reduce((e, c) => e + c.power, 0);
 
+/** The connected three-vertex diagrams with `total` edges (symbolic/gaussian.ts): one shell of κ3's series. */
+export function thirdShell(total: number) {
+  return { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
+}
+
+/**
+ * When the three-vertex series for κ3 stops: after `quietShells` shells in a row below the tolerance
+ * (converged), or once `growingShells` shells in a row have grown past `growth` × the smallest
+ * (only asymptotic), and at shell `maxShell` at the latest. Emitted code (src/emit) reads the same numbers.
+ */
+export const THIRD_SERIES = { quietShells: 2, growingShells: 4, growth: 1e4, maxShell: 40 } as const;
+
 /**
  * κ3 of the outputs. Distinct i, j, k: the connected three-vertex diagrams, shell by shell (a + b + c
  * edges), until two shells in a row add less than the tolerance; what the next shell would add is
@@ -602,8 +643,8 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
     let smallest = Infinity;
     let best = new Float64Array(tensor.length);
     let bestOrder = 0;
-    for (let total = 2; total <= Math.min(K, 40); total++) {
-      const shell = { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
+    for (let total = 2; total <= Math.min(K, THIRD_SERIES.maxShell); total++) {
+      const shell = thirdShell(total);
       const part = evaluateTerms(shell, table.g, pre);
       let size = 0;
       for (let e = 0; e < part.length; e++) {
@@ -626,9 +667,9 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       quiet = scale > 0 && size <= tolerance * scale ? quiet + 1 : 0;
       // Stop when converged, or when shells have grown for a while and far past the smallest one
       // (a polynomial's shells may grow before they vanish; an asymptotic series' keep growing).
-      if (quiet >= 2 || (growing >= 4 && size > 1e4 * smallest)) break;
+      if (quiet >= THIRD_SERIES.quietShells || (growing >= THIRD_SERIES.growingShells && size > THIRD_SERIES.growth * smallest)) break;
     }
-    if (quiet < 2) {
+    if (quiet < THIRD_SERIES.quietShells) {
       // Only asymptotic here (strong correlations): the smallest shell is the usual size of the
       // error, not a bound, so the block is an approximation (numeric/general.ts exactOrderOf).
       converged = false;

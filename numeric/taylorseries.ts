@@ -108,8 +108,42 @@ function integrate(value0: number, derivative: Series, a: Series): Series {
   return out;
 }
 
-/** The Taylor target's known functions: series arithmetic of its own for the elementary ones. */
-const PRIMITIVES: Readonly<Record<string, (a: Series) => Series>> = {
+/** tanh(a) = (1 − e^{−2a})/(1 + e^{−2a}) for a ≥ 0 (odd otherwise): no overflow for large |a|. */
+function tanh(a: Series): Series {
+  if (a[0] < 0) return tanh(a.map((v) => -v)).map((v) => -v);
+  const e = exp(a.map((v) => -2 * v));
+  return div(e.map((v, k) => (k === 0 ? 1 : 0) - v), e.map((v, k) => (k === 0 ? 1 : 0) + v));
+}
+
+/** Functions with series arithmetic of their own (every other function comes from its atom). */
+export const SERIES_PRIMITIVES = ['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh'] as const;
+export type SeriesPrimitive = (typeof SERIES_PRIMITIVES)[number];
+
+/**
+ * The operations of truncated series arithmetic. Float64 series evaluate them; emitted code
+ * (src/emit/series.ts) writes them as calls of the target's series helpers, so one tree walk decides
+ * for both which function is expanded how.
+ */
+export interface SeriesAlgebra<S> {
+  constant(value: number): S;
+  /** The value of a series known to be constant, else undefined. */
+  constantValue(a: S): number | undefined;
+  add(a: S, b: S): S;
+  subtract(a: S, b: S): S;
+  negate(a: S): S;
+  mul(a: S, b: S): S;
+  div(a: S, b: S): S;
+  powConst(a: S, p: number): S;
+  primitive(name: SeriesPrimitive, a: S): S;
+  /** Whether the function's float64 value at a point is available (for antiderivatives). */
+  hasValue(name: string): boolean;
+  /** F with F′ = derivative · a′ and F_0 = F(a_0) (Φ, erf: functions defined as integrals). */
+  antiderivative(name: string, derivative: S, a: S): S;
+  /** A sub-tree the algebra takes whole (emitted code: one free of the expansion variable), if any. */
+  leaf?(node: MathNode, bound: (name: string) => S | undefined): S | undefined;
+}
+
+const PRIMITIVES: Readonly<Record<SeriesPrimitive, (a: Series) => Series>> = {
   exp,
   log,
   sqrt: (a) => powConst(a, 0.5),
@@ -118,11 +152,21 @@ const PRIMITIVES: Readonly<Record<string, (a: Series) => Series>> = {
   tanh,
 };
 
-/** tanh(a) = (1 − e^{−2a})/(1 + e^{−2a}) for a ≥ 0 (odd otherwise): no overflow for large |a|. */
-function tanh(a: Series): Series {
-  if (a[0] < 0) return tanh(a.map((v) => -v)).map((v) => -v);
-  const e = exp(a.map((v) => -2 * v));
-  return div(e.map((v, k) => (k === 0 ? 1 : 0) - v), e.map((v, k) => (k === 0 ? 1 : 0) + v));
+/** Float64 series of K + 1 coefficients; `scalar` gives functions' values at the expansion point. */
+export function float64Series(K: number, scalar: Readonly<Record<string, (x: number) => number>> = FLOAT64_FUNCTIONS): SeriesAlgebra<Series> {
+  return {
+    constant: (v) => constant(v, K),
+    constantValue: (a) => (a.some((v, k) => k > 0 && v !== 0) ? undefined : a[0]),
+    add: (a, b) => a.map((v, k) => v + b[k]),
+    subtract: (a, b) => a.map((v, k) => v - b[k]),
+    negate: (a) => a.map((v) => -v),
+    mul,
+    div,
+    powConst,
+    primitive: (name, a) => PRIMITIVES[name](a),
+    hasValue: (name) => name in scalar,
+    antiderivative: (name, derivative, a) => integrate(scalar[name](a[0]), derivative, a),
+  };
 }
 
 /** Parsed definitions and derivative rules of the atoms (symbolic/atoms), parsed once. */
@@ -153,27 +197,25 @@ export function taylorCoefficients(
 ): Series {
   const start = constant(x0, K);
   if (K >= 1) start[1] = step;
-  return walkSeries(node, (name) => (name === variable ? start : name in values ? constant(values[name], K) : undefined), K, scalar);
+  return walkSeries(node, (name) => (name === variable ? start : name in values ? constant(values[name], K) : undefined), float64Series(K, scalar));
 }
 
-function walkSeries(
-  node: MathNode,
-  bound: (name: string) => Series | undefined,
-  K: number,
-  scalar: Readonly<Record<string, (x: number) => number>>,
-): Series {
-  const walk = (n: MathNode): Series => {
+/** The series of a tree whose symbols are `bound`, in any series algebra. */
+export function walkSeries<S>(node: MathNode, bound: (name: string) => S | undefined, algebra: SeriesAlgebra<S>): S {
+  const walk = (n: MathNode): S => {
+    const leaf = algebra.leaf?.(n, bound);
+    if (leaf !== undefined) return leaf;
     const any = n as unknown as { type: string; name?: string; value?: unknown; fn?: string | { name: string }; args?: MathNode[]; content?: MathNode };
     switch (n.type) {
       case 'ConstantNode':
-        return constant(Number(any.value), K);
+        return algebra.constant(Number(any.value));
       case 'SymbolNode': {
         const name = any.name!;
         const series = bound(name);
-        if (series) return series;
+        if (series !== undefined) return series;
         const v = NAMED_CONSTANTS[name];
         if (v === undefined) throw new RangeError(`no value for the symbol "${name}"`);
-        return constant(v, K);
+        return algebra.constant(v);
       }
       case 'ParenthesisNode':
         return walk(any.content!);
@@ -181,27 +223,26 @@ function walkSeries(
         const args = any.args!.map(walk);
         switch (any.fn) {
           case 'add':
-            return args[0].map((v, k) => v + args[1][k]);
+            return algebra.add(args[0], args[1]);
           case 'subtract':
-            return args[0].map((v, k) => v - args[1][k]);
+            return algebra.subtract(args[0], args[1]);
           case 'unaryMinus':
-            return args[0].map((v) => -v);
+            return algebra.negate(args[0]);
           case 'unaryPlus':
             return args[0];
           case 'multiply':
-            return mul(args[0], args[1]);
+            return algebra.mul(args[0], args[1]);
           case 'divide':
-            return div(args[0], args[1]);
+            return algebra.div(args[0], args[1]);
           case 'pow': {
-            const e = args[1];
-            if (e.some((v, k) => k > 0 && v !== 0)) return exp(mul(e, log(args[0])));
-            const p = e[0];
+            const p = algebra.constantValue(args[1]);
+            if (p === undefined) return algebra.primitive('exp', algebra.mul(args[1], algebra.primitive('log', args[0])));
             if (Number.isInteger(p) && p >= 0 && p <= 64) {
-              let out = constant(1, K);
-              for (let k = 0; k < p; k++) out = mul(out, args[0]);
+              let out = algebra.constant(1);
+              for (let k = 0; k < p; k++) out = algebra.mul(out, args[0]);
               return out;
             }
-            return powConst(args[0], p);
+            return algebra.powConst(args[0], p);
           }
         }
         throw new RangeError(`no Taylor arithmetic for the operator "${any.fn}"`);
@@ -210,13 +251,12 @@ function walkSeries(
         const name = (any.fn as { name: string }).name;
         const args = any.args!.map(walk);
         const a = args[0];
-        const primitive = PRIMITIVES[name];
-        if (primitive && args.length === 1) return primitive(a);
+        if ((SERIES_PRIMITIVES as readonly string[]).includes(name) && args.length === 1) return algebra.primitive(name as SeriesPrimitive, a);
         const atom = atomNamed(name);
         const argument = (symbol: string) => (symbol === 'z' ? a : undefined);
-        if (atom?.antiderivative && atom.derivative && scalar[name])
-          return integrate(scalar[name](a[0]), walkSeries(parsedRule(atom.derivative), argument, K, scalar), a);
-        if (atom?.definition && (atom.arity ?? 1) === 1) return walkSeries(parsedRule(atom.definition), argument, K, scalar);
+        if (atom?.antiderivative && atom.derivative && algebra.hasValue(name))
+          return algebra.antiderivative(name, walkSeries(parsedRule(atom.derivative), argument, algebra), a);
+        if (atom?.definition && (atom.arity ?? 1) === 1) return walkSeries(parsedRule(atom.definition), argument, algebra);
         throw new RangeError(`no Taylor arithmetic for the function "${name}"`);
       }
     }

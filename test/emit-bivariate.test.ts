@@ -5,7 +5,9 @@
  * its tolerance. NumPy, the JAX output over a NumPy stand-in, PyTorch and C99 must reproduce the
  * float64 reference evaluator to 1e-10 relative; the same code with the switch to the exact form
  * removed, or with the emitted Φ₂ reduced to its Drezner–Wesolowsky form (Genz's high-correlation branch
- * dropped), must not.
+ * dropped), must not. A unit of tiny variance next to a large mean (s = 1e-6 at μ = 1000) is spread,
+ * not constant, in the exact form as in corrmap's: NumPy and C reproduce its pairs, and the same code
+ * with a unit made constant below s = 1e-10 (1 + μ²) does not.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,16 +41,16 @@ const ATOMS: Record<string, string> = {
 
 /**
  * Units z_i = m_i + σ_i (±a w + √(1 − a²) e_i), a² = 0.995, so |ρ_ij| = 0.995 between the first
- * four; the fifth is the first again (ρ = 1 exactly).
+ * four; the fifth is the first again (ρ = 1 exactly), or with `tiny` a unit at ρ = 0.995 to the others
+ * with mean 1000 and variance 1e-6.
  */
-function correlatedInput(rng: Random): Cumulants {
+function correlatedInput(rng: Random, tiny = false): Cumulants {
   const mean = Float64Array.from({ length: N }, () => 0.6 * (rng.uniform() - 0.5));
   const sd = Float64Array.from({ length: N }, () => 0.5 + rng.uniform());
-  const signs = [1, -1, 1, 1];
+  const signs = [1, -1, 1, 1, 1];
   const a2 = 0.995;
-  mean[4] = mean[0];
-  sd[4] = sd[0];
-  const unit = (i: number) => (i === 4 ? 0 : i);
+  [mean[4], sd[4]] = tiny ? [1000, 1e-3] : [mean[0], sd[0]];
+  const unit = (i: number) => (i === 4 && !tiny ? 0 : i);
   const cov = new Float64Array(N * N);
   for (let i = 0; i < N; i++)
     for (let j = 0; j < N; j++) cov[i * N + j] = sd[i] * sd[j] * (unit(i) === unit(j) ? 1 : signs[unit(i)] * signs[unit(j)] * a2);
@@ -71,8 +73,8 @@ beforeAll(() => {
 }, 120_000);
 
 /** Largest error of mean and covariance relative to the largest reference entry. */
-function errors(name: string, mean: number[], cov: number[]): number[] {
-  return references.get(name)!.map((want, m) => {
+function errors(name: string, mean: number[], cov: number[], from = references): number[] {
+  return from.get(name)!.map((want, m) => {
     const got = m === 0 ? mean : cov;
     expect(got.length).toBe(want.length);
     let worst = 0;
@@ -83,12 +85,12 @@ function errors(name: string, mean: number[], cov: number[]): number[] {
 
 const args = { mean: Array.from(input.mean), cov: nestedArray(input.order(2)!, N, 2) };
 
-function pythonJobs(target: 'numpy' | 'jax' | 'torch', edit: (text: string) => string = (t) => t, tag = 'b') {
-  return Object.entries(ATOMS).map(([name, source]) => {
+function pythonJobs(target: 'numpy' | 'jax' | 'torch', edit: (text: string) => string = (t) => t, tag = 'b', names = Object.keys(ATOMS), at = args) {
+  return names.map((name) => {
     const module = `${tag}_${target}_${name}`;
-    const [file] = emitActivation(plans.get(name)!, target, `corrmap emit '${source}' --target ${target}`);
+    const [file] = emitActivation(plans.get(name)!, target, `corrmap emit '${ATOMS[name]}' --target ${target}`);
     writeFileSync(join(dir, `${module}.py`), edit(file.text));
-    return { module, args };
+    return { module, args: at };
   });
 }
 
@@ -99,6 +101,39 @@ function checkPython(results: any[], label: string): void {
     const e = errors(name, [out.mean].flat(), [out.cov].flat(Infinity) as number[]);
     e.forEach((err, m) => expect(err, `${label} ${name}, order ${m + 1}: ${err.toExponential(2)}`).toBeLessThanOrEqual(1e-10));
   });
+}
+
+/**
+ * The C99 functions of `names` compiled with gcc -std=c99 -Wall -Werror (each source through `edit`)
+ * and a driver run on `at`: per name the series order, the mean and the covariance.
+ */
+function runC(names: readonly string[], at: Cumulants, tag: string, edit: (text: string) => string = (t) => t): Array<{ order: number; mean: number[]; cov: number[] }> {
+  const driver = ['#include <stdio.h>', `static const double in1[${N}] = {${Array.from(at.mean).join(', ')}};`, `static const double in2[${N * N}] = {${Array.from(at.order(2)!).join(', ')}};`];
+  const sources: string[] = [];
+  const calls: string[] = [];
+  names.forEach((name, k) => {
+    const fn = `${tag}_${name}`;
+    const [h, c] = cActivationFiles(plans.get(name)!, new CPrinter(), ['test'], `${fn}.h`, fn);
+    writeFileSync(join(dir, `${fn}.h`), h.text);
+    writeFileSync(join(dir, `${fn}.c`), edit(c.text));
+    sources.push(`${fn}.c`);
+    driver.push(`int ${fn}(double *out1, double *out2, double *series, int n, const double *in1, const double *in2);`);
+    calls.push(
+      '  {',
+      `    double o1[${N}], o2[${N * N}], s[7];`,
+      `    ${fn}(o1, o2, s, ${N}, in1, in2);`,
+      `    printf("%s{\\"order\\":%.17g,\\"mean\\":[", ${k} ? "," : "", s[0]);`,
+      `    for (int e = 0; e < ${N}; e++) printf("%s%.17g", e ? "," : "", o1[e]);`,
+      '    printf("],\\"cov\\":[");',
+      `    for (int e = 0; e < ${N * N}; e++) printf("%s%.17g", e ? "," : "", o2[e]);`,
+      '    printf("]}");',
+      '  }',
+    );
+  });
+  driver.push('int main(void) {', '  printf("[");', ...calls, '  printf("]\\n");', '  return 0;', '}');
+  writeFileSync(join(dir, `${tag}_driver.c`), driver.join('\n'));
+  run('gcc', ['-std=c99', '-Wall', '-Werror', `${tag}_driver.c`, ...sources, '-lm', '-o', `${tag}_driver`], { cwd: dir });
+  return JSON.parse(run(join(dir, `${tag}_driver`), []));
 }
 
 const numpy = pythonWith(['numpy', 'scipy.special']);
@@ -138,32 +173,7 @@ describe('emitted Φ₂ forms at |ρ| ≥ 0.99', () => {
   });
 
   it.skipIf(!hasGcc())('C99 compiles with gcc -std=c99 -Wall -Werror and reproduces it', () => {
-    const driver = ['#include <stdio.h>', `static const double in1[${N}] = {${args.mean.join(', ')}};`, `static const double in2[${N * N}] = {${Array.from(input.order(2)!).join(', ')}};`];
-    const sources: string[] = [];
-    const calls: string[] = [];
-    Object.keys(ATOMS).forEach((name, k) => {
-      const fn = `bivariate_${name}`;
-      const [h, c] = cActivationFiles(plans.get(name)!, new CPrinter(), ['test'], `${fn}.h`, fn);
-      writeFileSync(join(dir, `${fn}.h`), h.text);
-      writeFileSync(join(dir, `${fn}.c`), c.text);
-      sources.push(`${fn}.c`);
-      driver.push(`int ${fn}(double *out1, double *out2, double *series, int n, const double *in1, const double *in2);`);
-      calls.push(
-        '  {',
-        `    double o1[${N}], o2[${N * N}], s[4];`,
-        `    ${fn}(o1, o2, s, ${N}, in1, in2);`,
-        `    printf("%s{\\"order\\":%.17g,\\"mean\\":[", ${k} ? "," : "", s[0]);`,
-        `    for (int e = 0; e < ${N}; e++) printf("%s%.17g", e ? "," : "", o1[e]);`,
-        '    printf("],\\"cov\\":[");',
-        `    for (int e = 0; e < ${N * N}; e++) printf("%s%.17g", e ? "," : "", o2[e]);`,
-        '    printf("]}");',
-        '  }',
-      );
-    });
-    driver.push('int main(void) {', '  printf("[");', ...calls, '  printf("]\\n");', '  return 0;', '}');
-    writeFileSync(join(dir, 'bivariate_driver.c'), driver.join('\n'));
-    run('gcc', ['-std=c99', '-Wall', '-Werror', 'bivariate_driver.c', ...sources, '-lm', '-o', 'bivariate_driver'], { cwd: dir });
-    const results = JSON.parse(run(join(dir, 'bivariate_driver'), []));
+    const results = runC(Object.keys(ATOMS), input, 'bivariate');
     Object.keys(ATOMS).forEach((name, k) => {
       expect(results[k].order, `c ${name}: the exact form was used`).toBe(0);
       errors(name, results[k].mean, results[k].cov).forEach((err, m) => expect(err, `c ${name}, order ${m + 1}: ${err.toExponential(2)}`).toBeLessThanOrEqual(1e-10));
@@ -194,6 +204,80 @@ describe('emitted Φ₂ forms at |ρ| ≥ 0.99', () => {
           for (let e = 0; e < t.length; e++) worst = Math.max(worst, Math.abs(got[e] - t[e]));
           expect(worst / maxAbs(t), `layer ${l + 1} ${side} order ${r}`).toBeLessThanOrEqual(1e-10);
         }
+    });
+  });
+
+  it.skipIf(!numpy.python)('κ3 where the covariance takes the exact form: the three-vertex series as corrmap sums it (converged or not), to 1e-10', () => {
+    const names = ['relu', 'affine_relu'];
+    const jobs = names.map((name) => {
+      const module = `third_${name}`;
+      const [file] = emitActivation(planActivation(parseActivation(ATOMS[name]), 3), 'numpy', `corrmap emit '${ATOMS[name]}' --target numpy --order 3`);
+      writeFileSync(join(dir, `${module}.py`), file.text);
+      return { module, args };
+    });
+    const results = runPythonJobs(numpy.python!, dir, jobs);
+    names.forEach((name, k) => {
+      const r = gaussianLayer(activationOf(parseActivation(ATOMS[name])), input, 3);
+      const out = results[k];
+      expect(out.truncation.order, `${name}: the exact form was used`).toBe(0);
+      expect(out.truncation.third.order, name).toBe(r.thirdTruncation!.order);
+      expect(Boolean(out.truncation.third.converged), name).toBe(r.thirdTruncation!.converged);
+      const want = r.post.order(3)!;
+      const got = [out.k3].flat(Infinity) as number[];
+      let worst = 0;
+      for (let e = 0; e < want.length; e++) worst = Math.max(worst, Math.abs(got[e] - want[e]));
+      expect(worst / maxAbs(want), `${name} κ3`).toBeLessThanOrEqual(1e-10);
+    });
+  });
+
+  describe('a unit of tiny variance next to a large mean takes the exact form as in corrmap', () => {
+    const TINY = ['relu', 'affine_relu'];
+    const tinyInput = correlatedInput(new Random(20261203), true);
+    const tinyArgs = { mean: Array.from(tinyInput.mean), cov: nestedArray(tinyInput.order(2)!, N, 2) };
+    /** The constant-unit cut-off emitted code once had: s ≤ 1e-10 (1 + μ²) returned 0 for the pair. */
+    const OLD_PYTHON = (t: string) => {
+      const exact = '& spread[None, :], k2, 0.0 * k2)';
+      expect(t).toContain(exact);
+      return t.replace('spread[:, None] ' + exact, '(s > 1e-10 * (1.0 + mu * mu))[:, None] & (s > 1e-10 * (1.0 + mu * mu))[None, :], k2, 0.0 * k2)');
+    };
+    const OLD_C = (t: string) => {
+      const exact = 'if (!(si > 0) || !(sj > 0)) return 0.0;';
+      expect(t).toContain(exact);
+      return t.replace(exact, 'if (!(si > 1e-10 * (1.0 + mui * mui)) || !(sj > 1e-10 * (1.0 + muj * muj))) return 0.0;');
+    };
+    const want = new Map<string, Float64Array[]>();
+    beforeAll(() => {
+      for (const name of TINY) {
+        const r = gaussianLayer(activationOf(parseActivation(ATOMS[name])), tinyInput, 2);
+        expect(r.covarianceTruncation.order, name).toBe(0);
+        want.set(name, [r.post.order(1)!, r.post.order(2)!]);
+      }
+      // The pairs with the tiny unit carry weight: the cut-off's 0 would be far off.
+      const c = want.get('relu')![1];
+      expect(Math.abs(c[0 * N + 4]) / maxAbs(c)).toBeGreaterThan(1e-4);
+    });
+    const worst = (name: string, mean: number[], cov: number[]) => Math.max(...errors(name, mean, cov, want));
+
+    it.skipIf(!numpy.python)('NumPy reproduces the reference to 1e-10; with the old cut-off it does not', () => {
+      const good = runPythonJobs(numpy.python!, dir, pythonJobs('numpy', (t) => t, 'now_tiny', TINY, tinyArgs));
+      const old = runPythonJobs(numpy.python!, dir, pythonJobs('numpy', OLD_PYTHON, 'old_tiny', TINY, tinyArgs));
+      TINY.forEach((name, k) => {
+        expect(good[k].truncation.order, name).toBe(0);
+        const e = worst(name, [good[k].mean].flat(), [good[k].cov].flat(Infinity) as number[]);
+        expect(e, `numpy ${name}: ${e.toExponential(2)}`).toBeLessThanOrEqual(1e-10);
+        expect(worst(name, [old[k].mean].flat(), [old[k].cov].flat(Infinity) as number[]), `old cut-off ${name}`).toBeGreaterThan(1e-6);
+      });
+    });
+
+    it.skipIf(!hasGcc())('C reproduces the reference to 1e-10; with the old cut-off it does not', () => {
+      const good = runC(TINY, tinyInput, 'now_tiny');
+      const old = runC(TINY, tinyInput, 'old_tiny', OLD_C);
+      TINY.forEach((name, k) => {
+        expect(good[k].order, name).toBe(0);
+        const e = worst(name, good[k].mean, good[k].cov);
+        expect(e, `c ${name}: ${e.toExponential(2)}`).toBeLessThanOrEqual(1e-10);
+        expect(worst(name, old[k].mean, old[k].cov), `old cut-off ${name}`).toBeGreaterThan(1e-6);
+      });
     });
   });
 });

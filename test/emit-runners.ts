@@ -7,6 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { propagateReference } from '../numeric/network.ts';
+import { Cumulants } from '../numeric/tensor.ts';
+import { ORDER_KEYS, networkFromJson } from '../src/io.ts';
+import { maxAbs } from './helpers.ts';
 
 /** The first interpreter that imports every module, or undefined with the reason. */
 export function pythonWith(modules: readonly string[]): { python?: string; reason: string } {
@@ -42,7 +47,7 @@ print(json.dumps(out))
 
 /** Names of jax.numpy and jax.scipy.special that the stand-in provides: each exists in JAX. */
 export const JAX_NUMPY_NAMES = [
-  'abs', 'arcsin', 'arctan', 'asarray', 'concatenate', 'cos', 'cosh', 'diag', 'diagonal', 'e', 'einsum', 'exp', 'expm1', 'eye', 'float64', 'log', 'log1p',
+  'abs', 'all', 'arcsin', 'arctan', 'asarray', 'concatenate', 'cos', 'cosh', 'diag', 'diagonal', 'e', 'einsum', 'exp', 'expm1', 'eye', 'float64', 'isfinite', 'log', 'log1p',
   'max', 'maximum', 'minimum', 'moveaxis', 'pi', 'sign', 'sin', 'sinh', 'sqrt', 'tan', 'tanh', 'tensordot', 'where', 'zeros',
 ];
 export const JAX_SPECIAL_NAMES = ['erf', 'erfc', 'ndtr', 'expit'];
@@ -82,3 +87,42 @@ export function run(command: string, args: readonly string[], options: { cwd?: s
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout.slice(0, 2000)}`);
   return r.stdout;
 }
+
+/** Input statistics as a stats file holds them: nested arrays. */
+export interface StatsJson {
+  readonly mean: readonly number[];
+  readonly cov: readonly (readonly number[])[];
+  readonly k3?: unknown;
+  readonly k4?: unknown;
+}
+
+/** corrmap's reference propagation as flat tensors per layer, pre and post. */
+export function referenceLayers(json: unknown, input: StatsJson, K: number, n: number) {
+  const network = networkFromJson(json, 'network');
+  const flat = (t: unknown) => Float64Array.from([t].flat(Infinity) as number[]);
+  const tensors: (Float64Array | undefined)[] = [undefined, flat(input.mean), flat(input.cov)];
+  if (input.k3 !== undefined) tensors.push(flat(input.k3), input.k4 === undefined ? undefined : flat(input.k4));
+  return { network, layers: propagateReference(network, new Cumulants(input.mean.length, tensors), { inputOrder: K, outputOrder: n }) };
+}
+
+/** Each layer's printed pre- and post-activation cumulants of orders 1…n against the reference, relative to its largest entry. */
+export function compareLayers(label: string, printed: any, expected: ReturnType<typeof referenceLayers>, n: number, allowed: (l: number) => number) {
+  expect(printed.layers.length).toBe(expected.layers.length);
+  expected.layers.forEach((layer, l) => {
+    for (const side of ['pre', 'post'] as const)
+      for (let r = 1; r <= n; r++) {
+        const want = layer[side].order(r) ?? new Float64Array(layer[side].size ** r);
+        const got = [printed.layers[l][side][ORDER_KEYS[r]]].flat(Infinity) as number[];
+        expect(got.length).toBe(want.length);
+        let worst = 0;
+        for (let e = 0; e < want.length; e++) worst = Math.max(worst, Math.abs(got[e] - want[e]));
+        expect(worst / Math.max(maxAbs(want), 1e-300), `${label} layer ${l + 1} ${side} order ${r}`).toBeLessThanOrEqual(allowed(l));
+      }
+  });
+}
+
+/** A general layer may differ by the errors its code states (quadrature; tanh's 160-node rule), summed over the layers so far. */
+export const statedBound = (printed: any) => (l: number) => {
+  const s = printed.layers.slice(0, l + 1).map((x: any) => (x.series ? x.series.quadrature.mean + (x.series.quadrature.cov ?? 0) : 0));
+  return 1e-10 + 10 * s.reduce((a: number, b: number) => a + b, 0);
+};

@@ -15,14 +15,13 @@ import { activationOf } from '../symbolic/activations.ts';
 import { CPrinter } from '../symbolic/print/c.ts';
 import { gaussianLayer } from '../numeric/general.ts';
 import { evaluateRule } from '../numeric/reference.ts';
-import { propagateReference } from '../numeric/network.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { Random } from '../numeric/random.ts';
 import { nestedArray, networkFromJson, ORDER_KEYS } from '../src/io.ts';
 import { planActivation, type ActivationPlan } from '../src/emit/activation.ts';
 import { cActivationFiles } from '../src/emit/c.ts';
 import { emitActivation, emitNetwork } from '../src/emit/targets.ts';
-import { JAX_NUMPY_NAMES, JAX_SPECIAL_NAMES, fakeJax, hasGcc, pythonWith, run, runPythonJobs } from './emit-runners.ts';
+import { JAX_NUMPY_NAMES, JAX_SPECIAL_NAMES, compareLayers, fakeJax, hasGcc, pythonWith, referenceLayers, run, runPythonJobs, statedBound } from './emit-runners.ts';
 import { maxAbs, randomSymmetric } from './helpers.ts';
 
 const N = 3;
@@ -84,14 +83,16 @@ const ATOMS: Record<string, string> = {
   softsign: 'softsign(z)',
 };
 const GENERAL: Case[] = Object.entries(ATOMS).map(([name, source]) => ({ name, source, order: 2, input: gaussianInput(rng) }));
-const CASES = [...POLYNOMIALS, ...GENERAL];
+/** κ3 of the Gaussian closure: closed forms, quadrature with and without kinks. */
+const THIRD: Case[] = ['tanh', 'relu', 'erf', 'softplus', 'elu', 'sin'].map((name) => ({ name: `${name}_k3`, source: ATOMS[name], order: 3, input: gaussianInput(rng) }));
+const CASES = [...POLYNOMIALS, ...GENERAL, ...THIRD];
 
 /** corrmap's float64 reference: the exact rules, or the Gaussian-closure layer with its truncation order. */
-function reference(c: Case): { tensors: Float64Array[]; seriesOrder: number } {
+function reference(c: Case): { tensors: Float64Array[]; seriesOrder: number; third?: { order: number; converged: boolean } } {
   const plan = plans.get(c.name)!;
   if (plan.kind === 'polynomial') return { tensors: plan.rules.map((r) => evaluateRule(r, c.input.truncate(plan.inputOrder))), seriesOrder: 0 };
   const r = gaussianLayer(activationOf(parseActivation(c.source)), c.input, c.order);
-  return { tensors: [r.post.order(1)!, r.post.order(2)!], seriesOrder: r.covarianceTruncation.order };
+  return { tensors: Array.from({ length: c.order }, (_, m) => r.post.order(m + 1)!), seriesOrder: r.covarianceTruncation.order, third: r.thirdTruncation };
 }
 
 const plans = new Map<string, ActivationPlan>();
@@ -106,6 +107,8 @@ interface Emitted {
   readonly tensors: number[][];
   /** The series order P, its bound and the quadrature errors of mean and covariance. */
   readonly series: { order: number; bound: number; mean: number; cov: number };
+  /** κ3's three-vertex series: its last shell and whether it converged. */
+  readonly third?: { order: number; converged: boolean };
 }
 
 /**
@@ -126,7 +129,9 @@ function agreement(c: Case, e: Emitted): { errors: number[]; allowed: number[] }
   const allowed = errors.map((_, m) => {
     if (plan.kind === 'polynomial') return 1e-10;
     if (m === 0) return 1e-10 + e.series.mean;
-    return 1e-10 + e.series.cov + (e.series.order === ref.seriesOrder ? 0 : e.series.bound);
+    if (m === 1) return 1e-10 + e.series.cov + (e.series.order === ref.seriesOrder ? 0 : e.series.bound);
+    // κ3 is made of the same g_k: the quadrature errors they carry, amplified by at most 10.
+    return 1e-10 + 10 * (e.series.mean + e.series.cov);
   });
   return { errors, allowed };
 }
@@ -136,6 +141,8 @@ function check(c: Case, e: Emitted, target: string): void {
   // A stated error is a claim, not a licence: it must itself be small.
   for (const a of allowed) expect(a, `${target} ${c.name}: stated error`).toBeLessThan(1e-4);
   errors.forEach((err, m) => expect(err, `${target} ${c.name}, order ${m + 1}: error ${err.toExponential(2)} > ${allowed[m].toExponential(2)}`).toBeLessThanOrEqual(allowed[m]));
+  const third = references.get(c.name)!.third;
+  if (third) expect(e.third, `${target} ${c.name}: κ3 series`).toEqual({ order: third.order, converged: third.converged });
 }
 
 function pythonArgs(c: Case): Record<string, unknown> {
@@ -152,7 +159,8 @@ function pythonArgs(c: Case): Record<string, unknown> {
 function fromPython(c: Case, out: any): Emitted {
   const tensors = Array.from({ length: c.order }, (_, m) => [out[ORDER_KEYS[m + 1]]].flat(Infinity) as number[]);
   const t = out.truncation ?? { order: 0, bound: 0, quadrature: { mean: 0, cov: 0 } };
-  return { tensors, series: { order: t.order, bound: t.bound, mean: t.quadrature.mean, cov: t.quadrature.cov ?? 0 } };
+  const third = t.third && { order: t.third.order, converged: t.third.converged };
+  return { tensors, series: { order: t.order, bound: t.bound, mean: t.quadrature.mean, cov: t.quadrature.cov ?? 0 }, third };
 }
 
 function pythonTarget(target: 'numpy' | 'jax' | 'torch', cases: readonly Case[], tag: string): Array<{ module: string; args: Record<string, unknown> }> {
@@ -187,40 +195,10 @@ const k3 = randomSymmetric(new Random(7), 3, 3, 0.05);
 const k4 = randomSymmetric(new Random(8), 3, 4, 0.02);
 const statsK4 = { ...stats, k3: nestedArray(k3, 3, 3), k4: nestedArray(k4, 3, 4) };
 
-/** corrmap's reference propagation as flat tensors per layer, pre and post. */
-function referenceLayers(json: unknown, input: typeof stats, K: number, n: number) {
-  const network = networkFromJson(json, 'network');
-  const tensors: (Float64Array | undefined)[] = [undefined, Float64Array.from(input.mean), Float64Array.from(input.cov.flat())];
-  if ('k3' in input) tensors.push(k3, k4);
-  return { network, layers: propagateReference(network, new Cumulants(3, tensors), { inputOrder: K, outputOrder: n }) };
-}
-
-function compareLayers(label: string, printed: any, expected: ReturnType<typeof referenceLayers>, n: number, allowed: (l: number) => number) {
-  expect(printed.layers.length).toBe(expected.layers.length);
-  expected.layers.forEach((layer, l) => {
-    for (const side of ['pre', 'post'] as const)
-      for (let r = 1; r <= n; r++) {
-        const want = layer[side].order(r) ?? new Float64Array(layer[side].size ** r);
-        const got = [printed.layers[l][side][ORDER_KEYS[r]]].flat(Infinity) as number[];
-        expect(got.length).toBe(want.length);
-        let worst = 0;
-        for (let e = 0; e < want.length; e++) worst = Math.max(worst, Math.abs(got[e] - want[e]));
-        expect(worst / Math.max(maxAbs(want), 1e-300), `${label} layer ${l + 1} ${side} order ${r}`).toBeLessThanOrEqual(allowed(l));
-      }
-  });
-}
-
 function emitted(json: unknown, target: 'numpy' | 'torch' | 'c', K: number, n: number, file: string) {
   const files = emitNetwork(networkFromJson(json, 'network'), target, K, n, 'corrmap emit-network net.json', target === 'c' ? `${file}.h` : undefined);
   for (const f of files) writeFileSync(join(dir, target === 'c' ? `${file}${f.extension}` : file), f.text);
 }
-
-/** A general layer may differ by the errors its code states (quadrature; tanh's 160-node rule). */
-const statedBound = (printed: any) => (l: number) => {
-  const s = printed.layers.slice(0, l + 1).map((x: any) => (x.series ? x.series.quadrature.mean + (x.series.quadrature.cov ?? 0) : 0));
-  return 1e-10 + 10 * s.reduce((a: number, b: number) => a + b, 0);
-};
-
 
 /** Network modules for a Python target, as jobs for the batch runner; their checks. */
 function networkJobs(target: 'numpy' | 'torch') {
@@ -300,13 +278,13 @@ describe('emitted C99', () => {
         driver.push(`static const double ${name}_in${r + 1}[] = {${Array.from(t).join(', ')}};`);
         return `${name}_in${r + 1}`;
       });
-      const body = [`  {`, ...Array.from({ length: c.order }, (_, m) => `    double o${m + 1}[${N ** (m + 1)}];`), '    double series[4];'];
+      const body = [`  {`, ...Array.from({ length: c.order }, (_, m) => `    double o${m + 1}[${N ** (m + 1)}];`), '    double series[7];'];
       body.push(`    ${name}(${[...Array.from({ length: c.order }, (_, m) => `o${m + 1}`), 'series', String(N), ...inputs].join(', ')});`);
       body.push(`    printf("%s{", ${k} ? "," : "");`);
       for (let m = 1; m <= c.order; m++) {
         body.push(`    printf("\\"o${m}\\":[");`, `    for (int e = 0; e < ${N ** m}; e++) printf("%s%.17g", e ? "," : "", o${m}[e]);`, '    printf("],");');
       }
-      body.push('    printf("\\"series\\":[%.17g,%.17g,%.17g,%.17g]}", series[0], series[1], series[2], series[3]);', '  }');
+      body.push('    printf("\\"series\\":[%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g]}", series[0], series[1], series[2], series[3], series[4], series[5], series[6]);', '  }');
       mains.push(...body);
     });
     driver.push('int main(void) {', '  printf("[");', ...mains, '  printf("]\\n");', '  return 0;', '}');
@@ -315,8 +293,9 @@ describe('emitted C99', () => {
     const results = JSON.parse(run(join(dir, 'driver'), []));
     CASES.forEach((c, k) => {
       const r = results[k];
-      const [order, bound, mean, cov] = r.series;
-      check(c, { tensors: Array.from({ length: c.order }, (_, m) => r[`o${m + 1}`]), series: { order, bound, mean, cov } }, 'c');
+      const [order, bound, mean, cov, thirdOrder, , converged] = r.series;
+      const third = plans.get(c.name)!.kind === 'gaussian' && c.order >= 3 ? { order: thirdOrder, converged: converged === 1 } : undefined;
+      check(c, { tensors: Array.from({ length: c.order }, (_, m) => r[`o${m + 1}`]), series: { order, bound, mean, cov }, third }, 'c');
     });
   });
 });
@@ -327,6 +306,29 @@ describe('emitted network propagators', () => {
     emitted(networkJson, 'numpy', 2, 2, 'prop.py');
     const printed = JSON.parse(run(numpy.python!, [join(dir, 'prop.py'), join(dir, 'stats.json')]));
     compareLayers('numpy script', printed, referenceLayers(networkJson, stats, 2, 2), 2, statedBound(printed));
+  });
+
+  it.skipIf(!numpy.python || !hasGcc())('with --output-order 3, NumPy and C propagators print κ3 of general layers as corrmap does', () => {
+    const network = {
+      layers: [
+        networkJson.layers[0],
+        { weight: [[0.6, -0.5, 0.4], [0.2, 0.7, 0.3], [0.1, 0.2, 0.9]], bias: [0, 0.1, 0.2], activation: 'relu(z)' },
+        { weight: [[1.1, -0.4, 0.2], [0.3, 0.9, 0.1], [0.2, 0.2, 0.5]], bias: [0.2, -0.1, 0], activation: 'z + 0.3*z^2' },
+      ],
+    };
+    writeFileSync(join(dir, 'stats.json'), JSON.stringify(stats));
+    const expected = referenceLayers(network, stats, 2, 3);
+    emitted(network, 'numpy', 2, 3, 'third.py');
+    emitted(network, 'c', 2, 3, 'third');
+    run('gcc', ['-std=c99', '-Wall', '-Werror', '-DCORRMAP_MAIN', 'third.c', '-lm', '-o', 'third'], { cwd: dir });
+    for (const [label, printed] of [
+      ['numpy', JSON.parse(run(numpy.python!, [join(dir, 'third.py'), join(dir, 'stats.json')]))],
+      ['c', JSON.parse(run(join(dir, 'third'), [join(dir, 'stats.json')]))],
+    ]) {
+      compareLayers(`${label} κ3`, printed, expected, 3, statedBound(printed));
+      // The relu layer's series is only asymptotic at these correlations: said so, as corrmap says it.
+      expect(printed.layers.slice(0, 2).map((l: any) => l.series.third.converged), label).toEqual([true, false]);
+    }
   });
 
   it.skipIf(!hasGcc())('the C propagator compiled with -DCORRMAP_MAIN reads a stats file and prints the same', () => {

@@ -112,6 +112,26 @@ export function parseNpy(bytes: Uint8Array, where: string): NumericArray {
   return { shape, data: decode(bytes, dataStart, count, type), dtype: descr };
 }
 
+/**
+ * A .npy file (format version 1.0) of little-endian float64 in C order: what numpy.load reads back
+ * bit for bit. The header is padded with spaces so the data starts at a multiple of 64 bytes.
+ */
+export function formatNpy(data: Float64Array, shape: readonly number[]): Uint8Array {
+  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new RangeError(`shape (${shape.join(', ')}) does not hold ${data.length} numbers`);
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  const dict = `{'descr': '<f8', 'fortran_order': False, 'shape': (${dims}), }`;
+  const padded = dict.padEnd(Math.ceil((10 + dict.length + 1) / 64) * 64 - 10 - 1, ' ') + '\n';
+  const bytes = new Uint8Array(10 + padded.length + 8 * data.length);
+  bytes.set(NPY_MAGIC, 0);
+  bytes[6] = 1;
+  bytes[7] = 0;
+  const view = new DataView(bytes.buffer);
+  view.setUint16(8, padded.length, true);
+  for (let k = 0; k < padded.length; k++) bytes[10 + k] = padded.charCodeAt(k);
+  for (let k = 0; k < data.length; k++) view.setFloat64(10 + padded.length + 8 * k, data[k], true);
+  return bytes;
+}
+
 export function readNpy(path: string): NumericArray {
   return parseNpy(readInputFile(path, '.npy file'), path);
 }

@@ -1,22 +1,33 @@
 import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../symbolic/errors.ts';
 import { parseActivation } from '../../symbolic/expression.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
 import { networkFromJson, readJson } from '../io.ts';
-import { EMITTED_SMOOTHED_K, EMITTED_TOLERANCE, MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
+import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K } from '../../numeric/general.ts';
+import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
 import { commandLine } from '../emit/header.ts';
-import { NETWORK_TARGETS, TARGETS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
+import { NETWORK_TARGETS, TARGETS, WEIGHT_FORMATS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
+
+/** Networks with more weights and biases than this, written with --out, get .npy weight files by default (Python targets). */
+const EMBEDDED_WEIGHTS = 100_000;
 import { integerOption, oneOf, parameterOptions, parseOptions, type Command, type Output } from './command.ts';
 
 const LIMITS = `Limits:
   polynomial φ: exact rules of output orders 1…${MAX_OUTPUT_ORDER} at input orders K = 1…${MAX_INPUT_ORDER}, at most
     ${MAX_EMITTED_TERMS} terms in all (a cubic reaches order 4 at K = 8; a quartic only lower)
-  any other φ: the Gaussian closure (K = 2), mean and covariance (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; no third cumulant:
-    corrmap propagate --output-order 3 gives it); g_k as closed-form
-    trees up to k = ${EMITTED_SMOOTHED_K.closedForm}, else by quadrature up to k = ${EMITTED_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ,
-    ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece between kinks); the Mehler series stops, at run time, at the
-    first order whose Cauchy–Schwarz bound is ≤ ${EMITTED_TOLERANCE} (relative), and the code returns that order and bound
+  any other φ: the Gaussian closure (K = 2): mean, covariance and third cumulant (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; κ3 by the
+    three-vertex series shell by shell as corrmap propagate sums it, with the last shell's size as its
+    estimate and whether it converged, also where the covariance takes the exact bivariate form (at
+    strong correlations that series may be only asymptotic: converged false); not for a pure step
+    heaviside/sign, and not in Julia output, which give orders ≤ 2); g_k to the order corrmap uses: from the Taylor
+    coefficients of the closed form G (series arithmetic emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
+    quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
+    between kinks); a unit whose spread the quadrature does not resolve (tiny variance next to its mean)
+    takes the local expansion in derivatives of φ at μ with its error, as corrmap does (noise above
+    ${LOCAL_EXPANSION.noiseRatio} of the spread, no kink within ${LOCAL_EXPANSION.kinkClearance} standard deviations); only a variance of exactly 0 makes a
+    unit constant; the Mehler series in ρ stops, at run time, at the
+    first order whose Cauchy–Schwarz bound is ≤ ${CLOSURE_TOLERANCE} (relative), and the code returns that order and bound
     with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink or jump) and φ is
     one atom with a bivariate form (relu, heaviside, sign, abs, erf, with an affine argument) plus a
     linear part, the code switches to that exact form as corrmap propagate does (order 0, bound 0),
@@ -92,7 +103,7 @@ Examples:
 export const emitNetworkCommand: Command = {
   name: 'emit-network',
   summary: 'generate a cumulant propagator for a network (NumPy, JAX, PyTorch, Julia, C)',
-  usage: `Usage: corrmap emit-network <network.json> --target numpy|jax|torch|julia|c [--input-order K] [--output-order n] [--out FILE]
+  usage: `Usage: corrmap emit-network <network.json> --target numpy|jax|torch|julia|c [--input-order K] [--output-order n] [--out FILE] [--weights embedded|npy]
 
 Generate a propagator for a whole network: each layer's affine map (docs/theory.md §Affine layers)
 and its activation's rules (as corrmap emit), layer by layer, with the weights embedded. Each layer
@@ -114,10 +125,16 @@ Options:
                        non-polynomial layers need 2)
   --output-order n     cumulant orders reported, 1…${MAX_OUTPUT_ORDER} (default 2; ≤ ${MAX_EMITTED_GAUSSIAN_ORDER} with non-polynomial layers)
   --out FILE           write FILE (C: FILE.c and FILE.h, FILE without .c); default stdout
+  --weights embedded|npy
+                       numpy, jax, torch: npy writes each layer's weight and bias to FILE_layer<k>_weight.npy and
+                       FILE_layer<k>_bias.npy beside FILE.py (float64), which the code loads with numpy.load
+                       (torch: torch.from_numpy, jax: jnp.asarray); embedded writes them into the source as decimal
+                       literals. Default: embedded, or npy with --out when the network has more than ${EMBEDDED_WEIGHTS}
+                       weights and biases. julia and c always embed them.
   -h, --help           show this help
 
 ${LIMITS}
-  weights are embedded as decimal literals (the file grows with the network)
+  embedded weights are decimal literals (the file grows with the network)
 
 Example:
   corrmap emit-network examples/network.json --target numpy --out prop.py && python3 prop.py examples/stats.json`,
@@ -127,6 +144,7 @@ Example:
       'input-order': { type: 'string', short: 'K' },
       'output-order': { type: 'string', short: 'n' },
       out: { type: 'string', short: 'o' },
+      weights: { type: 'string' },
     });
     if (values.help) return void out.log(this.usage);
     if (positionals.length !== 1) throw new InputError(`emit-network takes one network file, got ${positionals.length} (see corrmap emit-network --help)`);
@@ -137,15 +155,23 @@ Example:
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`);
     const command = commandLine(['emit-network', ...argv]);
     const stem = target === 'c' && values.out !== undefined ? values.out.replace(/\.[ch]$/, '') : undefined;
-    const files = emitNetwork(network, target, inputOrder, outputOrder, command, stem === undefined ? undefined : `${basename(stem)}.h`);
+    const python = target === 'numpy' || target === 'jax' || target === 'torch';
+    const count = network.layers.reduce((a, l) => a + l.weight.length + l.bias.length, 0);
+    // Small networks keep their weights in the source; large ones written to a file get .npy files.
+    const format = values.weights === undefined ? (python && values.out !== undefined && count > EMBEDDED_WEIGHTS ? 'npy' : 'embedded') : oneOf(values.weights, 'weights', WEIGHT_FORMATS, 'embedded');
+    if (format === 'npy' && values.out === undefined) throw new InputError('--weights npy writes .npy files beside the code: give --out FILE.py');
+    const weights = { format, stem: basename(values.out ?? '').replace(/\.py$/, '') } as const;
+    const files = emitNetwork(network, target, inputOrder, outputOrder, command, stem === undefined ? undefined : `${basename(stem)}.h`, weights);
     write(files, stem ?? values.out, out);
   },
 };
 
-/** Print the files, or write them: one file to `path`, several to path + their extensions. */
-function write(files: readonly EmittedFile[], path: string | undefined, out: Output): void {
+/** Print the files, or write them: one file to `path`, several to path + their extensions; data files beside it under their names. */
+function write(all: readonly EmittedFile[], path: string | undefined, out: Output): void {
+  const files = all.filter((f) => f.name === undefined);
   if (path === undefined) return void out.log(files.map((f) => f.text).join('\n'));
   try {
+    for (const f of all) if (f.name !== undefined) writeFileSync(join(dirname(path), f.name), f.bytes ?? f.text);
     if (files.length === 1) writeFileSync(path, files[0].text);
     else for (const f of files) writeFileSync(`${path}${f.extension}`, f.text);
   } catch (err) {

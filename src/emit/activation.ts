@@ -6,26 +6,24 @@
  */
 import { InputError } from '../../symbolic/errors.ts';
 import { polynomialDegree, type ParsedExpression } from '../../symbolic/expression.ts';
-import { activationOf, smoothedDerivatives, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
+import { activationOf, singleAtom, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../../symbolic/rule.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
-import { kinkPoints } from '../../numeric/general.ts';
+import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K, THIRD_SERIES, kinkPoints, localExpansionWeights, thirdShell } from '../../numeric/general.ts';
+import { float64Series, walkSeries } from '../../numeric/taylorseries.ts';
+import { VARIABLE } from '../../symbolic/expression.ts';
 import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
 import { bivariatePlan, type BivariatePlan } from './bivariate.ts';
 
 /** Emitted rules larger than this would be source files of megabytes. */
 export const MAX_EMITTED_TERMS = 20_000;
-/** Output orders emitted for a general activation: the mean and the covariance. */
-export const MAX_EMITTED_GAUSSIAN_ORDER = 2;
-/** Highest g_k emitted: closed-form trees and quadrature (corrmap itself goes to 40 and 24). */
-export const EMITTED_SMOOTHED_K = { closedForm: 12, quadrature: 24 } as const;
-/** The Mehler series stops at the first order whose bound is below this (as numeric/general.ts). */
-export const EMITTED_TOLERANCE = 1e-8;
+/** Output orders emitted for a general activation: the mean, the covariance and κ3. */
+export const MAX_EMITTED_GAUSSIAN_ORDER = 3;
 /** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks on x ∈ [−13, 13]. */
 export const QUADRATURE_NODES = { hermite: 160, legendre: 96 } as const;
-/** Half of the normal range the piecewise rule covers: the mass outside is 1e-38. */
-export const PIECEWISE_RANGE = 13;
+/** The normal range the piecewise rule covers, as corrmap's own quadrature (numeric/general.ts). */
+export { PIECEWISE_RANGE } from '../../numeric/general.ts';
 
 export interface QuadratureRule {
   /** 'hermite': E[f(X)] ≈ Σ w f(x); 'legendre': per piece of [−L, L] between the kinks, with the normal density. */
@@ -54,9 +52,24 @@ export interface GaussianPlan {
   readonly expression: ParsedExpression;
   readonly activation: Activation;
   readonly order: number;
-  /** g_0…g_kmax as trees in mu, s (closed form); undefined: the Stein form by quadrature. */
-  readonly smoothed?: readonly MathNode[];
+  /**
+   * G(mu, s), the closed form whose Taylor coefficients in mu give ĝ_0…ĝ_kmax (as corrmap computes
+   * them); undefined: the Stein form by quadrature.
+   */
+  readonly smoothed?: MathNode;
+  /** Highest k of ĝ_k: the order corrmap uses (numeric/general.ts MAX_SMOOTHED_K), 0 for the mean alone. */
   readonly kmax: number;
+  /**
+   * The local expansion of ĝ_k in derivatives of φ at μ (numeric/general.ts localExpansion) for units
+   * whose spread the quadrature does not resolve: weights w[k][m] of the Taylor coefficients
+   * c̃_{k+2m}; undefined where φ has no Taylor arithmetic (a kink) or no quadrature is used.
+   */
+  readonly local?: { readonly weights: readonly Float64Array[]; readonly terms: number };
+  /**
+   * κ3 (order 3): the shells of the three-vertex series (numeric/general.ts thirdShell), shell by
+   * shell from 2 edges, each term as [coefficient, q_i, q_j, q_k, power of Σ_ij, of Σ_ik, of Σ_jk].
+   */
+  readonly third?: { readonly shells: ReadonlyArray<ReadonlyArray<readonly [number, number, number, number, number, number, number]>> };
   /** The rule for E[φ²] (the diagonal) and, without a closed form, for g_k. */
   readonly quadrature: QuadratureRule;
   readonly tolerance: number;
@@ -85,7 +98,7 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
   }
   if (order > MAX_EMITTED_GAUSSIAN_ORDER)
     throw new InputError(
-      `--order ${order}: emitted code for a non-polynomial activation gives the mean and covariance (order ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}); corrmap propagate gives its third cumulant`,
+      `--order ${order}: emitted code for a non-polynomial activation gives the mean, the covariance and the third cumulant (order ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}) of the Gaussian closure`,
     );
   if (inputOrder !== undefined && inputOrder !== 2)
     throw new InputError(`--input-order ${inputOrder}: emitted code for a non-polynomial activation is the Gaussian closure (K = 2); leave --input-order out or give 2`);
@@ -93,19 +106,52 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
   const bad = undefinedPoint(activation);
   if (bad !== undefined)
     throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
+  const jump = order >= 3 ? singleAtom(activation) : undefined;
+  if (jump && (jump.kind === 'heaviside' || jump.kind === 'sign') && jump.linear[0] === 0 && jump.linear[1] === 0)
+    throw new InputError(
+      `--order ${order}: corrmap builds the third cumulant of a pure step (φ(z) = ${expression.source}) from the exact bivariate form of its pairs (the series converges too slowly at strong correlations), which emitted code uses for the covariance only; use --order 2, or corrmap propagate --output-order 3`,
+    );
   const closed = activation.smoothed !== undefined;
-  const kmax = order === 1 ? 0 : closed ? EMITTED_SMOOTHED_K.closedForm : EMITTED_SMOOTHED_K.quadrature;
+  const kmax = order === 1 ? 0 : closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
   return {
     kind: 'gaussian',
     expression,
     activation,
     order,
-    smoothed: closed ? smoothedDerivatives(activation, kmax) : undefined,
+    smoothed: closed ? activation.smoothed!.G : undefined,
     kmax,
+    local: !closed && kmax > 0 && hasTaylorArithmetic(activation) ? { weights: localExpansionWeights(kmax), terms: LOCAL_EXPANSION.terms } : undefined,
     quadrature: quadratureRule(activation),
-    tolerance: EMITTED_TOLERANCE,
-    bivariate: order >= 2 ? bivariatePlan(activation, EMITTED_TOLERANCE) : undefined,
+    tolerance: CLOSURE_TOLERANCE,
+    bivariate: order >= 2 ? bivariatePlan(activation, CLOSURE_TOLERANCE) : undefined,
+    third: order >= 3 ? { shells: thirdShells(kmax) } : undefined,
   };
+}
+
+/** The shells of κ3's three-vertex series that corrmap may sum at truncation K, as plain numbers. */
+function thirdShells(K: number): Array<Array<[number, number, number, number, number, number, number]>> {
+  const shells = [];
+  for (let total = 2; total <= Math.min(K, THIRD_SERIES.maxShell); total++)
+    shells.push(
+      thirdShell(total).terms.map((t) => {
+        const q = [0, 0, 0];
+        for (const f of t.factors) q[f.slot] = f.q;
+        const power = (a: number, b: number) => t.cumulants.find((c) => c.slots[0] === a && c.slots[1] === b)?.power ?? 0;
+        return [t.coefficient.toNumber(), q[0], q[1], q[2], power(0, 1), power(0, 2), power(1, 2)] as [number, number, number, number, number, number, number];
+      }),
+    );
+  return shells;
+}
+
+/** Whether corrmap's Taylor arithmetic covers φ (no kinked atom, no two-argument function): then its local expansion exists. */
+function hasTaylorArithmetic(activation: Activation): boolean {
+  try {
+    walkSeries(activation.expression.node, (name) => (name === VARIABLE ? Float64Array.of(0.5, 1) : undefined), float64Series(1));
+    return true;
+  } catch (err) {
+    if (err instanceof RangeError) return false;
+    throw err;
+  }
 }
 
 function quadratureRule(activation: Activation): QuadratureRule {

@@ -6,6 +6,7 @@ import { gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { requiredInputOrder } from '../../symbolic/rule.ts';
 import { VERSION } from '../version.ts';
+import { PIECEWISE_RANGE, THIRD_SERIES } from '../../numeric/general.ts';
 import type { ActivationPlan } from './activation.ts';
 
 /** Rules longer than this are shown by their first terms. */
@@ -34,19 +35,37 @@ export function planDescription(plan: ActivationPlan): string[] {
   }
   const g = plan.smoothed;
   lines.push('Gaussian closure (input order K = 2; docs/theory.md §Gaussian closure), g_k(i) = E[phi^(k)(z_i)], z_i ~ N(mu_i, s_i):');
-  if (g) lines.push(`  G(\\mu, s) = ${latex.expression(g[0])}`, `  g_k = \\partial^k_\\mu G, emitted as closed-form trees for k = 0…${plan.kmax}`);
-  else lines.push(`  g_k = s^{-k/2} \\mathbb{E}[\\varphi(\\mu + \\sqrt{s} X) He_k(X)] (Stein form), k = 0…${plan.kmax}, by the quadrature below`);
+  if (g)
+    lines.push(
+      `  G(\\mu, s) = ${latex.expression(g)}`,
+      `  normalised: \\hat g_k = g_k s^{k/2}/\\sqrt{k!} = c_k \\sqrt{k!}, c_k the Taylor coefficients of G(\\mu + \\sqrt{s}\\,t, s) in t, k = 0…${plan.kmax} (series arithmetic in the code)`,
+    );
+  else {
+    lines.push(`  normalised: \\hat g_k = g_k s^{k/2}/\\sqrt{k!} = \\mathbb{E}[\\varphi(\\mu + \\sqrt{s} X) He_k(X)]/\\sqrt{k!} (Stein form), k = 0…${plan.kmax}, by the quadrature below`);
+    if (plan.local)
+      lines.push(
+        `  where the quadrature does not resolve a unit's spread: \\hat g_k = \\sqrt{k!} \\sum_{m \\le ${plan.local.terms}} \\binom{k+2m}{k} (2m-1)!! \\, c_{k+2m}, c_j the Taylor coefficients of \\varphi(\\mu + \\sqrt{s}\\,t) (local expansion; error: twice the last term)`,
+      );
+  }
   for (let n = 1; n <= plan.order; n++) lines.push(`  ${latex.ruleStructure(gaussianRule(n, 3))}${n > 1 ? ' + \\dots' : ''}`);
   const q = plan.quadrature;
   const rule =
     q.kind === 'hermite'
       ? `${q.nodes.length}-node Gauss-Hermite rule`
-      : `${q.nodes.length}-node Gauss-Legendre rule on each piece of x in [-13, 13]${q.kinks.length ? ` split at the kinks z = ${q.kinks.map((k) => Number(k.toPrecision(12))).join(', ')}` : ''}`;
+      : `${q.nodes.length}-node Gauss-Legendre rule on each piece of x in [-${PIECEWISE_RANGE}, ${PIECEWISE_RANGE}]${q.kinks.length ? ` split at the kinks z = ${q.kinks.map((k) => Number(k.toPrecision(12))).join(', ')}` : ''}`;
   if (plan.order >= 2) {
     lines.push(
-      `Truncation: the Mehler series stops at the smallest P <= ${plan.kmax} with max|rho|^(P+1) max_i R_i(P)/Var_i <= ${plan.tolerance} (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[phi^2] - g_0^2 by quadrature.`,
+      `Truncation: the Mehler series stops at the smallest P <= ${plan.kmax} with max|rho|^(P+1) max_i R_i(P)/Var_i <= ${plan.tolerance} (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[(phi - phi(mu_i))^2] - (g_0 - phi(mu_i))^2 by quadrature (no cancellation at a large mean), or sum_k ĝ_k^2 where the local expansion is used; a unit of variance exactly 0 is the constant phi(mu_i).`,
     );
+    if (plan.bivariate)
+      lines.push(
+        `Where that bound stays above ${plan.tolerance} (strong correlations under a kink or a jump), the covariance off the diagonal is the exact bivariate form of ${plan.bivariate.atom.kind} instead, as corrmap takes it (numeric/general.ts exactBivariateAtom; docs/theory.md §Bivariate forms), for every pair of units with non-zero variance; Phi_2 by Genz's routine printed below; "truncation" then gives order 0 and bound 0.${plan.third ? ' The third cumulant stays the series below, as in corrmap.' : ''}`,
+      );
   }
+  if (plan.third)
+    lines.push(
+      `Third cumulant: distinct i, j, k by the three-vertex series shell by shell (2…${plan.third.shells.length + 1} edges) until ${THIRD_SERIES.quietShells} shells in a row are <= ${plan.tolerance} of the largest entry (or max Var^(3/2)); where shells grow instead (strong correlations) the sum up to the smallest shell, marked not converged; the result's "third" gives the last shell, its size (the error estimate) and whether it converged. Repeated indices: E[(phi - m)^3] by quadrature and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)) by the Mehler series to k = ${plan.kmax} (docs/theory.md §Gaussian closure).`,
+    );
   lines.push(
     `Quadrature: ${rule}, nodes computed once by corrmap and embedded${g ? ' (for E[phi^2])' : ' (for g_k and E[phi^2])'}; the stated quadrature error is the difference from the rule with half the nodes.`,
   );

@@ -7,6 +7,11 @@ import { MEAN, VARIANCE } from '../../symbolic/activations.ts';
 import { VARIABLE } from '../../symbolic/expression.ts';
 import { parse } from '../../symbolic/math.ts';
 import type { JuliaPrinter } from '../../symbolic/print/julia.ts';
+import { LOCAL_EXPANSION } from '../../numeric/general.ts';
+import { InputError } from '../../symbolic/errors.ts';
+import type { MathNode } from '../../symbolic/math.ts';
+import { seriesProgram } from './series.ts';
+import { JULIA_SERIES, juliaSeriesHelpers } from './series-runtime.ts';
 import { ORDER_KEYS } from '../io.ts';
 import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
 import type { EmittedLayer } from './python.ts';
@@ -52,18 +57,34 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: JuliaPrinter)
   return lines;
 }
 
-function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): string[] {
+/** The emitted series program of one expansion for one unit. */
+function juliaSeries(node: MathNode, variable: string, length: number, values: Record<string, string>, p: JuliaPrinter, prefix: string, helpers: Set<string>, indent: string): { lines: string[]; result: string } {
+  const program = seriesProgram(node, variable, { point: 'mu', step: 'sd', length }, values, p, JULIA_SERIES, prefix, 'mu');
+  for (const h of program.helpers) helpers.add(h);
+  return { lines: program.lines.map((l) => `${indent}${l}`), result: program.result };
+}
+
+/**
+ * The Gaussian closure of one general activation, as corrmap computes it (numeric/general.ts
+ * smoothedTable, covarianceTruncationOrder): normalised ĝ_k from the closed form's Taylor
+ * coefficients or the Stein form, the local expansion where the quadrature does not resolve a unit's
+ * spread, the variance about φ(μ), the Mehler series in ρ.
+ */
+function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, helpers: Set<string>): string[] {
   const K = plan.kmax;
   const q = plan.quadrature;
   const phi = (arg: string) => p.code(plan.expression.node, { [VARIABLE]: arg });
   const lines = [
     `const ${name}_nodes = ${floats(q.nodes)}`,
     `const ${name}_weights = ${floats(q.weights)}`,
+    `const ${name}_coarse_nodes = ${floats(q.coarse.nodes)}`,
+    `const ${name}_coarse_weights = ${floats(q.coarse.weights)}`,
     '',
-    `"""Quadrature points and weights of E[f(mu + sd X)] for one unit."""`,
-    `function ${name}_points(mu, sd)`,
+    `"""Quadrature points and weights of E[f(mu + sd X)] for one unit (coarse: the rule with half the nodes)."""`,
+    `function ${name}_points(mu, sd, coarse)`,
+    `    nodes, weights = coarse ? (${name}_coarse_nodes, ${name}_coarse_weights) : (${name}_nodes, ${name}_weights)`,
   ];
-  if (q.kind === 'hermite') lines.push(`    return ${name}_nodes, ${name}_weights`, 'end');
+  if (q.kind === 'hermite') lines.push(`    return nodes, weights`, 'end');
   else {
     const L = p.number(PIECEWISE_RANGE);
     lines.push(
@@ -71,10 +92,10 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
       '    x = Float64[]; w = Float64[]',
       '    for piece in 1:length(cuts) - 1',
       '        half = (cuts[piece + 1] - cuts[piece]) / 2; mid = (cuts[piece + 1] + cuts[piece]) / 2',
-      `        for t in eachindex(${name}_nodes)`,
-      `            at = mid + half * ${name}_nodes[t]`,
+      `        for t in eachindex(nodes)`,
+      `            at = mid + half * nodes[t]`,
       '            push!(x, at)',
-      `            push!(w, half * ${name}_weights[t] * ${p.code(parse('phi(x)'), { x: 'at' })})`,
+      `            push!(w, half * weights[t] * ${p.code(parse('phi(x)'), { x: 'at' })})`,
       '        end',
       '    end',
       '    return x, w',
@@ -82,52 +103,91 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
     );
   }
   lines.push(...exactPair(plan, name, p));
+  if (!plan.smoothed)
+    lines.push(
+      '',
+      `"""ĝ_k = E[phi(mu + sd X) He_k(X)] / sqrt(k!), k = 0…K (Stein form), on the rule or the coarse rule."""`,
+      `function ${name}_stein(mu, sd, K, coarse)`,
+      `    x, w = ${name}_points(mu, sd, coarse)`,
+      '    g = zeros(Float64, K + 1)',
+      '    for t in eachindex(x)',
+      `        f = w[t] * ${phi('(mu + sd * x[t])')}`,
+      '        he_prev, he = 0.0, 1.0',
+      '        for k in 0:K',
+      '            g[k + 1] += f * he / sqrt(prod(1.0:k))',
+      '            he_prev, he = he, x[t] * he - k * he_prev',
+      '        end',
+      '    end',
+      '    return g',
+      'end',
+    );
+  if (plan.local) lines.push('', `const ${name}_local = ${floatMatrix(plan.local.weights)}  # w[k + 1, m + 1] of the local expansion`);
   lines.push(
     '',
     `"""Mean${plan.order >= 2 ? ' and covariance' : ''} of y = phi(z) for Gaussian z; the last value gives the series order P and its bound."""`,
     signature(plan, name),
     '    n = length(mean)',
     `    K = ${K}`,
-    '    g = zeros(Float64, K + 1, n)',
+    '    gn = zeros(Float64, K + 1, n)  # normalised ĝ_k = g_k s^(k/2) / sqrt(k!)',
     '    var = zeros(Float64, n)',
     '    k2 = k2 === nothing ? zeros(Float64, n^2) : k2  # a missing covariance is zero',
     '    for i in 1:n',
     '        mu = mean[i]',
     '        s = k2[(i - 1) * n + i]',
-    '        det = !(s > 1e-10 * (1 + mu^2))',
-    '        s_ = det ? 1.0 : s',
+    '        spread = s > 0  # variance 0: a constant, y_i = phi(mu_i); any other is spread, however little',
+    '        s_ = spread ? s : 1.0',
     '        sd = sqrt(s_)',
-    `        x, w = ${name}_points(mu, sd)`,
+    '        gerr = zeros(Float64, K + 1)',
+    '        is_local = false',
   );
-  if (plan.smoothed) plan.smoothed.forEach((node, k) => lines.push(`        g[${k + 1}, i] = ${p.code(node, { [MEAN]: 'mu', [VARIANCE]: 's_' })}`));
-  else
+  if (plan.smoothed) {
+    const series = juliaSeries(plan.smoothed, MEAN, K + 1, { [VARIANCE]: 's_' }, p, 'c', helpers, '        ');
+    lines.push('        # ĝ_k = c_k sqrt(k!), c_k the Taylor coefficients of G(mu + sd t, s) in t (closed form)', ...series.lines, `        gn[:, i] .= ${series.result} .* [sqrt(prod(1.0:k)) for k in 0:K]`);
+  } else
+    lines.push(`        gn[:, i] .= ${name}_stein(mu, sd, K, false)`, `        gerr .= abs.(gn[:, i] .- ${name}_stein(mu, sd, K, true))`);
+  if (plan.local) {
+    const series = juliaSeries(plan.expression.node, VARIABLE, K + 2 * plan.local.terms + 1, {}, p, 'l', helpers, '            ');
+    const M = plan.local.terms;
+    const clear = plan.quadrature.kinks.map((k) => ` && abs(${p.number(k)} - mu) > ${LOCAL_EXPANSION.kinkClearance} * sd`).join('');
     lines.push(
-      '        for t in eachindex(x)',
-      `            f = w[t] * ${phi('(mu + sd * x[t])')}`,
-      '            he_prev, he = 0.0, 1.0',
-      '            for k in 0:K',
-      '                g[k + 1, i] += f * he / sd^k',
-      '                he_prev, he = he, x[t] * he - k * he_prev',
+      '        # Where the quadrature does not resolve the spread (phi(mu + sd x) rounds to phi(mu)): the local expansion in derivatives at mu.',
+      '        noise = sqrt(sum(abs2, gerr[2:end]))',
+      `        if noise > ${LOCAL_EXPANSION.noiseRatio} * sqrt(sum(abs2, gn[2:end, i]))${clear}`,
+      ...series.lines,
+      `            terms = [${name}_local[k + 1, m + 1] * ${series.result}[k + 2m + 1] for k in 0:K, m in 0:${M}]`,
+      '            expanded = vec(sum(terms, dims = 2))',
+      `            expanded_error = ${LOCAL_EXPANSION.lastTerm} .* abs.(terms[:, end]) .+ ${LOCAL_EXPANSION.rounding} * eps(Float64) .* vec(sum(abs.(terms), dims = 2))`,
+      '            if all(isfinite, expanded) && sqrt(sum(abs2, expanded_error[2:end])) < noise',
+      '                gn[:, i] .= expanded',
+      '                gerr .= expanded_error',
+      '                is_local = true',
       '            end',
       '        end',
     );
-  lines.push(`        if det; g[:, i] .= 0.0; g[1, i] = ${phi('mu')}; end`);
-  if (plan.order >= 2) lines.push(`        var[i] = det ? 0.0 : max(sum(w[t] * ${phi('(mu + sd * x[t])')}^2 for t in eachindex(x)) - g[1, i]^2, 0.0)`);
-  lines.push('    end', '    out1 = g[1, :]');
+  }
+  lines.push(`        if !spread; gn[:, i] .= 0.0; gn[1, i] = ${phi('mu')}; end`, '        all(isfinite, gn[:, i]) || error("the Gaussian expectation of phi or of one of its derivatives is not finite in float64 at unit $i")');
+  if (plan.order >= 2)
+    lines.push(
+      `        centre = isfinite(${phi('mu')}) ? ${phi('mu')} : 0.0  # Var about phi(mu): no cancellation when the spread is small next to the mean`,
+      `        x, w = ${name}_points(mu, sd, false)`,
+      `        var[i] = !spread ? 0.0 : is_local ? sum(abs2, gn[2:end, i]) : max(sum(w[t] * (${phi('(mu + sd * x[t])')} - centre)^2 for t in eachindex(x)) - (gn[1, i] - centre)^2, 0.0)`,
+    );
+  lines.push('    end', '    out1 = gn[1, :]');
   if (plan.order < 2) return [...lines, '    return (out1, (order = 0, bound = 0.0))', 'end'];
   lines.push(
+    '    function scale(i, j)',
+    '        return k2[(i - 1) * n + i] > 0 && k2[(j - 1) * n + j] > 0 ? sqrt(k2[(i - 1) * n + i]) * sqrt(k2[(j - 1) * n + j]) : 0.0',
+    '    end',
     '    max_rho = 0.0',
     '    for i in 1:n, j in i + 1:n',
-    '        scale = sqrt(k2[(i - 1) * n + i] * k2[(j - 1) * n + j])',
-    '        if scale > 0; max_rho = max(max_rho, min(1.0, abs(k2[(i - 1) * n + j]) / scale)); end',
+    '        if scale(i, j) > 0; max_rho = max(max_rho, min(1.0, abs(k2[(i - 1) * n + j]) / scale(i, j))); end',
     '    end',
-    '    partial = zeros(Float64, n); term = ones(Float64, n)',
+    '    partial = zeros(Float64, n)',
     '    P, bound = K, 0.0',
     '    for p in 1:K',
     '        worst = 0.0',
     '        for i in 1:n',
-    '            term[i] *= k2[(i - 1) * n + i] / p',
-    '            partial[i] += term[i] * g[p + 1, i]^2',
+    '            partial[i] += gn[p + 1, i]^2',
     '            if var[i] > 0; worst = max(worst, max(var[i] - partial[i], 0.0) / var[i]); end',
     '        end',
     '        bound = max_rho^(p + 1) * worst',
@@ -146,12 +206,8 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
     ...(plan.bivariate
       ? [`        if exact; out2[(i - 1) * n + j] = ${name}_pair(mean[i], mean[j], k2[(i - 1) * n + i], k2[(j - 1) * n + j], k2[(i - 1) * n + j]); continue; end`]
       : []),
-    '        acc = 0.0; power = 1.0',
-    '        for p in 1:P',
-    '            power *= k2[(i - 1) * n + j] / p',
-    '            acc += power * g[p + 1, i] * g[p + 1, j]',
-    '        end',
-    '        out2[(i - 1) * n + j] = acc',
+    '        rho = scale(i, j) > 0 ? clamp(k2[(i - 1) * n + j] / scale(i, j), -1.0, 1.0) : 0.0',
+    '        out2[(i - 1) * n + j] = sum(rho^p * gn[p + 1, i] * gn[p + 1, j] for p in 1:P)',
     '    end',
     '    return (out1, out2, (order = P, bound = bound))',
     'end',
@@ -161,7 +217,7 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter): st
 
 /**
  * Cov(φ_i, φ_j) by the atom's exact bivariate form (docs/theory.md §Bivariate forms), used where the
- * series' bound exceeds the tolerance (numeric/general.ts exactBivariateAtom); 0 for a constant unit.
+ * series' bound exceeds the tolerance (numeric/general.ts exactBivariateAtom); 0 for a unit of variance 0.
  */
 function exactPair(plan: GaussianPlan, name: string, p: JuliaPrinter): string[] {
   const b = plan.bivariate;
@@ -171,9 +227,10 @@ function exactPair(plan: GaussianPlan, name: string, p: JuliaPrinter): string[] 
   const names = { hi: 'hi', hj: 'hj', taui: 'taui', tauj: 'tauj', nui: 'nui', nuj: 'nuj', rho: 'rho' };
   return [
     '',
-    `"""Cov(phi(z_i), phi(z_j)) by the exact bivariate form; 0 for a constant unit."""`,
+    `"""Cov(phi(z_i), phi(z_j)) by the exact bivariate form; 0 for a unit of variance 0."""`,
     `function ${name}_pair(mui, muj, si, sj, cij)`,
-    '    if !(si > 1e-10 * (1 + mui^2)) || !(sj > 1e-10 * (1 + muj^2)); return 0.0; end',
+    '    # Only a variance of 0 makes a unit constant (numeric/bivariate.ts exactPairCovariance); a tiny one is spread.',
+    '    if !(si > 0) || !(sj > 0); return 0.0; end',
     `    nui = ${i.nu}; nuj = ${j.nu}; taui = ${i.tau}; tauj = ${j.tau}`,
     '    hi = nui / taui; hj = nuj / tauj; rho = max(-1.0, min(1.0, cij / sqrt(si * sj)))',
     ...(b.atom.linear[1] !== 0 ? [`    di = ${derivativeCode(b, p, 'nui', 'taui')}; dj = ${derivativeCode(b, p, 'nuj', 'tauj')}`] : []),
@@ -199,18 +256,26 @@ function withBivariateHelpers(body: readonly string[], p: JuliaPrinter): string[
   return [...bivariateHelpers(body, p, ROUTINE_SYNTAX), ...body];
 }
 
-function definitions(plan: ActivationPlan, name: string, p: JuliaPrinter): string[] {
-  return plan.kind === 'polynomial' ? polynomialFunction(plan, name, p) : gaussianFunction(plan, name, p);
+/** A Julia matrix literal, rows separated by semicolons. */
+const floatMatrix = (rows: readonly Float64Array[]) => `[${rows.map((r) => floats(r).slice(1, -1).replace(/,/g, '')).join('; ')}]`;
+
+function definitions(plan: ActivationPlan, name: string, p: JuliaPrinter, helpers: Set<string>): string[] {
+  if (plan.kind === 'gaussian' && plan.order >= 3)
+    throw new InputError(`φ(z) = ${plan.expression.source}: Julia output gives the mean and covariance of the Gaussian closure (order ≤ 2); numpy, jax, torch and c give κ3 too`);
+  return plan.kind === 'polynomial' ? polynomialFunction(plan, name, p) : gaussianFunction(plan, name, p, helpers);
 }
 
 export function juliaActivationModule(plan: ActivationPlan, p: JuliaPrinter, header: readonly string[]): string {
-  return [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...withBivariateHelpers(definitions(plan, 'cumulants', p), p), ''].join('\n');
+  const helpers = new Set<string>();
+  const body = definitions(plan, 'cumulants', p, helpers);
+  return [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...juliaSeriesHelpers(helpers), ...withBivariateHelpers(body, p), ''].join('\n');
 }
 
 /** A propagator for a network: weights embedded, tensors flattened row-major (as corrmap's JSON nests them). */
 export function juliaNetworkModule(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: JuliaPrinter, header: readonly string[]): string {
-  const layerCode = layers.flatMap((l, k) => (l.plan ? [...definitions(l.plan, `layer_${k + 1}`, p), ''] : []));
-  const lines = [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...withBivariateHelpers(layerCode, p)];
+  const helpers = new Set<string>();
+  const definitionLines = layers.flatMap((l, k) => (l.plan ? [...definitions(l.plan, `layer_${k + 1}`, p, helpers), ''] : []));
+  const lines = [comment(header), '', 'using SpecialFunctions: erf, erfc', '', ...juliaSeriesHelpers(helpers), ...withBivariateHelpers(definitionLines, p)];
   lines.push(
     `const OUTPUT_ORDER = ${outputOrder}`,
     `const INPUT_ORDER = ${inputOrder}`,

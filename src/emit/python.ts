@@ -13,6 +13,10 @@ import type { GaussianPlan, PolynomialPlan, ActivationPlan } from './activation.
 import { PIECEWISE_RANGE } from './activation.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
 import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
+import { seriesProgram } from './series.ts';
+import { PYTHON_SERIES, pythonSeriesHelpers } from './series-runtime.ts';
+import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
+import type { MathNode } from '../../symbolic/math.ts';
 
 const LETTERS = 'ijkl';
 const key = (r: number) => ORDER_KEYS[r];
@@ -88,10 +92,25 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: NumPyPrinter)
   return lines;
 }
 
-function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, quadratureName: string): string[] {
+/** The emitted series program of one expansion, indented into a function body. */
+function pythonSeries(node: MathNode, variable: string, at: { point: string; step: string; length: number }, values: Record<string, string>, p: NumPyPrinter, prefix: string, helpers: Set<string>): { lines: string[]; result: string } {
+  const program = seriesProgram(node, variable, at, values, p, PYTHON_SERIES, prefix, 'mu');
+  for (const h of program.helpers) helpers.add(h);
+  return { lines: program.lines.map((l) => `    ${l}`), result: program.result };
+}
+
+/**
+ * The Gaussian closure of one general activation, as corrmap computes it (numeric/general.ts
+ * smoothedTable, covarianceTruncationOrder, tableErrors): the normalised ĝ_k from the closed form's
+ * Taylor coefficients or the Stein form, the local expansion where the quadrature does not resolve a
+ * unit's spread, the variance about φ(μ), the Mehler series in ρ.
+ */
+function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, quadratureName: string, helpers: Set<string>): string[] {
   const { xp } = p.api;
   const phiAt = (arg: string) => `(${p.code(plan.expression.node, { [VARIABLE]: arg })})`;
   const K = plan.kmax;
+  const where = (c: string, a: string, b: string) => `${xp}.where(${c}, ${a}, ${b})`;
+  const nonNegative = (v: string) => p.code(parse('max(v, 0)'), { v });
   const lines = [
     signature(name, 2),
     `    """Mean${plan.order >= 2 ? ' and covariance' : ''} of y = phi(z) for Gaussian z (mean, cov); the result's 'truncation' states the series order P, its bound and the quadrature error."""`,
@@ -99,64 +118,105 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
     `    n = mu.shape[0]`,
     `    cov = ${p.api.zeros('(n, n)')} if cov is None else ${p.api.asarray('cov')}`,
     `    s = ${p.api.diagonal('cov')}`,
-    '    # Units whose variance is rounding noise next to the mean are constants: y_i = phi(mu_i).',
-    `    det = s <= 1e-10 * (1.0 + mu * mu)`,
-    `    s_ = ${xp}.where(det, 1.0 + 0.0 * s, s)`,
+    '    # A unit of variance 0 is a constant, y_i = phi(mu_i); any other is spread, however little.',
+    '    spread = s > 0',
+    `    s_ = ${where('spread', 's', '1.0 + 0.0 * s')}`,
     `    sd = ${xp}.sqrt(s_)`,
+    `    phi_mu = ${phiAt('mu')} + 0.0 * mu`,
+    `    x, w = ${quadratureName}(mu, sd, False)`,
+    `    xc, wc = ${quadratureName}(mu, sd, True)`,
   ];
   if (plan.smoothed) {
-    lines.push(`    # g_k = d^k G / d mu^k, closed form, k = 0…${K}`);
-    lines.push(`    g = [${plan.smoothed.map((node) => `${p.code(node, { [MEAN]: 'mu', [VARIANCE]: 's_' })} + 0.0 * mu`).join(',\n         ')}]`);
+    const series = pythonSeries(plan.smoothed, MEAN, { point: 'mu', step: 'sd', length: K + 1 }, { [VARIANCE]: 's_' }, p, 'c', helpers);
+    lines.push(
+      `    # ĝ_k = c_k sqrt(k!), c_k the Taylor coefficients of G(mu + sd t, s) in t (closed form), k = 0…${K}`,
+      ...series.lines,
+      `    gn = [c * math.sqrt(math.factorial(k)) for k, c in enumerate(${series.result})]`,
+      '    gn_error = [0.0 * mu for c in gn]',
+    );
   } else {
-    lines.push(`    x, w = ${quadratureName}(mu, sd, False)`);
-    lines.push(`    f = ${phiAt('(mu[:, None] + sd[:, None] * x)')}`);
-    lines.push(`    g = _stein(f, x, w, sd, ${K})`);
-    lines.push(`    xc, wc = ${quadratureName}(mu, sd, True)`);
-    lines.push(`    gc = _stein(${phiAt('(mu[:, None] + sd[:, None] * xc)')}, xc, wc, sd, ${K})`);
-    lines.push(`    g_error = [${xp}.abs(a - c) for a, c in zip(g, gc)]`);
+    lines.push(
+      `    # ĝ_k = E[phi(mu + sd X) He_k(X)] / sqrt(k!) (Stein form), k = 0…${K}, on the rule and on the coarse rule`,
+      `    gn = _stein(${phiAt('(mu[:, None] + sd[:, None] * x)')}, x, w, ${K})`,
+      `    gn_error = [${xp}.abs(a - c) for a, c in zip(gn, _stein(${phiAt('(mu[:, None] + sd[:, None] * xc)')}, xc, wc, ${K}))]`,
+    );
   }
-  lines.push(`    g = [${xp}.where(det, ${phiAt('mu')} + 0.0 * mu if k == 0 else 0.0 * mu, gk) for k, gk in enumerate(g)]`);
-  lines.push(`    out = {'mean': g[0]}`);
-  lines.push(`    quadrature = ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`g_error[0]`)} / max(${p.api.maxFloat(`${xp}.abs(g[0])`)}, 1e-300)`}`);
+  if (plan.local) lines.push(...pythonLocalExpansion(plan, p, helpers));
+  lines.push(
+    `    gn = [${where('spread', 'g', '(phi_mu if k == 0 else 0.0 * mu)')} for k, g in enumerate(gn)]`,
+    `    gn_error = [${where('spread', 'e', '0.0 * mu')} for e in gn_error]`,
+    '    for k, g in enumerate(gn):',
+    `        if not bool(${xp}.all(${xp}.isfinite(g))):`,
+    `            raise FloatingPointError('the Gaussian expectation of ${plan.expression.source.replace(/'/g, '')} (or of its derivative of order %d) is not finite in float64 at these means and variances' % k)`,
+    `    out = {'mean': gn[0]}`,
+    `    var, var_error = 0.0 * mu, 0.0 * mu`,
+  );
   if (plan.order >= 2) {
     lines.push(
-      `    x, w = ${quadratureName}(mu, sd, False)`,
-      `    second = (w * ${phiAt('(mu[:, None] + sd[:, None] * x)')} ** 2).sum(-1)`,
-      `    xc, wc = ${quadratureName}(mu, sd, True)`,
-      `    second_error = ${xp}.abs(second - (wc * ${phiAt('(mu[:, None] + sd[:, None] * xc)')} ** 2).sum(-1))`,
-      `    var = ${xp}.where(det, 0.0 * mu, ${p.code(parse('max(v, 0)'), { v: 'second - g[0] ** 2' })})`,
-      '    # Mehler series truncated as corrmap truncates it (numeric/general.ts covarianceTruncationOrder).',
-      `    den = s[:, None] * s[None, :]`,
-      `    rho = ${xp}.where(den > 0, ${xp}.abs(cov) / ${xp}.sqrt(${xp}.where(den > 0, den, 1.0 + 0.0 * den)), 0.0 * den) * (1.0 - ${p.api.eye('n')})`,
-      `    max_rho = min(1.0, ${p.api.maxFloat('rho')}) if n > 1 else 0.0`,
-      `    alive = var > 0`,
-      `    var_ = ${xp}.where(alive, var, 1.0 + 0.0 * var)`,
-      `    partial = 0.0 * mu`,
-      `    term = 1.0 + 0.0 * mu`,
+      '    # Var = E[(phi - c)^2] - (g_0 - c)^2 about c = phi(mu): no cancellation when the spread is small next to the mean.',
+      `    centre = ${where(`${xp}.isfinite(phi_mu)`, 'phi_mu', '0.0 * mu')}`,
+      `    second = (w * (${phiAt('(mu[:, None] + sd[:, None] * x)')} - centre[:, None]) ** 2).sum(-1)`,
+      `    second_error = ${xp}.abs(second - (wc * (${phiAt('(mu[:, None] + sd[:, None] * xc)')} - centre[:, None]) ** 2).sum(-1))`,
+      '    offset = gn[0] - centre',
+      `    rounding = 4 * ${Number.EPSILON} * ${xp}.sqrt(second) * (2 * ${xp}.abs(centre) + ${xp}.sqrt(second))`,
+      `    var = ${nonNegative('second - offset ** 2')}`,
+      `    var_error = second_error + rounding + 2 * ${xp}.abs(offset) * gn_error[0]`,
+    );
+    if (plan.local)
+      lines.push(
+        '    # Where the local expansion was used, values of phi do not resolve the spread: Var = sum_k ĝ_k^2 (Parseval).',
+        '    parseval = sum(g ** 2 for g in gn[1:])',
+        '    noise2 = sum(e ** 2 for e in gn_error[1:])',
+        `    var = ${where('local', 'parseval', 'var')}`,
+        `    var_error = ${where('local', `2 * ${xp}.sqrt(parseval * noise2) + noise2 + gn[${K}] ** 2`, 'var_error')}`,
+      );
+    lines.push(
+      `    var = ${where('spread', 'var', '0.0 * mu')}`,
+      `    var_error = ${where('spread', 'var_error', '0.0 * mu')}`,
+      '    # The Mehler series in the correlations, truncated as corrmap truncates it (numeric/general.ts covarianceTruncationOrder).',
+      `    sd0 = ${xp}.sqrt(${where('spread', 's', '0.0 * s')})`,
+      '    scale = sd0[:, None] * sd0[None, :]',
+      `    rho = ${where('scale > 0', `cov / ${where('scale > 0', 'scale', '1.0 + 0.0 * scale')}`, '0.0 * scale')} * (1.0 - ${p.api.eye('n')})`,
+      `    rho = ${xp}.minimum(${xp}.maximum(rho, -1.0 + 0.0 * rho), 1.0 + 0.0 * rho)`,
+      `    max_rho = ${p.api.maxFloat(`${xp}.abs(rho)`)} if n > 1 else 0.0`,
+      '    alive = var > 0',
+      `    var_ = ${where('alive', 'var', '1.0 + 0.0 * var')}`,
+      '    partial = 0.0 * mu',
       `    P, bound = ${K}, 0.0`,
       `    for p in range(1, ${K + 1}):`,
-      `        term = term * s / p`,
-      `        partial = partial + term * g[p] ** 2`,
-      `        relative = ${xp}.where(alive, ${p.code(parse('max(v, 0)'), { v: 'var - partial' })} / var_, 0.0 * var)`,
+      '        partial = partial + gn[p] ** 2',
+      `        relative = ${where('alive', `${nonNegative('var - partial')} / var_`, '0.0 * var')}`,
       `        bound = max_rho ** (p + 1) * ${p.api.maxFloat('relative')}`,
       `        if bound <= ${p.number(plan.tolerance)}:`,
-      `            P = p`,
-      `            break`,
+      '            P = p',
+      '            break',
       ...exactOrSeries(plan, p, [
         `    k2 = ${p.api.zeros('(n, n)')}`,
-        `    power = 1.0 + 0.0 * cov`,
-        `    for p in range(1, P + 1):`,
-        `        power = power * cov / p`,
-        `        k2 = k2 + power * (g[p][:, None] * g[p][None, :])`,
+        '    power = 1.0 + 0.0 * rho',
+        '    for p in range(1, P + 1):',
+        '        power = power * rho',
+        '        k2 = k2 + power * (gn[p][:, None] * gn[p][None, :])',
       ]),
-      `    k2 = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
-      `    out['cov'] = k2`,
-      `    covariance = 2.0 * ${p.api.maxFloat(`${xp}.sqrt(var)`)} * ${plan.smoothed ? '0.0' : `${p.api.maxFloat(`${xp}.sqrt(sum(s ** k / float(math.factorial(k)) * g_error[k] ** 2 for k in range(1, ${K + 1})))`)}`}`,
-      `    covariance = (covariance + ${p.api.maxFloat('second_error')}) / max(${p.api.maxFloat('var')}, 1e-300)`,
-      `    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': {'mean': quadrature, 'cov': covariance}}`,
+      `    out['cov'] = k2 - ${xp}.diag(${xp}.diagonal(k2)) + ${xp}.diag(var)`,
     );
-  } else lines.push(`    out['truncation'] = {'order': 0, 'bound': 0.0, 'quadrature': {'mean': quadrature}}`);
-  lines.push('    return out');
+  } else lines.push('    P, bound = 0, 0.0');
+  if (plan.third) lines.push(...pythonThird(plan, name, p, phiAt));
+  lines.push(
+    '    # Relative errors the quadrature causes (numeric/general.ts tableErrors).',
+    `    max_var = ${p.api.maxFloat('var')}`,
+    `    max_sd = ${p.api.maxFloat(`${xp}.sqrt(var)`)}`,
+    `    mean_scale = max(${p.api.maxFloat(`${xp}.abs(gn[0])`)}, max_sd)`,
+    `    mean_error = ${p.api.maxFloat('gn_error[0]')}`,
+    `    max_d = ${p.api.maxFloat('sum(e ** 2 for e in gn_error[1:]) + 0.0 * mu')}`,
+    `    max_var_error = ${p.api.maxFloat('var_error')}`,
+    "    quadrature = {'mean': mean_error / mean_scale if mean_scale > 0 else mean_error}",
+  );
+  if (plan.order >= 2)
+    lines.push(
+      '    cov_error = (2 * max_sd * math.sqrt(max_d) + max_var_error) / max_var if max_var > 0 else (math.inf if max_d > 0 or max_var_error > 0 else 0.0)',
+      "    quadrature = {'mean': quadrature['mean'], 'cov': cov_error}",
+    );
+  lines.push(`    out['truncation'] = {'order': P, 'bound': bound, 'quadrature': quadrature${plan.third ? ", 'third': third" : ''}}`, '    return out');
   return lines;
 }
 
@@ -179,10 +239,12 @@ function exactOrSeries(plan: GaussianPlan, p: NumPyPrinter, series: readonly str
     `        nu = ${nu}`,
     `        tau = ${tau}`,
     '        h = nu / tau',
-    `        r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: `${xp}.where(den > 0, den, 1.0 + 0.0 * den)` })}`,
+    '        # rho = c_ij / sqrt(s_i s_j) as corrmap forms it (numeric/bivariate.ts exactPairCovariance): exactly 1 for a repeated unit.',
+    `        r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: 's_[:, None] * s_[None, :]' })}`,
     ...(linear ? [`        d1 = ${derivativeCode(b, p, 'nu', 'tau')}`] : []),
     `        k2 = ${pairCovariance(b, p, names, { i: col('d1'), j: row('d1') }, 'cov')}`,
-    `        k2 = ${xp}.where(${col('det')} | ${row('det')}, 0.0 * k2, k2)`,
+    '        # Only a unit of variance 0 is constant; a tiny variance is spread, however little.',
+    `        k2 = ${xp}.where(${col('spread')} & ${row('spread')}, k2, 0.0 * k2)`,
     '        P, bound = 0, 0.0',
     '    else:',
     ...series.map((l) => `    ${l}`),
@@ -200,6 +262,104 @@ const ROUTINE_SYNTAX: RoutineSyntax = {
   table: (n, nodes, weights) => [`_GL${n}_X = ${floatList(nodes)}`, `_GL${n}_W = ${floatList(weights)}`],
   indent: '    ',
 };
+
+/** The module constant with the shells of κ3's three-vertex series for the function `name`. */
+const thirdTable = (name: string) => `_${name}_THIRD`;
+
+function thirdShellsLiteral(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
+  const shells = plan.third!.shells.map((shell) => `    [${shell.map(([c, ...rest]) => `(${p.number(c)}, ${rest.join(', ')})`).join(', ')}],`);
+  return [`# The shells of the three-vertex series (2, 3, … edges): (coefficient, q_i, q_j, q_k, powers of S_ij, S_ik, S_jk).`, `${thirdTable(name)} = [`, ...shells, ']'];
+}
+
+/**
+ * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
+ * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
+ * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ */
+function pythonThird(plan: GaussianPlan, name: string, p: NumPyPrinter, phiAt: (arg: string) => string): string[] {
+  const { xp } = p.api;
+  const K = plan.kmax;
+  const einsum = (spec: string, ...args: string[]) => `${xp}.einsum('${spec}', ${args.join(', ')})`;
+  return [
+    '    # g_k = ĝ_k sqrt(k!) / s^(k/2) and the powers of S for the three-vertex series',
+    `    factorial = [float(math.factorial(k)) for k in range(${K + 1})]`,
+    `    g = [gn[k] * math.sqrt(factorial[k]) / sd ** k for k in range(${K + 1})]`,
+    '    for k, gk in enumerate(g):',
+    `        if not bool(${xp}.all(${xp}.isfinite(gk))):`,
+    `            raise FloatingPointError('the third cumulant needs g_k = E[phi^(k)(z)] up to k = ${K}, which leave float64 range at these variances (tiny or huge): report orders <= 2')`,
+    '    powers = [1.0 + 0.0 * cov]',
+    `    for q in range(${K}):`,
+    '        powers.append(powers[-1] * cov)',
+    `    eye = ${p.api.eye('n')}`,
+    '    off = 1.0 - eye',
+    `    distinct = ${einsum('ij,ik,jk->ijk', 'off', 'off', 'off')}`,
+    `    k3 = ${p.api.zeros('(n, n, n)')}`,
+    "    third = {'order': 0, 'estimate': 0.0, 'converged': True}",
+    '    if n >= 3:',
+    `        scale = ${p.api.maxFloat('var')} ** 1.5`,
+    '        quiet, growing, smallest, best, best_order = 0, 0, math.inf, k3, 0',
+    `        for total, shell in enumerate(${thirdTable(name)}, start=2):`,
+    `            part = ${p.api.zeros('(n, n, n)')}`,
+    '            for c, qi, qj, qk, pij, pik, pjk in shell:',
+    `                part = part + c * ${einsum('i,j,k,ij,ik,jk->ijk', 'g[qi]', 'g[qj]', 'g[qk]', 'powers[pij]', 'powers[pik]', 'powers[pjk]')}`,
+    `            size = ${p.api.maxFloat(`${xp}.abs(part) * distinct`)}`,
+    '            k3 = k3 + part',
+    `            scale = max(scale, ${p.api.maxFloat(`${xp}.abs(k3) * distinct`)})`,
+    '            if size < smallest:',
+    '                smallest, best, best_order, growing = size, k3, total, 0',
+    '            else:',
+    '                growing += 1',
+    "            third = {'order': total, 'estimate': size, 'converged': True}",
+    `            quiet = quiet + 1 if scale > 0 and size <= ${p.number(plan.tolerance)} * scale else 0`,
+    `            if quiet >= ${THIRD_SERIES.quietShells} or (growing >= ${THIRD_SERIES.growingShells} and size > ${p.number(THIRD_SERIES.growth)} * smallest):`,
+    '                break',
+    `        if quiet < ${THIRD_SERIES.quietShells}:`,
+    '            # Only asymptotic here (strong correlations): the smallest shell is the usual size of the error, not a bound.',
+    "            k3, third = best, {'order': best_order, 'estimate': smallest, 'converged': False}",
+    '    # Repeated indices: E[(phi - m)^3] and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)).',
+    '    m = g[0]',
+    `    f = ${phiAt('(mu[:, None] + sd[:, None] * x)')}`,
+    `    square = _stein(f ** 2, x, w, ${K})`,
+    `    square = [${xp}.where(spread, square[k] * math.sqrt(factorial[k]) / sd ** k, (phi_mu ** 2 if k == 0 else 0.0 * mu)) for k in range(${K + 1})]`,
+    `    diagonal = ${xp}.where(spread, (w * (f - m[:, None]) ** 3).sum(-1), 0.0 * mu)`,
+    `    cross = lambda a: sum(powers[q] / factorial[q] * (a[q][:, None] * g[q][None, :]) for q in range(1, ${K + 1}))`,
+    '    pair = off * (cross(square) - 2 * m[:, None] * cross(g))',
+    `    out['k3'] = k3 * distinct + ${einsum('ab,ac->abc', 'eye', 'pair')} + ${einsum('ac,ab->abc', 'eye', 'pair')} + ${einsum('bc,ba->abc', 'eye', 'pair')} + ${einsum('ab,bc,a->abc', 'eye', 'eye', 'diagonal')}`,
+  ];
+}
+
+/**
+ * ĝ_k from the Taylor coefficients of φ(μ + σt) (numeric/general.ts localExpansion, weights computed
+ * by corrmap), kept where the quadrature's noise exceeds its threshold, no kink is near, and the
+ * expansion states the smaller error; `local` marks those units.
+ */
+function pythonLocalExpansion(plan: GaussianPlan, p: NumPyPrinter, helpers: Set<string>): string[] {
+  const { xp } = p.api;
+  const local = plan.local!;
+  const K = plan.kmax;
+  const M = local.terms;
+  const series = pythonSeries(plan.expression.node, VARIABLE, { point: 'mu', step: 'sd', length: K + 2 * M + 1 }, {}, p, 'l', helpers);
+  const clear = plan.quadrature.kinks.map((k) => `(${xp}.abs(${p.number(k)} - mu) > ${LOCAL_EXPANSION.kinkClearance} * sd)`);
+  return [
+    '    # Where the quadrature does not resolve the spread (phi(mu + sd x) rounds to phi(mu)): the local expansion in derivatives at mu.',
+    `    noise = ${xp}.sqrt(sum(e ** 2 for e in gn_error[1:]))`,
+    `    resolved = ${xp}.sqrt(sum(g ** 2 for g in gn[1:]))`,
+    ...series.lines,
+    `    weights = ${floatList2(local.weights, p)}`,
+    `    terms = [[weights[k][m] * ${series.result}[k + 2 * m] for m in range(${M + 1})] for k in range(${K + 1})]`,
+    '    expanded = [sum(t) for t in terms]',
+    `    expanded_error = [${LOCAL_EXPANSION.lastTerm} * ${xp}.abs(t[-1]) + ${LOCAL_EXPANSION.rounding * Number.EPSILON} * sum(${xp}.abs(x) for x in t) for t in terms]`,
+    `    local = (noise > ${LOCAL_EXPANSION.noiseRatio} * resolved)${clear.map((c) => ` & ${c}`).join('')}`,
+    '    for g in expanded:',
+    `        local = local & ${xp}.isfinite(g)`,
+    `    local = local & (${xp}.sqrt(sum(e ** 2 for e in expanded_error[1:])) < noise)`,
+    `    gn = [${xp}.where(local, a, b) for a, b in zip(expanded, gn)]`,
+    `    gn_error = [${xp}.where(local, a, b) for a, b in zip(expanded_error, gn_error)]`,
+  ];
+}
+
+const floatList2 = (rows: readonly Float64Array[], p: NumPyPrinter) => `[${rows.map((r) => `[${Array.from(r, (v) => p.number(v)).join(", ")}]`).join(", ")}]`;
 
 /** The quadrature helpers of one general activation: its rule's nodes and weights (computed once) and the points per unit. */
 function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
@@ -227,14 +387,14 @@ function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): s
 }
 
 /** Helpers shared by the general activations of a module. */
-function steinHelper(p: NumPyPrinter): string[] {
+function steinHelper(_p: NumPyPrinter): string[] {
   return [
-    'def _stein(f, x, w, sd, kmax):',
-    '    """g_k = s^(-k/2) E[f He_k(X)] (Stein form), He_k by its three-term recurrence."""',
+    'def _stein(f, x, w, kmax):',
+    '    """ĝ_k = E[f He_k(X)] / sqrt(k!) (Stein form, normalised), He_k by its three-term recurrence."""',
     '    he_prev, he = 0.0 * x, 1.0 + 0.0 * x',
     '    g = []',
     '    for k in range(kmax + 1):',
-    '        g.append((w * f * he).sum(-1) / sd ** k)',
+    '        g.append((w * f * he).sum(-1) / math.sqrt(math.factorial(k)))',
     '        he_prev, he = he, x * he - k * he_prev',
     '    return g',
   ];
@@ -243,12 +403,13 @@ function steinHelper(p: NumPyPrinter): string[] {
 /** The definitions of a module: one function per activation plan, with the helpers they need. */
 export function pythonDefinitions(plans: ReadonlyArray<{ plan: ActivationPlan; name: string }>, p: NumPyPrinter): string[] {
   const lines: string[] = [];
-  if (plans.some(({ plan }) => plan.kind === 'gaussian' && !plan.smoothed)) lines.push(...steinHelper(p), '');
+  const helpers = new Set<string>();
+  if (plans.some(({ plan }) => plan.kind === 'gaussian' && (!plan.smoothed || plan.third))) lines.push(...steinHelper(p), '');
   for (const { plan, name } of plans) {
     if (plan.kind === 'polynomial') lines.push(...polynomialFunction(plan, name, p), '');
-    else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...gaussianFunction(plan, name, p, `_${name}_points`), '');
+    else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...(plan.third ? [...thirdShellsLiteral(plan, name, p), ''] : []), ...gaussianFunction(plan, name, p, `_${name}_points`, helpers), '');
   }
-  return [...bivariateHelpers(lines, p, ROUTINE_SYNTAX), ...lines];
+  return [...pythonSeriesHelpers(helpers, p.api), ...bivariateHelpers(lines, p, ROUTINE_SYNTAX), ...lines];
 }
 
 export function pythonImports(p: NumPyPrinter): string[] {
@@ -273,6 +434,11 @@ export interface EmittedLayer {
   readonly reads: number;
 }
 
+/** The .npy files of layer k's weight and bias, next to the module whose name is `stem`.py. */
+export function weightFileNames(stem: string, k: number): [string, string] {
+  return [`${stem}_layer${k + 1}_weight.npy`, `${stem}_layer${k + 1}_bias.npy`];
+}
+
 function matrixLiteral(w: Float64Array, rows: number, cols: number): string {
   return `[${Array.from({ length: rows }, (_, r) => floatList(w.subarray(r * cols, (r + 1) * cols))).join(',\n     ')}]`;
 }
@@ -282,16 +448,30 @@ function matrixLiteral(w: Float64Array, rows: number, cols: number): string {
  * activation function), runnable as `python3 prop.py stats.json`: prints the layers' pre- and
  * post-activation cumulants as JSON in the layout of `corrmap propagate --json`.
  */
-export function pythonNetworkModule(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: NumPyPrinter, header: readonly string[]): string {
+export function pythonNetworkModule(layers: readonly EmittedLayer[], outputOrder: number, inputOrder: number, p: NumPyPrinter, header: readonly string[], weightFiles?: string): string {
   const { xp } = p.api;
   const plans = layers.flatMap((l, k) => (l.plan ? [{ plan: l.plan, name: `layer_${k + 1}` }] : []));
-  const lines = [pythonComment(header), '', ...pythonImports(p), 'import json', 'import sys', '', '', ...pythonDefinitions(plans, p)];
+  const imports = [...pythonImports(p), 'import json', 'import sys'];
+  if (weightFiles !== undefined) imports.push('import os', ...(imports.includes('import numpy as np') ? [] : ['import numpy as np']));
+  const lines = [pythonComment(header), '', ...imports, '', '', ...pythonDefinitions(plans, p)];
+  if (weightFiles !== undefined)
+    lines.push(
+      'def _weights(name):',
+      '    """A float64 array from a .npy file next to this module (written by corrmap emit-network --weights npy)."""',
+      `    return ${p.api.fromNumpy('np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), name))')}`,
+      '',
+      '',
+    );
   lines.push(`KEYS = ${JSON.stringify(ORDER_KEYS.slice(0, 9))}`, `OUTPUT_ORDER = ${outputOrder}`, `INPUT_ORDER = ${inputOrder}`, 'LAYERS = [');
   layers.forEach((l, k) => {
+    const [weight, bias] =
+      weightFiles === undefined
+        ? [p.api.asarray(matrixLiteral(l.weight, l.rows, l.cols)), p.api.asarray(floatList(l.bias))]
+        : weightFileNames(weightFiles, k).map((f) => `_weights(${JSON.stringify(f)})`);
     lines.push(
       `    {'activation': ${JSON.stringify(l.source)}, 'apply': ${l.plan ? `layer_${k + 1}` : 'None'}, 'pre_order': ${l.preOrder}, 'reads': ${l.reads},`,
-      `     'weight': ${p.api.asarray(matrixLiteral(l.weight, l.rows, l.cols))},`,
-      `     'bias': ${p.api.asarray(floatList(l.bias))}},`,
+      `     'weight': ${weight},`,
+      `     'bias': ${bias}},`,
     );
   });
   lines.push(

@@ -10,7 +10,8 @@ import { ruleSetJson, ruleSetLatex, generalDerivation } from '../cli/derive.ts';
 import { planPropagation, type Network } from '../../numeric/network.ts';
 import { planActivation, type ActivationPlan } from './activation.ts';
 import { headerLines, planDescription } from './header.ts';
-import { pythonActivationModule, pythonNetworkModule, type EmittedLayer } from './python.ts';
+import { pythonActivationModule, pythonNetworkModule, weightFileNames, type EmittedLayer } from './python.ts';
+import { formatNpy } from '../analysis/arrays.ts';
 import { cActivationFiles, cNetworkFiles } from './c.ts';
 import { juliaActivationModule, juliaNetworkModule } from './julia.ts';
 
@@ -22,7 +23,14 @@ export interface EmittedFile {
   /** Extension of the file: '.py', '.h', '.c', '.jl', '.tex', '.json'. */
   readonly extension: string;
   readonly text: string;
+  /** A data file written beside the code under this name (its text is empty). */
+  readonly name?: string;
+  readonly bytes?: Uint8Array;
 }
+
+/** How emit-network gives the code its weights: in the source, or in .npy files beside it (Python targets). */
+export const WEIGHT_FORMATS = ['embedded', 'npy'] as const;
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 
 function pythonPrinter(target: Target): NumPyPrinter {
   return target === 'jax' ? new JaxPrinter() : target === 'torch' ? new TorchPrinter() : new NumPyPrinter();
@@ -58,7 +66,17 @@ function jsonOf(plan: ActivationPlan, command: string): unknown {
 }
 
 /** Code for a whole network: affine steps and each layer's activation rules. */
-export function emitNetwork(network: Network, target: (typeof NETWORK_TARGETS)[number], inputOrder: number, outputOrder: number, command: string, headerName?: string): EmittedFile[] {
+export function emitNetwork(
+  network: Network,
+  target: (typeof NETWORK_TARGETS)[number],
+  inputOrder: number,
+  outputOrder: number,
+  command: string,
+  headerName?: string,
+  weights?: { readonly format: WeightFormat; readonly stem: string },
+): EmittedFile[] {
+  const npy = weights?.format === 'npy' ? weights.stem : undefined;
+  if (npy !== undefined && (target === 'julia' || target === 'c')) throw new InputError(`--weights npy: the ${target} target embeds its weights; .npy files are for numpy, jax and torch`);
   const plan = planPropagation(network, { inputOrder, outputOrder }, inputOrder);
   const layers: EmittedLayer[] = network.layers.map((layer, l) => {
     let activation: ActivationPlan | undefined;
@@ -96,7 +114,18 @@ export function emitNetwork(network: Network, target: (typeof NETWORK_TARGETS)[n
     case 'numpy':
     case 'jax':
     case 'torch':
-      return [{ extension: '.py', text: pythonNetworkModule(layers, outputOrder, inputOrder, pythonPrinter(target), header) }];
+      return [
+        { extension: '.py', text: pythonNetworkModule(layers, outputOrder, inputOrder, pythonPrinter(target), header, npy) },
+        ...(npy === undefined
+          ? []
+          : layers.flatMap((l, k) => {
+              const [weight, bias] = weightFileNames(npy, k);
+              return [
+                { extension: '.npy', text: '', name: weight, bytes: formatNpy(l.weight, [l.rows, l.cols]) },
+                { extension: '.npy', text: '', name: bias, bytes: formatNpy(l.bias, [l.rows]) },
+              ];
+            })),
+      ];
     case 'julia':
       return [{ extension: '.jl', text: juliaNetworkModule(layers, outputOrder, inputOrder, new JuliaPrinter(), header) }];
     case 'c':

@@ -30,6 +30,8 @@ export interface PythonApi {
   readonly concatenate: (list: string) => string;
   /** Contract axis 1 of a matrix with an axis of a tensor. */
   readonly tensordot: string;
+  /** A NumPy float64 array (from numpy.load) as the library's array. */
+  readonly fromNumpy: (x: string) => string;
 }
 
 export class NumPyPrinter extends CodePrinter {
@@ -47,6 +49,7 @@ export class NumPyPrinter extends CodePrinter {
     eye: (n) => `np.eye(${n})`,
     concatenate: (list) => `np.concatenate(${list}, axis=1)`,
     tensordot: 'np.tensordot',
+    fromNumpy: (x) => x,
   };
   protected get functions(): FunctionTable {
     return this.table('np.', 'special.');
@@ -89,6 +92,7 @@ export class JaxPrinter extends NumPyPrinter {
     eye: (n) => `jnp.eye(${n}, dtype=jnp.float64)`,
     concatenate: (list) => `jnp.concatenate(${list}, axis=1)`,
     tensordot: 'jnp.tensordot',
+    fromNumpy: (x) => `jnp.asarray(${x})`,
   };
   protected override get functions(): FunctionTable {
     return this.table('jnp.', 'special.');
@@ -111,6 +115,7 @@ export class TorchPrinter extends NumPyPrinter {
     eye: (n) => `torch.eye(${n}, dtype=torch.float64)`,
     concatenate: (list) => `torch.cat(${list}, dim=1)`,
     tensordot: 'torch.tensordot',
+    fromNumpy: (x) => `torch.from_numpy(${x})`,
   };
   protected override get functions(): FunctionTable {
     const f = prefixed('torch.');

@@ -3,15 +3,75 @@
 # phi(z) = relu(z)
 # Gaussian closure (input order K = 2; docs/theory.md §Gaussian closure), g_k(i) = E[phi^(k)(z_i)], z_i ~ N(mu_i, s_i):
 #   G(\mu, s) = \mu \, \Phi\left(\frac{\mu}{\sqrt{s}}\right) + \sqrt{s} \, \varphi\left(\frac{\mu}{\sqrt{s}}\right)
-#   g_k = \partial^k_\mu G, emitted as closed-form trees for k = 0…12
+#   normalised: \hat g_k = g_k s^{k/2}/\sqrt{k!} = c_k \sqrt{k!}, c_k the Taylor coefficients of G(\mu + \sqrt{s}\,t, s) in t, k = 0…40 (series arithmetic in the code)
 #   \mathbb{E}[y_{i}] = g_{0}(i)
 #   \kappa(y_{i}, y_{j}) = g_{1}(i) \, g_{1}(j) \, \Sigma_{ij} + \frac{1}{2} \, g_{2}(i) \, g_{2}(j) \, \Sigma_{ij}^{2} + \frac{1}{6} \, g_{3}(i) \, g_{3}(j) \, \Sigma_{ij}^{3} + \dots
-# Truncation: the Mehler series stops at the smallest P <= 12 with max|rho|^(P+1) max_i R_i(P)/Var_i <= 1e-8 (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[phi^2] - g_0^2 by quadrature.
+# Truncation: the Mehler series stops at the smallest P <= 40 with max|rho|^(P+1) max_i R_i(P)/Var_i <= 1e-8 (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[(phi - phi(mu_i))^2] - (g_0 - phi(mu_i))^2 by quadrature (no cancellation at a large mean), or sum_k ĝ_k^2 where the local expansion is used; a unit of variance exactly 0 is the constant phi(mu_i).
+# Where that bound stays above 1e-8 (strong correlations under a kink or a jump), the covariance off the diagonal is the exact bivariate form of relu instead, as corrmap takes it (numeric/general.ts exactBivariateAtom; docs/theory.md §Bivariate forms), for every pair of units with non-zero variance; Phi_2 by Genz's routine printed below; "truncation" then gives order 0 and bound 0.
 # Quadrature: 96-node Gauss-Legendre rule on each piece of x in [-13, 13] split at the kinks z = 0, nodes computed once by corrmap and embedded (for E[phi^2]); the stated quadrature error is the difference from the rule with half the nodes.
 #
 # Do not edit: regenerate with the command above.
 
 using SpecialFunctions: erf, erfc
+
+function s_add(a, b)
+    return a .+ b
+end
+
+function s_const(v, like, N)
+    out = zeros(Float64, N)
+    out[1] = v
+    return out
+end
+
+function s_div(a, b)
+    out = zeros(Float64, length(a))
+    for k in 0:length(a) - 1
+        t = a[k + 1]
+        for j in 1:k; t -= b[j + 1] * out[k - j + 1]; end
+        out[k + 1] = t / b[1]
+    end
+    return out
+end
+
+function s_exp(a)
+    N = length(a)
+    out = zeros(Float64, N)
+    out[1] = exp(a[1])
+    for k in 1:N - 1
+        t = 0.0
+        for j in 1:k; t += j * a[j + 1] * out[k - j + 1]; end
+        out[k + 1] = t / k
+    end
+    return out
+end
+
+function s_integrate(v, d, a)
+    N = length(a)
+    out = zeros(Float64, N)
+    out[1] = v
+    for k in 1:N - 1
+        t = 0.0
+        for j in 1:k; t += j * a[j + 1] * d[k - j + 1]; end
+        out[k + 1] = t / k
+    end
+    return out
+end
+
+function s_mul(a, b)
+    return [sum(a[j + 1] * b[k - j + 1] for j in 0:k) for k in 0:length(a) - 1]
+end
+
+function s_scale(a, c)
+    return c .* a
+end
+
+function s_var(x0, h, N)
+    out = zeros(Float64, N)
+    out[1] = x0
+    if N > 1; out[2] = h; end
+    return out
+end
 
 const GL20_X = [-0.9931285991850949, -0.9639719272779138, -0.912234428251326, -0.8391169718222189, -0.7463319064601508, -0.636053680726515, -0.5108670019508271, -0.37370608871541955, -0.2277858511416451, -0.07652652113349734, 0.07652652113349734, 0.2277858511416451, 0.37370608871541955, 0.5108670019508271, 0.636053680726515, 0.7463319064601508, 0.8391169718222189, 0.912234428251326, 0.9639719272779138, 0.9931285991850949]
 const GL20_W = [0.017614007139152264, 0.04060142980038705, 0.06267204833410904, 0.08327674157670474, 0.10193011981724048, 0.11819453196151831, 0.1316886384491766, 0.1420961093183819, 0.14917298647260382, 0.15275338713072598, 0.15275338713072598, 0.14917298647260382, 0.1420961093183819, 0.1316886384491766, 0.11819453196151831, 0.10193011981724048, 0.08327674157670474, 0.06267204833410904, 0.04060142980038705, 0.017614007139152264]
@@ -66,25 +126,29 @@ end
 
 const cumulants_nodes = [-0.9996895038832307, -0.9983643758631817, -0.9959818429872093, -0.9925439003237626, -0.9880541263296237, -0.9825172635630147, -0.9759391745851365, -0.9683268284632642, -0.9596882914487426, -0.9500327177844377, -0.9393703397527552, -0.9277124567223087, -0.9150714231208981, -0.9014606353158523, -0.8868945174024204, -0.8713885059092965, -0.8549590334346014, -0.8376235112281871, -0.8194003107379316, -0.8003087441391408, -0.7803690438674332, -0.7596023411766475, -0.7380306437444001, -0.7156768123489676, -0.6925645366421715, -0.6687183100439161, -0.6441634037849671, -0.6189258401254686, -0.593032364777572, -0.5665104185613972, -0.5393881083243575, -0.5116941771546677, -0.48345797392059636, -0.454709422167743, -0.42547898840730053, -0.3957976498289086, -0.3656968614723136, -0.3352085228926254, -0.30436494435449635, -0.27319881259104917, -0.24174315616384, -0.2100313104605672, -0.17809688236761861, -0.14597371465489695, -0.11369585011066592, -0.08129749546442556, -0.04881298513604973, -0.016276744849602967, 0.016276744849602967, 0.04881298513604973, 0.08129749546442556, 0.11369585011066592, 0.14597371465489695, 0.17809688236761861, 0.2100313104605672, 0.24174315616384, 0.27319881259104917, 0.30436494435449635, 0.3352085228926254, 0.3656968614723136, 0.3957976498289086, 0.42547898840730053, 0.454709422167743, 0.48345797392059636, 0.5116941771546677, 0.5393881083243575, 0.5665104185613972, 0.593032364777572, 0.6189258401254686, 0.6441634037849671, 0.6687183100439161, 0.6925645366421715, 0.7156768123489676, 0.7380306437444001, 0.7596023411766475, 0.7803690438674332, 0.8003087441391408, 0.8194003107379316, 0.8376235112281871, 0.8549590334346014, 0.8713885059092965, 0.8868945174024204, 0.9014606353158523, 0.9150714231208981, 0.9277124567223087, 0.9393703397527552, 0.9500327177844377, 0.9596882914487426, 0.9683268284632642, 0.9759391745851365, 0.9825172635630147, 0.9880541263296237, 0.9925439003237626, 0.9959818429872093, 0.9983643758631817, 0.9996895038832307]
 const cumulants_weights = [0.0007967920655521449, 0.001853960788946858, 0.0029107318179349686, 0.003964554338444622, 0.005014202742927451, 0.006058545504235981, 0.007096470791153827, 0.008126876925698688, 0.009148671230783414, 0.010160770535008449, 0.0111621020998385, 0.012151604671088346, 0.013128229566961526, 0.014090941772314864, 0.01503872102699487, 0.015970562902562203, 0.016885479864245184, 0.0177825023160452, 0.018660679627411414, 0.019519081140145, 0.02035679715433331, 0.021172939892191246, 0.02196664443874435, 0.022737069658329386, 0.023483399085926254, 0.02420484179236467, 0.024900633222483627, 0.025570036005349375, 0.02621234073567236, 0.02682686672559173, 0.027412962726029267, 0.02797000761684833, 0.028497411065085392, 0.028994614150555226, 0.029461089958167926, 0.02989634413632837, 0.030299915420827578, 0.030671376123669176, 0.031010332586313836, 0.03131642559686131, 0.03158933077072712, 0.03182875889441107, 0.03203445623199269, 0.03220620479403021, 0.03234382256857598, 0.03244716371406424, 0.032516118713868836, 0.03255061449236316, 0.03255061449236316, 0.032516118713868836, 0.03244716371406424, 0.03234382256857598, 0.03220620479403021, 0.03203445623199269, 0.03182875889441107, 0.03158933077072712, 0.03131642559686131, 0.031010332586313836, 0.030671376123669176, 0.030299915420827578, 0.02989634413632837, 0.029461089958167926, 0.028994614150555226, 0.028497411065085392, 0.02797000761684833, 0.027412962726029267, 0.02682686672559173, 0.02621234073567236, 0.025570036005349375, 0.024900633222483627, 0.02420484179236467, 0.023483399085926254, 0.022737069658329386, 0.02196664443874435, 0.021172939892191246, 0.02035679715433331, 0.019519081140145, 0.018660679627411414, 0.0177825023160452, 0.016885479864245184, 0.015970562902562203, 0.01503872102699487, 0.014090941772314864, 0.013128229566961526, 0.012151604671088346, 0.0111621020998385, 0.010160770535008449, 0.009148671230783414, 0.008126876925698688, 0.007096470791153827, 0.006058545504235981, 0.005014202742927451, 0.003964554338444622, 0.0029107318179349686, 0.001853960788946858, 0.0007967920655521449]
+const cumulants_coarse_nodes = [-0.9987710072524261, -0.9935301722663508, -0.9841245837228269, -0.9705915925462473, -0.9529877031604308, -0.9313866907065543, -0.9058791367155696, -0.8765720202742479, -0.8435882616243935, -0.8070662040294426, -0.7671590325157404, -0.7240341309238146, -0.6778723796326639, -0.6288673967765136, -0.5772247260839727, -0.523160974722233, -0.4669029047509584, -0.4086864819907167, -0.34875588629216075, -0.28736248735545555, -0.22476379039468905, -0.16122235606889174, -0.0970046992094627, -0.03238017096286937, 0.03238017096286937, 0.0970046992094627, 0.16122235606889174, 0.22476379039468905, 0.28736248735545555, 0.34875588629216075, 0.4086864819907167, 0.4669029047509584, 0.523160974722233, 0.5772247260839727, 0.6288673967765136, 0.6778723796326639, 0.7240341309238146, 0.7671590325157404, 0.8070662040294426, 0.8435882616243935, 0.8765720202742479, 0.9058791367155696, 0.9313866907065543, 0.9529877031604308, 0.9705915925462473, 0.9841245837228269, 0.9935301722663508, 0.9987710072524261]
+const cumulants_coarse_weights = [0.0031533460523054026, 0.007327553901276208, 0.01147723457923459, 0.015579315722943856, 0.019616160457355446, 0.023570760839324342, 0.027426509708356882, 0.03116722783279794, 0.03477722256477046, 0.03824135106583067, 0.041545082943464776, 0.044674560856694294, 0.04761665849249055, 0.05035903555385447, 0.05289018948519366, 0.05519950369998417, 0.05727729210040315, 0.059114839698395566, 0.06070443916589386, 0.06203942315989268, 0.06311419228625405, 0.06392423858464817, 0.0644661644359501, 0.06473769681268386, 0.06473769681268386, 0.0644661644359501, 0.06392423858464817, 0.06311419228625405, 0.06203942315989268, 0.06070443916589386, 0.059114839698395566, 0.05727729210040315, 0.05519950369998417, 0.05289018948519366, 0.05035903555385447, 0.04761665849249055, 0.044674560856694294, 0.041545082943464776, 0.03824135106583067, 0.03477722256477046, 0.03116722783279794, 0.027426509708356882, 0.023570760839324342, 0.019616160457355446, 0.015579315722943856, 0.01147723457923459, 0.007327553901276208, 0.0031533460523054026]
 
-"""Quadrature points and weights of E[f(mu + sd X)] for one unit."""
-function cumulants_points(mu, sd)
+"""Quadrature points and weights of E[f(mu + sd X)] for one unit (coarse: the rule with half the nodes)."""
+function cumulants_points(mu, sd, coarse)
+    nodes, weights = coarse ? (cumulants_coarse_nodes, cumulants_coarse_weights) : (cumulants_nodes, cumulants_weights)
     cuts = [-13.0; [min(max((k - mu) / sd, -13.0), 13.0) for k in [0.0]]; 13.0]
     x = Float64[]; w = Float64[]
     for piece in 1:length(cuts) - 1
         half = (cuts[piece + 1] - cuts[piece]) / 2; mid = (cuts[piece + 1] + cuts[piece]) / 2
-        for t in eachindex(cumulants_nodes)
-            at = mid + half * cumulants_nodes[t]
+        for t in eachindex(nodes)
+            at = mid + half * nodes[t]
             push!(x, at)
-            push!(w, half * cumulants_weights[t] * exp(-at ^ 2.0 / 2.0) / 2.5066282746310002)
+            push!(w, half * weights[t] * exp(-at ^ 2.0 / 2.0) / 2.5066282746310002)
         end
     end
     return x, w
 end
 
-"""Cov(phi(z_i), phi(z_j)) by the exact bivariate form; 0 for a constant unit."""
+"""Cov(phi(z_i), phi(z_j)) by the exact bivariate form; 0 for a unit of variance 0."""
 function cumulants_pair(mui, muj, si, sj, cij)
-    if !(si > 1e-10 * (1 + mui^2)) || !(sj > 1e-10 * (1 + muj^2)); return 0.0; end
+    # Only a variance of 0 makes a unit constant (numeric/bivariate.ts exactPairCovariance); a tiny one is spread.
+    if !(si > 0) || !(sj > 0); return 0.0; end
     nui = 1.0 * mui + 0.0; nuj = 1.0 * muj + 0.0; taui = 1.0 * sqrt(si); tauj = 1.0 * sqrt(sj)
     hi = nui / taui; hj = nuj / tauj; rho = max(-1.0, min(1.0, cij / sqrt(si * sj)))
     return 1.0 * (taui * tauj * ((hi * hj + rho) * phi2_excess(hi, hj, rho) + rho * erfc(-hi / 1.4142135623730951) / 2.0 * erfc(-hj / 1.4142135623730951) / 2.0 + hi * exp(-hj ^ 2.0 / 2.0) / 2.5066282746310002 * (erfc(-(ifelse((rho >= 0.5), hi - hj + (1.0 - rho) * hj, ifelse((rho <= -0.5), hi + hj - (1.0 + rho) * hj, hi - rho * hj)) / sqrt(max((1.0 - rho) * (1.0 + rho), 1e-30))) / 1.4142135623730951) / 2.0 - erfc(-hi / 1.4142135623730951) / 2.0) + hj * exp(-hi ^ 2.0 / 2.0) / 2.5066282746310002 * (erfc(-(ifelse((rho >= 0.5), hj - hi + (1.0 - rho) * hi, ifelse((rho <= -0.5), hj + hi - (1.0 + rho) * hi, hj - rho * hi)) / sqrt(max((1.0 - rho) * (1.0 + rho), 1e-30))) / 1.4142135623730951) / 2.0 - erfc(-hj / 1.4142135623730951) / 2.0) + exp(-hi ^ 2.0 / 2.0) / 2.5066282746310002 * (sqrt(max((1.0 - rho) * (1.0 + rho), 1e-30)) * exp(-(ifelse((rho >= 0.5), hj - hi + (1.0 - rho) * hi, ifelse((rho <= -0.5), hj + hi - (1.0 + rho) * hi, hj - rho * hi)) / sqrt(max((1.0 - rho) * (1.0 + rho), 1e-30))) ^ 2.0 / 2.0) / 2.5066282746310002 - exp(-hj ^ 2.0 / 2.0) / 2.5066282746310002)))
@@ -93,46 +157,65 @@ end
 """Mean and covariance of y = phi(z) for Gaussian z; the last value gives the series order P and its bound."""
 function cumulants(mean::AbstractVector{Float64}, k2=nothing)
     n = length(mean)
-    K = 12
-    g = zeros(Float64, K + 1, n)
+    K = 40
+    gn = zeros(Float64, K + 1, n)  # normalised ĝ_k = g_k s^(k/2) / sqrt(k!)
     var = zeros(Float64, n)
     k2 = k2 === nothing ? zeros(Float64, n^2) : k2  # a missing covariance is zero
     for i in 1:n
         mu = mean[i]
         s = k2[(i - 1) * n + i]
-        det = !(s > 1e-10 * (1 + mu^2))
-        s_ = det ? 1.0 : s
+        spread = s > 0  # variance 0: a constant, y_i = phi(mu_i); any other is spread, however little
+        s_ = spread ? s : 1.0
         sd = sqrt(s_)
-        x, w = cumulants_points(mu, sd)
-        g[1, i] = mu * erfc(-(mu / sqrt(s_)) / 1.4142135623730951) / 2.0 + sqrt(s_) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[2, i] = erfc(-(mu / sqrt(s_)) / 1.4142135623730951) / 2.0
-        g[3, i] = exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002 / sqrt(s_)
-        g[4, i] = -mu * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002 / sqrt(s_) ^ 3.0
-        g[5, i] = (-1.0 / sqrt(s_) ^ 3.0 + mu ^ 2.0 / sqrt(s_) ^ 5.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[6, i] = (-mu ^ 3.0 / sqrt(s_) ^ 7.0 + 3.0 * mu / sqrt(s_) ^ 5.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[7, i] = (-6.0 * mu ^ 2.0 / sqrt(s_) ^ 7.0 + 3.0 / sqrt(s_) ^ 5.0 + mu ^ 4.0 / sqrt(s_) ^ 9.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[8, i] = (-15.0 * mu / sqrt(s_) ^ 7.0 - mu ^ 5.0 / sqrt(s_) ^ 11.0 + 10.0 * mu ^ 3.0 / sqrt(s_) ^ 9.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[9, i] = (-15.0 * mu ^ 4.0 / sqrt(s_) ^ 11.0 - 15.0 / sqrt(s_) ^ 7.0 + 45.0 * mu ^ 2.0 / sqrt(s_) ^ 9.0 + mu ^ 6.0 / sqrt(s_) ^ 13.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[10, i] = (-105.0 * mu ^ 3.0 / sqrt(s_) ^ 11.0 - mu ^ 7.0 / sqrt(s_) ^ 15.0 + 105.0 * mu / sqrt(s_) ^ 9.0 + 21.0 * mu ^ 5.0 / sqrt(s_) ^ 13.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[11, i] = (-28.0 * mu ^ 6.0 / sqrt(s_) ^ 15.0 - 420.0 * mu ^ 2.0 / sqrt(s_) ^ 11.0 + 105.0 / sqrt(s_) ^ 9.0 + 210.0 * mu ^ 4.0 / sqrt(s_) ^ 13.0 + mu ^ 8.0 / sqrt(s_) ^ 17.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[12, i] = (-378.0 * mu ^ 5.0 / sqrt(s_) ^ 15.0 - 945.0 * mu / sqrt(s_) ^ 11.0 - mu ^ 9.0 / sqrt(s_) ^ 19.0 + 1260.0 * mu ^ 3.0 / sqrt(s_) ^ 13.0 + 36.0 * mu ^ 7.0 / sqrt(s_) ^ 17.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        g[13, i] = (-3150.0 * mu ^ 4.0 / sqrt(s_) ^ 15.0 - 45.0 * mu ^ 8.0 / sqrt(s_) ^ 19.0 - 945.0 / sqrt(s_) ^ 11.0 + 4725.0 * mu ^ 2.0 / sqrt(s_) ^ 13.0 + 630.0 * mu ^ 6.0 / sqrt(s_) ^ 17.0 + mu ^ 10.0 / sqrt(s_) ^ 21.0) * exp(-(mu / sqrt(s_)) ^ 2.0 / 2.0) / 2.5066282746310002
-        if det; g[:, i] .= 0.0; g[1, i] = max(mu, 0.0); end
-        var[i] = det ? 0.0 : max(sum(w[t] * max((mu + sd * x[t]), 0.0)^2 for t in eachindex(x)) - g[1, i]^2, 0.0)
+        gerr = zeros(Float64, K + 1)
+        is_local = false
+        # ĝ_k = c_k sqrt(k!), c_k the Taylor coefficients of G(mu + sd t, s) in t (closed form)
+        c0 = s_var(mu, sd, 41)
+        c1 = s_const((sqrt((s_))), mu, 41)
+        c2 = s_div(c0, c1)
+        c3 = s_scale(c2, 1.0)
+        c4 = s_mul(c3, c2)
+        c5 = s_scale(c4, -1.0)
+        c6 = s_const(2.0, mu, 41)
+        c7 = s_div(c5, c6)
+        c8 = s_exp(c7)
+        c9 = s_const(2.5066282746310002, mu, 41)
+        c10 = s_div(c8, c9)
+        c11 = s_integrate((erfc(-c2[1] / 1.4142135623730951) / 2.0), c10, c2)
+        c12 = s_mul(c0, c11)
+        c13 = s_const((sqrt((s_))), mu, 41)
+        c14 = s_div(c0, c13)
+        c15 = s_scale(c14, 1.0)
+        c16 = s_mul(c15, c14)
+        c17 = s_scale(c16, -1.0)
+        c18 = s_const(2.0, mu, 41)
+        c19 = s_div(c17, c18)
+        c20 = s_exp(c19)
+        c21 = s_const(2.5066282746310002, mu, 41)
+        c22 = s_div(c20, c21)
+        c23 = s_scale(c22, (sqrt((s_))))
+        c24 = s_add(c12, c23)
+        gn[:, i] .= c24 .* [sqrt(prod(1.0:k)) for k in 0:K]
+        if !spread; gn[:, i] .= 0.0; gn[1, i] = max(mu, 0.0); end
+        all(isfinite, gn[:, i]) || error("the Gaussian expectation of phi or of one of its derivatives is not finite in float64 at unit $i")
+        centre = isfinite(max(mu, 0.0)) ? max(mu, 0.0) : 0.0  # Var about phi(mu): no cancellation when the spread is small next to the mean
+        x, w = cumulants_points(mu, sd, false)
+        var[i] = !spread ? 0.0 : is_local ? sum(abs2, gn[2:end, i]) : max(sum(w[t] * (max((mu + sd * x[t]), 0.0) - centre)^2 for t in eachindex(x)) - (gn[1, i] - centre)^2, 0.0)
     end
-    out1 = g[1, :]
+    out1 = gn[1, :]
+    function scale(i, j)
+        return k2[(i - 1) * n + i] > 0 && k2[(j - 1) * n + j] > 0 ? sqrt(k2[(i - 1) * n + i]) * sqrt(k2[(j - 1) * n + j]) : 0.0
+    end
     max_rho = 0.0
     for i in 1:n, j in i + 1:n
-        scale = sqrt(k2[(i - 1) * n + i] * k2[(j - 1) * n + j])
-        if scale > 0; max_rho = max(max_rho, min(1.0, abs(k2[(i - 1) * n + j]) / scale)); end
+        if scale(i, j) > 0; max_rho = max(max_rho, min(1.0, abs(k2[(i - 1) * n + j]) / scale(i, j))); end
     end
-    partial = zeros(Float64, n); term = ones(Float64, n)
+    partial = zeros(Float64, n)
     P, bound = K, 0.0
     for p in 1:K
         worst = 0.0
         for i in 1:n
-            term[i] *= k2[(i - 1) * n + i] / p
-            partial[i] += term[i] * g[p + 1, i]^2
+            partial[i] += gn[p + 1, i]^2
             if var[i] > 0; worst = max(worst, max(var[i] - partial[i], 0.0) / var[i]); end
         end
         bound = max_rho^(p + 1) * worst
@@ -145,12 +228,8 @@ function cumulants(mean::AbstractVector{Float64}, k2=nothing)
     for i in 1:n, j in 1:n
         if i == j; out2[(i - 1) * n + i] = var[i]; continue; end
         if exact; out2[(i - 1) * n + j] = cumulants_pair(mean[i], mean[j], k2[(i - 1) * n + i], k2[(j - 1) * n + j], k2[(i - 1) * n + j]); continue; end
-        acc = 0.0; power = 1.0
-        for p in 1:P
-            power *= k2[(i - 1) * n + j] / p
-            acc += power * g[p + 1, i] * g[p + 1, j]
-        end
-        out2[(i - 1) * n + j] = acc
+        rho = scale(i, j) > 0 ? clamp(k2[(i - 1) * n + j] / scale(i, j), -1.0, 1.0) : 0.0
+        out2[(i - 1) * n + j] = sum(rho^p * gn[p + 1, i] * gn[p + 1, j] for p in 1:P)
     end
     return (out1, out2, (order = P, bound = bound))
 end
