@@ -16,6 +16,8 @@ import type { MathNode } from '../symbolic/math.ts';
 import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
+import { thirdCumulantByQuadrature } from './trivariate.ts';
+import { currentWork } from './work.ts';
 
 /** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
 export const MAX_SMOOTHED_K = { closedForm: 40, quadrature: 24 } as const;
@@ -594,6 +596,7 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
     let bestOrder = 0;
     for (let total = 2; total <= Math.min(K, 40); total++) {
       const shell = { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
+      currentWork()?.onProgress?.('third cumulants: three-vertex series', (total - 1) / (Math.min(K, 40) - 1));
       const part = evaluateTerms(shell, table.g, pre);
       let size = 0;
       for (let e = 0; e < part.length; e++) {
@@ -664,6 +667,12 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
+  if (!converged) {
+    // The convergent route where the series is only asymptotic: every entry by trivariate quadrature
+    // (numeric/trivariate.ts), when its estimated time fits the run's budget; else the series stays, labelled approximate.
+    const direct = thirdCumulantByQuadrature(act, pre, { value: m, error: table.errors[0] }, table.variance, [...new Set([...kinks, ...splits])], tolerance);
+    if (direct) return { tensor: direct.tensor, truncation: { order: 0, estimate: direct.error, converged: true } };
+  }
   return { tensor, truncation: { order, estimate, converged } };
 }
 
