@@ -596,7 +596,12 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
     let bestOrder = 0;
     for (let total = 2; total <= Math.min(K, 40); total++) {
       const shell = { order: 3, indices: ['i', 'j', 'k'], terms: gaussianRule(3, total).terms.filter((t) => edges(t) === total) };
-      currentWork()?.onProgress?.('third cumulants: three-vertex series', (total - 1) / (Math.min(K, 40) - 1));
+      const work = currentWork();
+      work?.onProgress?.('third cumulants: three-vertex series', (total - 1) / (Math.min(K, 40) - 1));
+      if (work && total > 2 && work.secondsLeft() < 0) {
+        work.notes.push(`the three-vertex series for the third cumulant of "${act.expression.source}" stopped at ${total - 1} edges when ${work.option} ${work.maxSeconds} ran out (labelled approximate); raise ${work.option} to let it finish`);
+        break;
+      }
       const part = evaluateTerms(shell, table.g, pre);
       let size = 0;
       for (let e = 0; e < part.length; e++) {

@@ -25,7 +25,9 @@ interface Scope extends WorkBudget {
 const store = new AsyncLocalStorage<Scope>();
 
 /** The time budget of a computation that states none (the library called without one). */
-export const DEFAULT_MAX_SECONDS = 600;
+export const DEFAULT_MAX_SECONDS = 3600;
+/** The largest --max-seconds accepted: a week. */
+export const MAX_SECONDS_OPTION = 604_800;
 
 /** Run `work` under a budget; nested numeric code finds it with currentWork(). */
 export function withWork<T>(budget: WorkBudget, work: () => T): T {
