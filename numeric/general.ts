@@ -17,6 +17,7 @@ import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 import { thirdCumulantByQuadrature } from './trivariate.ts';
+import { integrandRange } from './gaussian-range.ts';
 import { currentWork } from './work.ts';
 
 /** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
@@ -82,7 +83,8 @@ function affineRoots(act: Activation, levels: (atom: AtomSpec, arity: number) =>
 
 /**
  * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
- * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
+ * x where the integrand has its mass (numeric/gaussian-range.ts: at least ±13, where the normal mass
+ * outside is 1e-38; further for a φ of exponential growth), doubling the nodes until two estimates
  * agree. Returns the value and the last difference. `weight` multiplies the integrand as a function of
  * x itself (He_k(x) of the Stein form: x recovered from z = μ + √s x loses |μ|ε/√s to rounding).
  */
@@ -95,8 +97,8 @@ export function piecewiseExpectation(
   weight?: (x: number) => number,
 ): { value: number; error: number } {
   const sigma = Math.sqrt(s);
-  const L = 13;
-  const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
+  const { lo, hi } = integrandRange((x) => f(mu + sigma * x) * (weight ? weight(x) : 1));
+  const cuts = [lo, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > lo && x < hi), hi];
   // Each estimate with Σ|terms|: rounding in the sum is ~1e-16 of it, whatever the cancellation.
   const estimate = (n: number): [number, number] => {
     const { nodes, weights } = gaussLegendre(n);
@@ -116,11 +118,11 @@ export function piecewiseExpectation(
     }
     return [total, magnitude];
   };
-  // What lies beyond ±L: the integrand there falls at least like a Gaussian's tail for f of less than
-  // Gaussian growth, ∫_L^∞ ≤ |integrand(L)|/(L − growth); a growing f that has not fallen off by L
-  // (exp(z²) at s ≥ 1/4) is caught here instead of being cut off silently.
+  // What lies beyond the range: the integrand there falls at least like a Gaussian's tail for f of less
+  // than Gaussian growth, ∫_hi^∞ ≤ |integrand(hi)|/(hi − growth); a growing f that has not fallen off
+  // by ±38 (exp(z²) at s ≥ 1/4) is caught here instead of being cut off silently.
   const end = (x: number) => Math.abs(normalPdf(x) * f(mu + sigma * x) * (weight ? weight(x) : 1));
-  const tail = Math.max(end(-L), end(L));
+  const tail = Math.max(end(lo), end(hi));
   let [previous] = estimate(32);
   for (let n = 64; n <= 2048; n *= 2) {
     const [next, magnitude] = estimate(n);
@@ -224,7 +226,10 @@ function quadratureFailure(f: (z: number) => number, mu: number, s: number, what
       : 'the expectation exceeds float64\'s range (about 1.8e308) or is infinite';
     return `${what} at ${where}: the integrand overflows float64 at z = ${at.z.toPrecision(4)}, ${Math.abs(at.x).toFixed(1)} standard deviations from the mean where the Gaussian still has weight; ${verdict}; scale the weights or inputs down, or report only the mean (--output-order 1)`;
   }
-  return `${what} at ${where}: the integrand has not fallen off 13 standard deviations from the mean, or the estimates do not settle with 2048 Gauss–Legendre nodes per piece: φ grows too fast for the expectation to exist, so it is infinite there; only the mean (--output-order 1) is defined`;
+  const sigma = Math.sqrt(s);
+  if (integrandRange((x) => f(mu + sigma * x)).fallsOff)
+    return `${what} at ${where}: the integrand falls off, but the estimates do not settle with 2048 Gauss–Legendre nodes per piece: φ varies too fast next to the spread (it oscillates, or is unbounded near a pole, where the expectation does not exist) in the range that carries the mass; a smaller variance (scale the weights or inputs down) resolves an oscillating φ`;
+  return `${what} at ${where}: the integrand has not fallen off 38 standard deviations from the mean: φ grows too fast for the expectation to exist, so it is infinite there; only the mean (--output-order 1) is defined`;
 }
 
 /** The normalised Stein coefficients ĝ_k = E[φ(μ + √s X) He_k(X)]/√k! (numeric/gauss.ts steinNormalized). */
@@ -672,10 +677,12 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
-  if (!converged) {
-    // The convergent route where the series is only asymptotic: every entry by trivariate quadrature
-    // (numeric/trivariate.ts), when its estimated time fits the run's budget; else the series stays, labelled approximate.
-    const direct = thirdCumulantByQuadrature(act, pre, { value: m, error: table.errors[0] }, table.variance, [...new Set([...kinks, ...splits])], tolerance);
+  const inRange = tensor.every(Number.isFinite);
+  if (!converged || !inRange) {
+    // The convergent route where the series is only asymptotic, or where g_k of φ² left float64's
+    // range (tiny or huge variances): every entry by trivariate quadrature (numeric/trivariate.ts),
+    // when its estimated time fits the run's budget; else the series stays, labelled approximate.
+    const direct = thirdCumulantByQuadrature(act, pre, { value: m, error: table.errors[0] }, table.variance, [...new Set([...kinks, ...splits])], tolerance, inRange ? 'asymptotic' : 'out of range');
     if (direct) return { tensor: direct.tensor, truncation: { order: 0, estimate: direct.error, converged: true } };
   }
   return { tensor, truncation: { order, estimate, converged } };

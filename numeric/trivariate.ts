@@ -14,6 +14,7 @@
  * difference between n and 2n nodes per piece, plus the Gaussian mass beyond ±R times the integrand's size.
  */
 import type { Activation } from '../symbolic/activations.ts';
+import { InputError } from '../symbolic/errors.ts';
 import { DEFAULT_MAX_SECONDS, currentWork, secondsPerCall } from './work.ts';
 import type { Cumulants } from './tensor.ts';
 import { FLOAT64_FUNCTIONS } from '../symbolic/atoms/index.ts';
@@ -93,21 +94,24 @@ export function centralTripleMoment(setup: TrivariateSetup, mean: ArrayLike<numb
     for (let m = 0; m <= Math.min(level, v); m++) z += L[v * 3 + m] * x[m];
     return z;
   };
-  let largest = 0;
-  const integrate = (level: number, n: number): number => {
-    if (level === 3) return 1;
+  // Returns [value, magnitude]: the magnitude Σ|w · factor| · magnitude(inner) bounds what rounding
+  // in the sums can do, level by level, however much the signed terms cancel.
+  const integrate = (level: number, n: number): [number, number] => {
+    if (level === 3) return [1, 1];
     const sd = L[level * 3 + level];
     if (!(sd > 0)) {
       // A determined direction: z_level is fixed by the earlier coordinates.
       x[level] = 0;
       evaluations++;
-      return (f(partial(level, level)) - centres[level]) * integrate(level + 1, n);
+      const factor = f(partial(level, level)) - centres[level];
+      const [inner, size] = integrate(level + 1, n);
+      return [factor * inner, Math.abs(factor) * size];
     }
     if (level === 2 && smoothed) {
       x[2] = 0;
       evaluations++;
       const inner = smoothed(partial(2, 1), sd * sd);
-      if (Number.isFinite(inner)) return inner - centres[2];
+      if (Number.isFinite(inner)) return [inner - centres[2], Math.abs(inner) + Math.abs(centres[2])];
     }
     // Cuts: where z_level, or the conditional mean of a later z_v, crosses a break point; a later
     // z_v's kink is smoothed over w = (its remaining spread)/slope in x_level, so cuts at t ± 3w
@@ -129,6 +133,7 @@ export function centralTripleMoment(setup: TrivariateSetup, mean: ArrayLike<numb
     cuts.sort((a, b) => a - b);
     const { nodes, weights } = gaussLegendre(n);
     let total = 0;
+    let magnitude = 0;
     for (let p = 0; p + 1 < cuts.length; p++) {
       const half = (cuts[p + 1] - cuts[p]) / 2;
       if (!(half > 0)) continue;
@@ -139,37 +144,40 @@ export function centralTripleMoment(setup: TrivariateSetup, mean: ArrayLike<numb
         evaluations++;
         const factor = f(partial(level, level)) - centres[level];
         if (factor === 0) continue;
-        const term = half * weights[q] * normalPdf(t) * factor * integrate(level + 1, n);
-        total += term;
-        largest = Math.max(largest, Math.abs(term));
+        const weight = half * weights[q] * normalPdf(t);
+        const [inner, size] = integrate(level + 1, n);
+        total += weight * factor * inner;
+        magnitude += weight * Math.abs(factor) * size;
       }
     }
-    return total;
+    return [total, magnitude];
   };
-  let previous = integrate(0, FIRST_NODES);
+  let [previous] = integrate(0, FIRST_NODES);
   let value = previous;
+  let magnitude = 0;
   let difference = Infinity;
   for (let n = 2 * FIRST_NODES; n <= MOST_NODES; n *= 2) {
-    value = integrate(0, n);
+    [value, magnitude] = integrate(0, n);
     difference = Math.abs(value - previous);
     if (difference <= tolerance * scale) break;
     previous = value;
   }
   // Rounding of the sums and the mass beyond ±RANGE (3 · 1.2e-15 of the integrand's size there).
-  const rounding = 64 * Number.EPSILON * largest;
+  const rounding = 64 * Number.EPSILON * magnitude;
   const tail = 1e-14 * scale;
   return { value, error: difference + rounding + tail, evaluations };
 }
 
 /**
- * Evaluations of φ one entry of centralTripleMoment takes at most, with `determined` of its three
- * directions not integrated (1 for κ(y_i, y_i, y_j), 2 for κ(y_i, y_i, y_i)): the route's cost estimate.
+ * Evaluations of φ one entry of centralTripleMoment takes at most, with `breakpoints` break points in
+ * its range and `determined` of its three directions not integrated (1 for κ(y_i, y_i, y_j), 2 for
+ * κ(y_i, y_i, y_i)): the route's cost estimate.
  */
-export function tripleMomentEvaluations(setup: TrivariateSetup, determined = 0): number {
-  const pieces = (level: number) => 3 + (1 + 3 * (2 - level)) * setup.breakpoints.length;
+export function tripleMomentEvaluations(smoothed: boolean, breakpoints: number, determined = 0): number {
+  const pieces = (level: number) => 3 + (1 + 3 * (2 - level)) * breakpoints;
   let total = 0;
   for (let n = FIRST_NODES; n <= MOST_NODES; n *= 2) {
-    const levels = [pieces(0) * n, pieces(1) * n, setup.smoothed ? 1 : pieces(2) * n].slice(0, 3 - determined);
+    const levels = [pieces(0) * n, pieces(1) * n, smoothed ? 1 : pieces(2) * n].slice(0, 3 - determined);
     total += levels.reduce((sum, _, l) => sum + levels.slice(0, l + 1).reduce((p, v) => p * v, 1), 0);
   }
   return total;
@@ -180,8 +188,10 @@ const ENTRY_TOLERANCE = 1e-6;
 
 /**
  * Every entry of κ3 of φ(z), z ~ N(pre.mean, pre.cov), by centralTripleMoment (i ≤ j ≤ k, the rest by
- * symmetry), with `centres` = E[φ(z_i)] and their errors. Undefined, with a note, when the estimated
- * time exceeds what the run's budget (numeric/work.ts) has left.
+ * symmetry), with `centres` = E[φ(z_i)] and their errors. `why` the series cannot serve: it is only
+ * asymptotic (then, when the estimated time exceeds what the run's budget has left, undefined with a
+ * note: the series stays, labelled approximate), or its coefficients left float64's range (then an
+ * input error: there is nothing else to report).
  */
 export function thirdCumulantByQuadrature(
   act: Activation,
@@ -190,18 +200,30 @@ export function thirdCumulantByQuadrature(
   variance: ArrayLike<number>,
   breakpoints: readonly number[],
   tolerance: number,
+  why: 'asymptotic' | 'out of range',
 ): { tensor: Float64Array; error: number } | undefined {
   const n = pre.size;
   const cov = pre.order(2) ?? new Float64Array(n * n);
   const setup = trivariateSetup(act, breakpoints);
   const entries = (n * (n + 1) * (n + 2)) / 6;
-  const evaluations = ((n * (n - 1) * (n - 2)) / 6) * tripleMomentEvaluations(setup) + n * (n - 1) * tripleMomentEvaluations(setup, 1) + n * tripleMomentEvaluations(setup, 2);
+  // Break points within reach of an entry's units (8 standard deviations) cut its pieces.
+  const reach = (i: number) => breakpoints.filter((b) => Math.abs(b - pre.mean[i]) <= RANGE * Math.sqrt(Math.max(cov[i * n + i], 0))).length;
+  const near = Array.from({ length: n }, (_, i) => reach(i));
+  let evaluations = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = i; j < n; j++)
+      for (let k = j; k < n; k++) evaluations += tripleMomentEvaluations(setup.smoothed !== undefined, Math.max(near[i], near[j], near[k]), (i === j ? 1 : 0) + (j === k ? 1 : 0));
   const seconds = evaluations * secondsPerCall(setup.f);
   const work = currentWork();
   const left = work ? work.secondsLeft() : DEFAULT_MAX_SECONDS;
   if (seconds > left) {
+    const budget = work ? `the ${Math.max(0, Math.floor(left))} s left of ${work.option} ${work.maxSeconds}; raise ${work.option} to compute it` : `${DEFAULT_MAX_SECONDS} s`;
+    if (why === 'out of range')
+      throw new InputError(
+        `the third cumulant of "${act.expression.source}" at width ${n}: at these pre-activation variances the three-vertex series needs E[(φ²)^(k)(z)], which leave float64's range, and trivariate quadrature would take about ${Math.ceil(seconds)} s, more than ${budget}; or report orders ≤ 2`,
+      );
     work?.notes.push(
-      `the third cumulant of "${act.expression.source}" at width ${n} comes from the three-vertex series, which is only asymptotic at these correlations (labelled approximate): trivariate quadrature would take about ${Math.ceil(seconds)} s, more than the ${Math.max(0, Math.floor(left))} s left of ${work.option} ${work.maxSeconds}; raise ${work.option} to compute it`,
+      `the third cumulant of "${act.expression.source}" at width ${n} comes from the three-vertex series, which is only asymptotic at these correlations (labelled approximate): trivariate quadrature would take about ${Math.ceil(seconds)} s, more than ${budget}`,
     );
     return undefined;
   }
@@ -228,8 +250,10 @@ export function thirdCumulantByQuadrature(
         let value = 0;
         if (scale > 0) {
           const r = centralTripleMoment(setup, mean, C, centre, scale, Math.max(tolerance, ENTRY_TOLERANCE));
-          // A centre off by δ_a shifts the moment by δ_a · E[(φ_b − m_b)(φ_c − m_c)] ≤ δ_a sd_b sd_c.
-          const centring = index.reduce((e, v, a) => e + centres.error[v] * (scale / sd[a] || 0), 0);
+          // A factor φ_a − m_a off by δ_a (the centre's error, and rounding of φ and m at their own
+          // size, which a spread tiny next to the mean makes count) shifts the moment by at most
+          // δ_a · E|(φ_b − m_b)(φ_c − m_c)| ≤ δ_a sd_b sd_c (Cauchy–Schwarz).
+          const centring = index.reduce((e, v, a) => e + (centres.error[v] + 4 * Number.EPSILON * Math.abs(centres.value[v])) * (scale / sd[a] || 0), 0);
           value = r.value;
           error = Math.max(error, r.error + centring);
         }

@@ -12,7 +12,7 @@ import { gaussianLayer, gaussianLayerErrors, kinkPoints, transitionPoints } from
 import { centralTripleMoment, semidefiniteCholesky, trivariateSetup } from '../numeric/trivariate.ts';
 import { withWork } from '../numeric/work.ts';
 import { bonferroniCritical } from '../numeric/statistics.ts';
-import { Random } from '../numeric/random.ts';
+import { sampleCumulants } from './sampling.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 
 const activation = (source: string) => activationOf(parseActivation(source));
@@ -23,50 +23,8 @@ function equicorrelated(sd: readonly number[], rho: number): Float64Array {
   return Float64Array.from({ length: n * n }, (_, e) => sd[Math.floor(e / n)] * sd[e % n] * (Math.floor(e / n) === e % n ? 1 : rho));
 }
 
-/** κ3 entries i ≤ j ≤ k of φ(z), z ~ N(mean, cov), from `batches` batches of `size` samples: mean and standard error. */
-function sampledThirdCumulant(phi: (z: number) => number, mean: readonly number[], cov: Float64Array, seed: number, batches = 40, size = 5000) {
-  const n = mean.length;
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = cov[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      L[i * n + j] = i === j ? Math.sqrt(Math.max(s, 0)) : L[j * n + j] > 0 ? s / L[j * n + j] : 0;
-    }
-  const triples: number[][] = [];
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) for (let k = j; k < n; k++) triples.push([i, j, k]);
-  const rng = new Random(seed);
-  const perBatch = triples.map(() => new Float64Array(batches));
-  const y = new Float64Array(size * n);
-  const x = new Float64Array(n);
-  for (let b = 0; b < batches; b++) {
-    for (let s = 0; s < size; s++) {
-      for (let i = 0; i < n; i++) x[i] = rng.normal();
-      for (let i = 0; i < n; i++) {
-        let z = mean[i];
-        for (let k = 0; k <= i; k++) z += L[i * n + k] * x[k];
-        y[s * n + i] = phi(z);
-      }
-    }
-    const m = Array.from({ length: n }, (_, i) => {
-      let t = 0;
-      for (let s = 0; s < size; s++) t += y[s * n + i];
-      return t / size;
-    });
-    triples.forEach(([i, j, k], e) => {
-      let t = 0;
-      for (let s = 0; s < size; s++) t += (y[s * n + i] - m[i]) * (y[s * n + j] - m[j]) * (y[s * n + k] - m[k]);
-      // The unbiased third k-statistic of a batch (size²/((size − 1)(size − 2)) times the central moment).
-      perBatch[e][b] = (t / size) * (size * size) / ((size - 1) * (size - 2));
-    });
-  }
-  return triples.map((t, e) => {
-    const v = perBatch[e];
-    const avg = v.reduce((a, c) => a + c, 0) / batches;
-    const se = Math.sqrt(v.reduce((a, c) => a + (c - avg) ** 2, 0) / (batches - 1) / batches);
-    return { index: t, value: avg, se };
-  });
-}
+/** κ3 entries i ≤ j ≤ k of φ(z), z ~ N(mean, cov), sampled (test/sampling.ts). */
+const sampledThirdCumulant = (phi: (z: number) => number, mean: readonly number[], cov: Float64Array, seed: number) => sampleCumulants(phi, mean, cov, 3, seed)[3];
 
 const offset = ([i, j, k]: number[], n: number) => (i * n + j) * n + k;
 
