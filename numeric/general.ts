@@ -319,13 +319,19 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   const splits = transitionPoints(act);
   const bad = undefinedPoint(act);
   if (bad !== undefined) {
+    // Not real (log of a negative number), a singularity (infinite at a point, finite or not real just
+    // past it: log(2 − z) at z = 2, 1/z at 0), or an overflow (infinite from there on: z^1000, exp(1000z)).
     const value = act.fn(bad);
+    const after = act.fn(bad + 1e-3);
     const polynomial = polynomialDegree(act.expression);
     const why = 'reason' in polynomial ? `; it is not taken as a polynomial because of ${polynomial.reason}` : '';
+    const at = `z = ${Number(bad.toFixed(2))}`;
     throw new InputError(
-      Number.isNaN(value)
-        ? `φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`
-        : `φ(z) = ${act.expression.source} overflows float64 at z = ${Number(bad.toFixed(2))} (|φ| > 1.8e308), so its Gaussian expectations cannot be computed in float64${why}`,
+      Number.isNaN(value) || Number.isNaN(after)
+        ? `φ(z) = ${act.expression.source} is not a real number ${Number.isNaN(value) ? 'at' : 'past'} ${at}: a Gaussian expectation needs φ defined on the whole real line`
+        : Number.isFinite(after)
+          ? `φ(z) = ${act.expression.source} is infinite at ${at} (a singularity): a Gaussian expectation needs φ finite on the whole real line`
+          : `φ(z) = ${act.expression.source} overflows float64 at ${at} (|φ| > 1.8e308), so its Gaussian expectations cannot be computed in float64${why}`,
     );
   }
   for (let i = 0; i < n; i++) {
