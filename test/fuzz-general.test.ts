@@ -254,6 +254,30 @@ describe('named hard inputs of general activations', () => {
   });
 });
 
+describe('resources of general activations, stated before the work', () => {
+  it.concurrent('κ3 at width 150 is refused up front naming --max-seconds; a small run states its estimate and keeps within it', async () => {
+    const w = 150;
+    const weight = Array.from({ length: w }, (_, i) => Array.from({ length: w }, (_, j) => (i === j ? 1 : 0.01)));
+    const input = { mean: new Array(w).fill(0.1), cov: identity(w) };
+    const args = ['propagate', file({ layers: [{ weight, activation: 'relu(z)' }] }), '--input', file(input), '--output-order', '3', '--max-seconds', '60', '--json'];
+    tried.named++;
+    const r = await corrmap(args);
+    honest(r, args, 10);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/estimated to take up to \d+ s \(layer 1: the third cumulant of φ = relu\(z\).*more than --max-seconds 60; .*raise --max-seconds/);
+    for (const bad of ['0', '-5', 'soon', '1e9']) {
+      tried.named++;
+      const e = await corrmap(['propagate', file({ layers: [{ weight: identity(2), activation: 'tanh(z)' }] }), '--input', file({ mean: [0, 0], cov: identity(2) }), `--max-seconds=${bad}`]);
+      honest(e, ['--max-seconds', bad]);
+      expect(e.stderr).toMatch(/--max-seconds must be a whole number from 1 to/);
+    }
+    const out = await propagateJson([{ weight: identity(3), activation: 'tanh(z)' }], { mean: [0, 0.1, 0.2], cov: identity(3) }, ['--output-order', '3']);
+    const { estimate, seconds } = out as unknown as { estimate: { seconds: number; bytes: number }; seconds: number };
+    expect(estimate.bytes).toBeGreaterThan(0);
+    expect(seconds).toBeLessThanOrEqual(4 * estimate.seconds + 5);
+  });
+});
+
 afterAll(() => {
   console.log(`fuzz (general activations): ${JSON.stringify(general)}; ${JSON.stringify(tried)} (seed ${SEED}${LONG ? ', long run' : ''})`);
 });
