@@ -17,7 +17,7 @@ import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
 import { thirdCumulantByQuadrature } from './trivariate.ts';
-import { integrandRange } from './gaussian-range.ts';
+import { hermiteResolves, integrandRange } from './gaussian-range.ts';
 import { currentWork } from './work.ts';
 
 /** Largest k of g_k: closed forms (Taylor-mode, stable to k ≈ 40) and quadrature (He_k grows). */
@@ -148,7 +148,7 @@ export function steinDerivatives(
   tolerance: number,
   splits: readonly number[] = kinks,
 ): { g: Float64Array; errors: Float64Array } {
-  if (kinks.length === 0)
+  if (kinks.length === 0 && hermiteResolves(f, mu, s, splits))
     try {
       const r = steinCoefficients(f, mu, s, K, { tolerance });
       return { g: r.g, errors: r.errors };
@@ -198,7 +198,7 @@ function overflowPoint(f: (z: number) => number, mu: number, s: number): { z: nu
  * estimates do not settle.
  */
 function robustExpectation(f: (z: number) => number, mu: number, s: number, splits: readonly number[], smooth: boolean, tolerance: number, what: string): { value: number; error: number } {
-  if (smooth)
+  if (smooth && hermiteResolves(f, mu, s, splits))
     try {
       return gaussianExpectation(f, mu, s, { tolerance });
     } catch (err) {
@@ -234,7 +234,7 @@ function quadratureFailure(f: (z: number) => number, mu: number, s: number, what
 
 /** The normalised Stein coefficients ĝ_k = E[φ(μ + √s X) He_k(X)]/√k! (numeric/gauss.ts steinNormalized). */
 function normalizedStein(f: (z: number) => number, splits: readonly number[], smooth: boolean, mu: number, s: number, K: number, tolerance: number, what: string): { g: Float64Array; errors: Float64Array } {
-  if (smooth)
+  if (smooth && hermiteResolves(f, mu, s, splits))
     try {
       const r = steinNormalized(f, mu, s, K, { tolerance });
       return { g: r.g, errors: r.errors };
