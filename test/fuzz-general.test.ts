@@ -91,7 +91,8 @@ function checkExactOrders(phi: Phi, mean: number[], cov: number[][], layer: Laye
   const orders = Array.from({ length: Math.min(exact, n) }, (_, k) => k + 1);
   const floor = (r: number) => (layer.numericalError[r - 1] + (float32 ? 3e-3 : 1e-9)) * scaleOf(layer, r);
   if (sd.every((s, i) => s >= 1e-7 * Math.abs(mean[i]))) {
-    const sampled = sampleCumulants(phi.f, mean, cov.flat(), Math.max(...orders), seed, BATCHES, 2500);
+    // Variances are sampled even for the mean alone: they tell whether sampling can judge at all.
+    const sampled = sampleCumulants(phi.f, mean, cov.flat(), Math.max(2, ...orders), seed, BATCHES, 2500);
     // A sampled variance with a relative standard error above 10%: the output is too heavy-tailed
     // (φ growing exponentially) for its standard errors to mean anything; quadrature judges orders 1, 2.
     const heavy = (sampled[2] ?? []).some((e) => e.index[0] === e.index[1] && e.se > 0.1 * Math.abs(e.value));
