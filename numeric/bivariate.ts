@@ -204,10 +204,13 @@ export function exactPairCovarianceTensor(atom: SingleAtom, mean: T, variance: T
     const tau = tf.mul(root, Math.abs(slope));
     const h = tf.div(nu, tau);
     const C = tf.cast(cov, 'float32');
-    // √(s_i s_j) as in exactPairCovariance (ρ = 1 exactly for a duplicated unit).
-    const rho = tf.clipByValue(tf.div(C, tf.sqrt(tf.mul(tf.expandDims(sSafe, 2), tf.expandDims(sSafe, 1)))), -1, 1);
     const col = (x: T) => tf.expandDims(x, 2); // unit i
     const row = (x: T) => tf.expandDims(x, 1); // unit j
+    // √(s_i s_j) as in exactPairCovariance (ρ = 1 exactly for a duplicated unit) while s_i s_j is a
+    // normal float32; √s_i √s_j where it would overflow (s ≳ 1e19) or underflow (s ≲ 1e-19).
+    const product = tf.mul(col(sSafe), row(sSafe));
+    const inRange = tf.logicalAnd(tf.isFinite(product), tf.greater(product, 1e-37));
+    const rho = tf.clipByValue(tf.div(C, tf.where(inRange, tf.sqrt(product), tf.mul(col(root), row(root)))), -1, 1);
 
     const atomCov = forms.covarianceTensor(col(h), row(h), col(tau), row(tau), col(nu), row(nu), rho);
     let full = tf.mul(atomCov, c * c);

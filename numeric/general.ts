@@ -16,6 +16,9 @@ import type { MathNode } from '../symbolic/math.ts';
 import { evaluateEntry, evaluateTerms } from './reference.ts';
 import { taylorCoefficients } from './taylorseries.ts';
 import { Cumulants } from './tensor.ts';
+import { thirdCumulantByQuadrature } from './trivariate.ts';
+import { LEAST_RANGE, hermiteResolves, integrandRange } from './gaussian-range.ts';
+import { currentWork } from './work.ts';
 
 /** What the series of the Gaussian closure may leave out (relative): the Mehler truncation's target. */
 export const CLOSURE_TOLERANCE = 1e-8;
@@ -81,12 +84,16 @@ function affineRoots(act: Activation, levels: (atom: AtomSpec, arity: number) =>
   return [...new Set(points)].sort((a, b) => a - b);
 }
 
-/** Half-width of the normal range piecewise quadrature covers: the mass outside ±13 is 1e-38. */
-export const PIECEWISE_RANGE = 13;
+/**
+ * Half-width of the normal range piecewise quadrature covers at least (the mass outside ±13 is 1e-38);
+ * corrmap widens it for a φ of exponential growth (numeric/gaussian-range.ts), emitted code keeps it.
+ */
+export const PIECEWISE_RANGE = LEAST_RANGE;
 
 /**
  * E[f(μ + √s X)] for f smooth between `breakpoints` (in z): Gauss–Legendre on each piece of
- * x ∈ [−L, L] (L = 13: the normal mass outside is 1e-38), doubling the nodes until two estimates
+ * x where the integrand has its mass (numeric/gaussian-range.ts: at least ±13, where the normal mass
+ * outside is 1e-38; further for a φ of exponential growth), doubling the nodes until two estimates
  * agree. Returns the value and the last difference. `weight` multiplies the integrand as a function of
  * x itself (He_k(x) of the Stein form: x recovered from z = μ + √s x loses |μ|ε/√s to rounding).
  */
@@ -99,8 +106,8 @@ export function piecewiseExpectation(
   weight?: (x: number) => number,
 ): { value: number; error: number } {
   const sigma = Math.sqrt(s);
-  const L = PIECEWISE_RANGE;
-  const cuts = [-L, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > -L && x < L), L];
+  const { lo, hi } = integrandRange((x) => f(mu + sigma * x) * (weight ? weight(x) : 1));
+  const cuts = [lo, ...breakpoints.map((b) => (b - mu) / sigma).filter((x) => x > lo && x < hi), hi];
   // Each estimate with Σ|terms|: rounding in the sum is ~1e-16 of it, whatever the cancellation.
   const estimate = (n: number): [number, number] => {
     const { nodes, weights } = gaussLegendre(n);
@@ -120,11 +127,11 @@ export function piecewiseExpectation(
     }
     return [total, magnitude];
   };
-  // What lies beyond ±L: the integrand there falls at least like a Gaussian's tail for f of less than
-  // Gaussian growth, ∫_L^∞ ≤ |integrand(L)|/(L − growth); a growing f that has not fallen off by L
-  // (exp(z²) at s ≥ 1/4) is caught here instead of being cut off silently.
+  // What lies beyond the range: the integrand there falls at least like a Gaussian's tail for f of less
+  // than Gaussian growth, ∫_hi^∞ ≤ |integrand(hi)|/(hi − growth); a growing f that has not fallen off
+  // by ±38 (exp(z²) at s ≥ 1/4) is caught here instead of being cut off silently.
   const end = (x: number) => Math.abs(normalPdf(x) * f(mu + sigma * x) * (weight ? weight(x) : 1));
-  const tail = Math.max(end(-L), end(L));
+  const tail = Math.max(end(lo), end(hi));
   let [previous] = estimate(32);
   for (let n = 64; n <= 2048; n *= 2) {
     const [next, magnitude] = estimate(n);
@@ -150,7 +157,7 @@ export function steinDerivatives(
   tolerance: number,
   splits: readonly number[] = kinks,
 ): { g: Float64Array; errors: Float64Array } {
-  if (kinks.length === 0)
+  if (kinks.length === 0 && hermiteResolves(f, mu, s, splits))
     try {
       const r = steinCoefficients(f, mu, s, K, { tolerance });
       return { g: r.g, errors: r.errors };
@@ -200,7 +207,7 @@ function overflowPoint(f: (z: number) => number, mu: number, s: number): { z: nu
  * estimates do not settle.
  */
 function robustExpectation(f: (z: number) => number, mu: number, s: number, splits: readonly number[], smooth: boolean, tolerance: number, what: string): { value: number; error: number } {
-  if (smooth)
+  if (smooth && hermiteResolves(f, mu, s, splits))
     try {
       return gaussianExpectation(f, mu, s, { tolerance });
     } catch (err) {
@@ -228,12 +235,15 @@ function quadratureFailure(f: (z: number) => number, mu: number, s: number, what
       : 'the expectation exceeds float64\'s range (about 1.8e308) or is infinite';
     return `${what} at ${where}: the integrand overflows float64 at z = ${at.z.toPrecision(4)}, ${Math.abs(at.x).toFixed(1)} standard deviations from the mean where the Gaussian still has weight; ${verdict}; scale the weights or inputs down, or report only the mean (--output-order 1)`;
   }
-  return `${what} at ${where}: the integrand has not fallen off 13 standard deviations from the mean, or the estimates do not settle with 2048 Gauss–Legendre nodes per piece: φ grows too fast for the expectation to exist, so it is infinite there; only the mean (--output-order 1) is defined`;
+  const sigma = Math.sqrt(s);
+  if (integrandRange((x) => f(mu + sigma * x)).fallsOff)
+    return `${what} at ${where}: the integrand falls off, but the estimates do not settle with 2048 Gauss–Legendre nodes per piece: φ varies too fast next to the spread (it oscillates, or is unbounded near a pole, where the expectation does not exist) in the range that carries the mass; a smaller variance (scale the weights or inputs down) resolves an oscillating φ`;
+  return `${what} at ${where}: the integrand has not fallen off 38 standard deviations from the mean: φ grows too fast for the expectation to exist, so it is infinite there; only the mean (--output-order 1) is defined`;
 }
 
 /** The normalised Stein coefficients ĝ_k = E[φ(μ + √s X) He_k(X)]/√k! (numeric/gauss.ts steinNormalized). */
 function normalizedStein(f: (z: number) => number, splits: readonly number[], smooth: boolean, mu: number, s: number, K: number, tolerance: number, what: string): { g: Float64Array; errors: Float64Array } {
-  if (smooth)
+  if (smooth && hermiteResolves(f, mu, s, splits))
     try {
       const r = steinNormalized(f, mu, s, K, { tolerance });
       return { g: r.g, errors: r.errors };
@@ -341,13 +351,19 @@ export function smoothedTable(act: Activation, mean: Float64Array, variance: Flo
   const splits = transitionPoints(act);
   const bad = undefinedPoint(act);
   if (bad !== undefined) {
+    // Not real (log of a negative number), a singularity (infinite at a point, finite or not real just
+    // past it: log(2 − z) at z = 2, 1/z at 0), or an overflow (infinite from there on: z^1000, exp(1000z)).
     const value = act.fn(bad);
+    const after = act.fn(bad + 1e-3);
     const polynomial = polynomialDegree(act.expression);
     const why = 'reason' in polynomial ? `; it is not taken as a polynomial because of ${polynomial.reason}` : '';
+    const at = `z = ${Number(bad.toFixed(2))}`;
     throw new InputError(
-      Number.isNaN(value)
-        ? `φ(z) = ${act.expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`
-        : `φ(z) = ${act.expression.source} overflows float64 at z = ${Number(bad.toFixed(2))} (|φ| > 1.8e308), so its Gaussian expectations cannot be computed in float64${why}`,
+      Number.isNaN(value) || Number.isNaN(after)
+        ? `φ(z) = ${act.expression.source} is not a real number ${Number.isNaN(value) ? 'at' : 'past'} ${at}: a Gaussian expectation needs φ defined on the whole real line`
+        : Number.isFinite(after)
+          ? `φ(z) = ${act.expression.source} is infinite at ${at} (a singularity): a Gaussian expectation needs φ finite on the whole real line`
+          : `φ(z) = ${act.expression.source} overflows float64 at ${at} (|φ| > 1.8e308), so its Gaussian expectations cannot be computed in float64${why}`,
     );
   }
   for (let i = 0; i < n; i++) {
@@ -643,8 +659,15 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
     let smallest = Infinity;
     let best = new Float64Array(tensor.length);
     let bestOrder = 0;
-    for (let total = 2; total <= Math.min(K, THIRD_SERIES.maxShell); total++) {
+    const last = Math.min(K, THIRD_SERIES.maxShell);
+    for (let total = 2; total <= last; total++) {
       const shell = thirdShell(total);
+      const work = currentWork();
+      work?.onProgress?.('third cumulants: three-vertex series', (total - 1) / (last - 1));
+      if (work && total > 2 && work.secondsLeft() < 0) {
+        work.notes.push(`the three-vertex series for the third cumulant of "${act.expression.source}" stopped at ${total - 1} edges when ${work.option} ${work.maxSeconds} ran out (labelled approximate); raise ${work.option} to let it finish`);
+        break;
+      }
       const part = evaluateTerms(shell, table.g, pre);
       let size = 0;
       for (let e = 0; e < part.length; e++) {
@@ -715,6 +738,14 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
       } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }
+  const inRange = tensor.every(Number.isFinite);
+  if (!converged || !inRange) {
+    // The convergent route where the series is only asymptotic, or where g_k of φ² left float64's
+    // range (tiny or huge variances): every entry by trivariate quadrature (numeric/trivariate.ts),
+    // when its estimated time fits the run's budget; else the series stays, labelled approximate.
+    const direct = thirdCumulantByQuadrature(act, pre, { value: m, error: table.errors[0] }, table.variance, [...new Set([...kinks, ...splits])], tolerance, inRange ? 'asymptotic' : 'out of range');
+    if (direct) return { tensor: direct.tensor, truncation: { order: 0, estimate: direct.error, converged: true } };
+  }
   return { tensor, truncation: { order, estimate, converged } };
 }
 

@@ -10,6 +10,7 @@ import { defaultWorkers } from '../numeric/simulate.ts';
 import { networkFromJson, propagationInputsFromJson } from './io.ts';
 import { derivation, type Derivation } from './cli/derive.ts';
 import { propagateAll, propagationJson } from './cli/propagate.ts';
+import { DEFAULT_MAX_SECONDS, MAX_SECONDS_OPTION } from '../numeric/work.ts';
 import { readRun, validateNetwork, validateSettings, validationJson } from './cli/validate.ts';
 import { CORES } from './cli/command.ts';
 
@@ -78,6 +79,8 @@ export interface PropagateOptions {
   outputOrder?: number;
   backend?: BackendName;
   maxMemory?: number;
+  /** Seconds the propagation may take (default 3600): refused up front above it (corrmap propagate --max-seconds). */
+  maxSeconds?: number;
 }
 
 /**
@@ -98,7 +101,7 @@ export async function propagate(options: PropagateOptions): Promise<Record<strin
     })),
   );
   const network = networkFromJson(options.network, 'network', inputs[0].cumulants.size);
-  const results = await propagateAll(network, inputs, { inputOrder, outputOrder, backend, maxMemory: options.maxMemory });
+  const { results } = await propagateAll(network, inputs, { inputOrder, outputOrder, backend, maxMemory: options.maxMemory, maxSeconds: integer(options.maxSeconds, 'maxSeconds', 1, MAX_SECONDS_OPTION, DEFAULT_MAX_SECONDS), notes });
   const one = (k: number) => propagationJson(network, results[k], inputOrder, outputOrder, backend);
   const body = inputs.length === 1 ? one(0) : { classes: inputs.map((c, k) => ({ name: c.name, ...one(k) })) };
   return { ...body, ...(notes.length ? { notes } : {}) };

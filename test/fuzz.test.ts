@@ -5,71 +5,13 @@
  * evaluation by Gauss–Hermite quadrature), or exit 2 with one line on stderr. Never exit 1, never a
  * stack trace, never longer than its budget. Fixed seed; CORRMAP_LONG=1 runs ten times as many.
  *
- * Non-polynomial activations (ReLU, tanh, …) stay out of the generated domain: their Gaussian
- * closure has open defects listed at the end as todo cases. CORRMAP_FUZZ_LOG=file appends one line
- * per run (command, exit code, message) for a census of what the generators reach.
+ * General (non-polynomial) activations, checked against Monte Carlo, are in test/fuzz-general.test.ts;
+ * test/fuzz-helpers.ts holds the contract both keep.
  */
 import fc from 'fast-check';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/run.ts';
 import { LONG, gaussHermite } from './helpers.ts';
-
-const dir = mkdtempSync(join(tmpdir(), 'corrmap-fuzz-'));
-const SEED = 20261201;
-const scale = LONG ? 10 : 1;
-let fileCount = 0;
-const tried = { derive: 0, propagate: 0, exactChecked: 0, validate: 0, named: 0, exit0: 0, exit2: 0 };
-
-function file(content: unknown): string {
-  const path = join(dir, `f${fileCount++}.json`);
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
-  return path;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-async function corrmap(args: string[]): Promise<Run> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const started = performance.now();
-  const code = await runCli(args, { log: (t) => stdout.push(t) }, { log: (t) => stderr.push(t) });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), seconds: (performance.now() - started) / 1000 };
-}
-
-/** The contract every run keeps: exit 0, or exit 2 with exactly one "corrmap: error:" line. */
-function honest(r: Run, args: readonly string[], budgetSeconds = 20): void {
-  const what = `corrmap ${args.map((a) => (a.length > 80 ? `${a.slice(0, 77)}…` : a)).join(' ')}\n${r.stderr}`;
-  expect([0, 2], what).toContain(r.code);
-  expect(r.stderr, what).not.toMatch(/\n\s+at |internal error|\.ts:\d+/);
-  expect(r.seconds, what).toBeLessThan(budgetSeconds);
-  if (process.env.CORRMAP_FUZZ_LOG) appendFileSync(process.env.CORRMAP_FUZZ_LOG, `${args[0]} ${r.code} ${r.stderr.replace(/"[^"]*"/g, '""').slice(0, 90)}\n`);
-  if (r.code === 2) {
-    tried.exit2++;
-    expect(r.stderr.split('\n'), what).toHaveLength(1);
-    expect(r.stderr, what).toMatch(/^corrmap: error: \S/);
-  } else {
-    tried.exit0++;
-    expect(r.stdout, what).not.toMatch(/Infinity|NaN|1\/Inf/);
-  }
-}
-
-/** Every number in a JSON value is finite, and no tensor entry is null (JSON's spelling of NaN). */
-function finiteNumbers(value: unknown, path = '$'): void {
-  if (typeof value === 'number') expect(Number.isFinite(value), path).toBe(true);
-  else if (Array.isArray(value)) value.forEach((v, k) => {
-    expect(v, `${path}[${k}]`).not.toBeNull();
-    finiteNumbers(v, `${path}[${k}]`);
-  });
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) finiteNumbers(v, `${path}.${k}`);
-}
+import { SEED, corrmap, file, finiteNumbers, honest, scale, tried, type Run } from './fuzz-helpers.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Generators.
@@ -343,13 +285,6 @@ describe('named hard inputs', () => {
     expect(none.stdout).toBe('');
     expect(none.stderr).toMatch(/^corrmap — /);
   });
-});
-
-describe('open defects of non-polynomial activations (kept out of the generated domain)', () => {
-  it.todo('ReLU with biases 1e6 keeps its covariance (near-deterministic units are linearised, not zeroed)');
-  it.todo('relu/tanh at variance 1e20: reference and wasm agree and are finite');
-  it.todo('third cumulants of sums of atoms at strong correlation carry an error bound or are marked approximate');
-  it.todo('tanh at variance ≥ 30, sigmoid and GELU at variance 100 propagate without a false error');
 });
 
 afterAll(() => {

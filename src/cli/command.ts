@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { InputError } from '../../symbolic/errors.ts';
 
 /** Where a command writes its results (stdout for the CLI, a buffer in tests). */
@@ -15,8 +15,20 @@ export interface Command {
   run(argv: string[], out: Output): Promise<number | void> | number | void;
 }
 
+/** The value parseArgs gives an option: a string or a boolean, an array of them when it may repeat. */
+type OptionValue<O> = O extends { type: 'boolean' } ? (O extends { multiple: true } ? boolean[] : boolean) : O extends { multiple: true } ? string[] : string;
+
+/**
+ * What parseOptions returns, spelled out: the declaration shipped in dist/types must not depend on
+ * node:util's internal helper types (their inferred form names a type variable it never binds).
+ */
+export interface ParsedOptions<T extends ParseArgsOptionsConfig> {
+  values: { [K in keyof T]?: OptionValue<T[K]> } & { help?: boolean };
+  positionals: string[];
+}
+
 /** util.parseArgs with errors turned into one-line input errors that point at --help. */
-export function parseOptions<T extends ParseArgsConfig['options']>(command: string, argv: string[], options: T, allowPositionals = true) {
+export function parseOptions<T extends ParseArgsOptionsConfig>(command: string, argv: string[], options: T, allowPositionals = true): ParsedOptions<T> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true, tokens: true });
@@ -34,8 +46,7 @@ export function parseOptions<T extends ParseArgsConfig['options']>(command: stri
       throw new InputError(`--${token.name} is given more than once; give it once (see corrmap ${command} --help)`);
     seen.add(token.name);
   }
-  const { tokens: _, ...rest } = parsed;
-  return rest;
+  return { values: parsed.values as ParsedOptions<T>['values'], positionals: parsed.positionals };
 }
 
 /** Worker threads the machine can run at once: the cap of every --workers option. */

@@ -1,6 +1,8 @@
 import { InputError } from '../../symbolic/errors.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
-import { DENSE_BYTES_PER_ENTRY, hasActivation, highestGiven, type LayerResult, type Network } from '../../numeric/network.ts';
+import { DENSE_BYTES_PER_ENTRY, hasActivation, highestGiven, planPropagation, type LayerResult, type Network } from '../../numeric/network.ts';
+import { estimatePropagation, type PropagationEstimate } from '../../numeric/estimate.ts';
+import { DEFAULT_MAX_SECONDS, MAX_SECONDS_OPTION, withWork } from '../../numeric/work.ts';
 import { propagate, propagateCompiled } from '../../numeric/propagate.ts';
 import { DEFAULT_MAX_MEMORY, bytesText } from '../../symbolic/rule.ts';
 import { MAX_EXPRESSION_LENGTH } from '../../symbolic/expression.ts';
@@ -9,14 +11,14 @@ import { BACKENDS, BACKEND_NOTES, DEFAULT_BACKEND } from '../../numeric/backend.
 import type { Cumulants } from '../../numeric/tensor.ts';
 import { FLOAT32_SYMMETRY, networkFromJson, propagationInputsFromJson, readJson, statsToJson, type NamedInput } from '../io.ts';
 import { TextPrinter } from '../../symbolic/print/text.ts';
-import { cumulantsText } from './format.ts';
+import { cumulantsText, taskProgress } from './format.ts';
 import { integerOption, memoryOption, oneOf, parseOptions, type Command } from './command.ts';
 
 export const propagateCommand: Command = {
   name: 'propagate',
   summary: 'propagate input cumulants through a network',
   usage: `Usage: corrmap propagate <network.json> --input <stats.json> [--input <more.json> …] [--input-order K]
-                         [--output-order n] [--backend b] [--max-memory m] [--json]
+                         [--output-order n] [--backend b] [--max-memory m] [--max-seconds t] [--json]
 
 Propagate the input distribution, described by its cumulants, through every layer: exact affine
 maps (docs/theory.md §Affine layers) and the transfer rules of each activation (docs/theory.md
@@ -44,11 +46,17 @@ ${BACKENDS.map((b) => `                         ${b.padEnd(11)}${BACKEND_NOTES[b
   --max-memory m       memory the propagation may take, e.g. 8GB (default ${bytesText(DEFAULT_MAX_MEMORY)}): dense
                        cumulants count ${DENSE_BYTES_PER_ENTRY} bytes per entry of width^order, rules about
                        1 kB per term; larger work is refused before it starts
+  --max-seconds t      time the propagation may take (default ${DEFAULT_MAX_SECONDS}): work estimated above it is
+                       refused before it starts; a third cumulant of a general activation whose
+                       series is only asymptotic is computed by trivariate quadrature only within
+                       what is left (else it stays labelled approximate, with a note)
   --json               machine-readable output (its "post" objects read back as stats files)
   -h, --help           show this help
 
 Limits: activations of at most ${MAX_EXPRESSION_LENGTH} characters; every number finite; an overflow in
-any layer (float64 beyond ±1.8e308, float32 beyond ±3.4e38) is an error naming the layer.
+any layer (float64 beyond ±1.8e308, float32 beyond ±3.4e38) is an error naming the layer. The
+estimated time (an upper bound) and peak memory are printed before long work, and a progress bar
+follows it, on a terminal (stderr); --json carries them as "estimate".
 
 Example:
   corrmap propagate examples/network.json --input examples/stats.json --input-order 4 --json`,
@@ -59,6 +67,7 @@ Example:
       'output-order': { type: 'string', short: 'n' },
       backend: { type: 'string', short: 'b' },
       'max-memory': { type: 'string' },
+      'max-seconds': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) return void out.log(this.usage);
@@ -68,6 +77,7 @@ Example:
     const outputOrder = integerOption(values['output-order'], 'output-order', 1, MAX_OUTPUT_ORDER, 2);
     const backend = oneOf(values.backend, 'backend', BACKENDS, DEFAULT_BACKEND);
     const maxMemory = memoryOption(values['max-memory'], DEFAULT_MAX_MEMORY);
+    const maxSeconds = integerOption(values['max-seconds'], 'max-seconds', 1, MAX_SECONDS_OPTION, DEFAULT_MAX_SECONDS);
     const notes: string[] = [];
     const inputs = values.input.flatMap((path) => {
       const read = propagationInputsFromJson(readJson(path, 'stats file'), `stats file "${path}"`, Math.max(inputOrder, outputOrder), notes);
@@ -77,12 +87,20 @@ Example:
     if (widths.size > 1) throw new InputError(`the inputs have different widths (${[...widths].join(', ')}); every input must have the network's input width`);
     const network = networkFromJson(readJson(positionals[0], 'network file'), `network file "${positionals[0]}"`, inputs[0].cumulants.size);
     const started = performance.now();
-    const results = await propagateAll(network, inputs, { inputOrder, outputOrder, backend, maxMemory });
+    const bar = taskProgress();
+    const { results, estimate } = await propagateAll(network, inputs, {
+      inputOrder, outputOrder, backend, maxMemory, maxSeconds, notes, onProgress: bar.update,
+      // Printed before the work, where someone is waiting for it.
+      onEstimate: (e) => {
+        if (process.stderr.isTTY && e.seconds >= 2) process.stderr.write(`propagate: estimated at most ${Math.ceil(e.seconds)} s and ${bytesText(e.bytes)} (limit --max-seconds ${maxSeconds})\n`);
+      },
+    });
+    bar.done();
     const seconds = (performance.now() - started) / 1000;
     if (values.json) {
       const one = (r: LayerResult[]) => propagationJson(network, r, inputOrder, outputOrder, backend);
       const body = inputs.length === 1 ? one(results[0]) : { classes: inputs.map((c, k) => ({ name: c.name, ...one(results[k]) })) };
-      out.log(JSON.stringify({ ...body, ...(notes.length ? { notes } : {}), seconds }));
+      out.log(JSON.stringify({ ...body, ...(notes.length ? { notes } : {}), estimate: { seconds: estimate.seconds, bytes: estimate.bytes }, seconds }));
     } else {
       const text = inputs.map((c, k) => `${inputs.length > 1 ? `input ${c.name}\n` : ''}${propagationText(network, c.cumulants, results[k], inputOrder, outputOrder, backend)}`);
       out.log([...notes.map((n) => `note: ${n}`), ...text].join('\n\n'));
@@ -90,15 +108,41 @@ Example:
   },
 };
 
+export interface PropagateAllOptions {
+  inputOrder: number;
+  outputOrder: number;
+  backend: (typeof BACKENDS)[number];
+  maxMemory?: number;
+  /** Seconds the propagation may take (default DEFAULT_MAX_SECONDS): refused up front above it. */
+  maxSeconds?: number;
+  /** Notes for the user (a route skipped to stay within maxSeconds). */
+  notes?: string[];
+  onProgress?: (task: string, fraction: number) => void;
+  /** Called with the estimate before any work. */
+  onEstimate?: (estimate: PropagationEstimate) => void;
+}
+
 /**
  * Every input through the network: on a tfjs backend, inputs that share what is known about them
- * (the order above which their cumulants vanish) go through as one batch.
+ * (the order above which their cumulants vanish) go through as one batch. The time is estimated
+ * before any work and refused above maxSeconds; the work runs under that budget (numeric/work.ts).
  */
-export async function propagateAll(
-  network: Network,
-  inputs: readonly NamedInput[],
-  options: { inputOrder: number; outputOrder: number; backend: (typeof BACKENDS)[number]; maxMemory?: number },
-): Promise<LayerResult[][]> {
+export async function propagateAll(network: Network, inputs: readonly NamedInput[], options: PropagateAllOptions): Promise<{ results: LayerResult[][]; estimate: PropagationEstimate }> {
+  const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
+  const plan = planPropagation(network, options, Math.max(...inputs.map((c) => highestGiven(c.cumulants))));
+  const estimate = estimatePropagation(network, plan, options.inputOrder, inputs.length);
+  if (estimate.seconds > maxSeconds) {
+    const worst = estimate.layers.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    throw new InputError(
+      `the propagation is estimated to take up to ${Math.ceil(estimate.seconds)} s (layer ${estimate.layers.indexOf(worst) + 1}: ${worst.what}, up to ${Math.ceil(worst.seconds)} s), more than --max-seconds ${maxSeconds}; lower --output-order or the width, or raise --max-seconds`,
+    );
+  }
+  options.onEstimate?.(estimate);
+  const results = await withWork({ maxSeconds, option: '--max-seconds', notes: options.notes ?? [], onProgress: options.onProgress }, () => propagateGroups(network, inputs, options));
+  return { results, estimate };
+}
+
+async function propagateGroups(network: Network, inputs: readonly NamedInput[], options: PropagateAllOptions): Promise<LayerResult[][]> {
   const results = new Array<LayerResult[]>(inputs.length);
   const groups = new Map<number, number[]>();
   inputs.forEach((c, k) => {
