@@ -13,8 +13,8 @@
  * smooth even when φ has kinks: with z = μ + σ₂X₂ + σ₁X₁,
  * ĝ_k = (1 − α)^{−k/2} E[G(μ + σ₂X₂, αs) He_k(X₂)]/√k!.
  * Kinked φ without a closed form (and φ whose kinks are not at affine arguments) are left to the
- * float64 host route (numeric/general.ts), as are layers whose float32 quadrature does not meet its
- * accuracy (see closureFailures).
+ * float64 host route (numeric/general.ts), as are layers whose float32 table is not finite or whose
+ * errors exceed MAX_EXACT_NUMERICAL_ERROR.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { singleAtom, type Activation } from '../symbolic/activations.ts';
@@ -25,14 +25,18 @@ import { gaussHermite, gaussLegendre, hermiteHeAll, normalPdf } from './gauss.ts
 import { kinkPoints } from './quadrature.ts';
 import { exactPairCovarianceTensor } from './bivariate.ts';
 import { compileRule, type RuleKernel } from './kernels.ts';
-import { MAX_SMOOTHED_K } from './general.ts';
+import { MAX_EXACT_NUMERICAL_ERROR, MAX_SMOOTHED_K } from './general.ts';
 
 type T = tf.Tensor;
 
 /** Highest k of the device table: that of the float64 quadrature route. */
 export const DEVICE_K = MAX_SMOOTHED_K.quadrature;
-/** The two Gauss–Hermite rules whose difference estimates the quadrature error of the larger. */
-export const DEVICE_RULES = [48, 96] as const;
+/**
+ * The Gauss–Hermite rules; the largest difference of the last from the others estimates its error.
+ * Two are not enough: for φ with poles near the real axis at large s (tanh at s = 9) the 64- and
+ * 128-point errors oscillate with n, and two rules can agree closer than either is right.
+ */
+export const DEVICE_RULES = [48, 64, 128] as const;
 /** Gauss–Legendre nodes per piece of the kinked variance integral (two rules, as above). */
 const PIECE_RULES = [24, 48] as const;
 /** Share α of the variance that the closed form G(·, αs) smooths over. */
@@ -41,11 +45,6 @@ const SMOOTHING_SHARE = 0.25;
 const U = 2 ** -24;
 /** The variance integral over x ∈ [−L, L]: the normal mass outside is below float32's range. */
 const L = 13;
-/**
- * Largest error of a unit's covariance row from its own table, relative to its variance, that the
- * device table may carry; a layer with a unit above it goes to the float64 host route.
- */
-export const MAX_DEVICE_UNIT_ERROR = 1e-3;
 
 /** How φ is integrated on the device. */
 interface DeviceIntegrand {
@@ -180,7 +179,8 @@ export function deviceTable(d: DeviceIntegrand, mean: T, variance: T, K: number 
     const coefficients = tf.add(tf.matMul(deviation as tf.Tensor2D, tf.tensor2d(rule.matrix, [rule.n, K + 1])), spread([offset], [firstColumn]));
     return { coefficients, f, rule };
   });
-  const [coarse, fine] = estimates;
+  const fine = estimates[estimates.length - 1];
+  const difference = tf.maximum(tf.abs(tf.sub(fine.coefficients, estimates[0].coefficients)), tf.abs(tf.sub(fine.coefficients, estimates[1].coefficients)));
   const live = spread([alive], [ones(K + 1)]);
   const normalized = tf.add(tf.mul(fine.coefficients, live), spread([tf.mul(centre, dead)], [firstColumn]));
   // Norms of the integrand from its coefficients b_k = ĝ_k (1 − α)^{k/2}.
@@ -192,7 +192,8 @@ export function deviceTable(d: DeviceIntegrand, mean: T, variance: T, K: number 
   const n = fine.rule.n;
   const perRow = tf.add(tf.mul(tf.add(tf.mul(spreadNorm, n + 4), tf.mul(norm(() => 1), 2)), U), tf.mul(tf.mul(slopeNorm, tf.divNoNan(absMean, sigma2)), 4 * U));
   const rounding = spread([perRow, tf.mul(slopeNorm, 4 * U)], [amplification, amplification.map((c, k) => c * Math.sqrt(2 * k + 1))]);
-  const normalizedErrors = tf.mul(tf.add(tf.abs(tf.sub(fine.coefficients, coarse.coefficients)), rounding), live);
+  // A unit with s = 0 carries only φ(μ), rounded in float32.
+  const normalizedErrors = tf.add(tf.mul(tf.add(difference, rounding), live), spread([tf.mul(tf.abs(tf.mul(centre, dead)), 4 * U)], [firstColumn]));
   const ghat0 = tf.slice(normalized, [0, 0], [-1, 1]);
   const ghat0Error = tf.slice(normalizedErrors, [0, 0], [-1, 1]);
   // E[(φ − c)²] by the same two resolutions: Gauss–Hermite at the nodes of σ for smooth φ, and
@@ -209,11 +210,13 @@ export function deviceTable(d: DeviceIntegrand, mean: T, variance: T, K: number 
   const phiSquares = tf.square(normalized);
   const phiNorm = (weights: (k: number) => number) => tf.sqrt(tf.matMul(phiSquares as tf.Tensor2D, column(Array.from({ length: K + 1 }, (_, k) => weights(k)))));
   const valueError = tf.add(tf.mul(phiNorm(() => 1), 2 * U), tf.mul(tf.mul(phiNorm((k) => k), tf.add(tf.divNoNan(absMean, sigma), 2)), 4 * U));
-  const nodes = d.kinks.length ? (d.kinks.length + 1) * PIECE_RULES[1] : n;
-  const squareRounding = tf.add(tf.mul(second[1], (nodes + 4) * U), tf.mul(tf.mul(tf.sqrt(second[1]), 2), valueError));
+  const nodes = d.kinks.length ? (d.kinks.length + 1) * PIECE_RULES[PIECE_RULES.length - 1] : n;
+  const last = second[second.length - 1];
+  const squareRounding = tf.add(tf.mul(last, (nodes + 4) * U), tf.mul(tf.mul(tf.sqrt(last), 2), valueError));
   const offsetOfMean = tf.sub(ghat0, centre);
-  const varianceFull = tf.relu(tf.sub(second[1], tf.square(offsetOfMean)));
-  const varianceError = tf.add(tf.add(tf.abs(tf.sub(second[1], second[0])), squareRounding), tf.mul(tf.mul(tf.abs(offsetOfMean), 2), ghat0Error));
+  const varianceFull = tf.relu(tf.sub(last, tf.square(offsetOfMean)));
+  const spreadOfRules = second.slice(0, -1).map((v) => tf.abs(tf.sub(last, v))).reduce((a, b) => tf.maximum(a, b));
+  const varianceError = tf.add(tf.add(spreadOfRules, squareRounding), tf.mul(tf.mul(tf.abs(offsetOfMean), 2), ghat0Error));
   return { normalized, normalizedErrors, variance: tf.mul(varianceFull, alive), varianceErrors: tf.mul(varianceError, alive) };
 }
 
@@ -247,7 +250,7 @@ export interface ClosureStatistics {
    * table's errors cause (as numeric/general.ts tableErrors: 2 √Var √D(p) + δVar over the largest Var).
    */
   readonly quadrature: { mean: number; covariance: Float64Array };
-  /** Units (over the batch) whose table misses MAX_DEVICE_UNIT_ERROR, or that are not finite. */
+  /** Units (over the batch) whose table is not finite. */
   readonly failures: number;
 }
 
@@ -279,7 +282,7 @@ export function closureStatistics(table: DeviceTable, maxRho: T, batch: number, 
     const sd = tf.sqrt(v);
     const unitError = tf.slice(partialError, [0, K - 1], [-1, 1]);
     const rowError = tf.add(tf.mul(tf.mul(sd, tf.sqrt(unitError)), 2), dv);
-    const bad = tf.logicalOr(tf.greater(rowError, tf.mul(v, MAX_DEVICE_UNIT_ERROR)), tf.logicalNot(tf.isFinite(tf.add(tf.sum(g, 1, true), v))));
+    const bad = tf.logicalNot(tf.isFinite(tf.add(tf.add(tf.sum(g, 1, true), v), rowError)));
     const columns = [
       perMember(relative, K),
       perMember(tf.slice(dg, [0, 0], [-1, 1]), 1),
@@ -355,12 +358,14 @@ export function gaussianLayerOnDevice(act: Activation, mean: T, cov: T | undefin
   const rho = postOrder >= 2 ? tf.mul(tf.mul(tf.mul(covariance, tf.reshape(inverse, [B, N, 1])), tf.reshape(inverse, [B, 1, N])), tf.sub(1, tf.eye(N))) : undefined;
   const maxRho = rho ? tf.minimum(tf.maximum(tf.max(tf.reshape(rho, [B, N * N]), 1), tf.neg(tf.min(tf.reshape(rho, [B, N * N]), 1))), 1) : tf.zeros([B]);
   const stats = K >= 1 ? closureStatistics(table, maxRho, B, K) : meanOnlyStatistics(table);
-  if (stats.failures > 0) return undefined;
+  // Not finite, or not accurate enough to count as exact (MAX_EXACT_NUMERICAL_ERROR): the host in float64.
+  if (stats.failures > 0 || !(stats.quadrature.mean <= MAX_EXACT_NUMERICAL_ERROR)) return undefined;
   const g0 = tf.reshape(tf.slice(table.normalized, [0, 0], [-1, 1]), [B, N]);
   const numericalError = [0, stats.quadrature.mean];
   if (postOrder < 2 || !rho) return { mean: g0, numericalError, route: { kind: 'mehler', order: 0, bound: 0 } };
   let P = 1;
   while (P < K && stats.worst[P] > Math.max(tolerance, stats.quadrature.covariance[P])) P++;
+  if (!(stats.quadrature.covariance[P] <= MAX_EXACT_NUMERICAL_ERROR)) return undefined;
   const bound = stats.worst[P];
   const limit = Math.max(tolerance, stats.quadrature.covariance[P]);
   const atom = bound > limit ? singleAtom(act) : undefined;

@@ -10,7 +10,8 @@
  *               GFLOP/s against the backend's own matMul, classes split across workers
  *   pytorch     the same closure in PyTorch side by side, the ratio, and PyTorch/NumPy matMul
  *               GFLOP/s (src/bench/pytorch.ts; when /usr/bin/python3 has torch)
- *   general     general activations (Gaussian closure of ReLU, tanh, …)
+ *   general     general activations (Gaussian closure of ReLU, GELU, erf, tanh, an expression without a
+ *               closed form) and their time over the quadratic closure's, in the same run (src/bench/general.ts)
  * Options: --json (every figure as JSON), --readme (rewrite the README's table of figures with the
  * headline figures of the sections run), --quick (smaller problems, fewer repetitions, no SymPy),
  * --no-sympy.
@@ -33,6 +34,7 @@ import { argv, figures, headline, headlineText, json, loadNote, log, quick, upda
 import { classInputs, hostClassInputs, median, plainMatMulRate, sequential, timed, wideNetwork } from './bench/problems.ts';
 import { startupSection } from './bench/startup.ts';
 import { pytorchSection } from './bench/pytorch.ts';
+import { generalRatioSection } from './bench/general.ts';
 
 const root = join(import.meta.dirname, '..');
 const skipSympy = quick || argv.includes('--no-sympy');
@@ -371,7 +373,8 @@ async function generalSection(): Promise<void> {
     await once();
     const seconds = median(await sequential(quick ? 1 : 3, once));
     figures[`general_closure_${hidden}_seconds`] = seconds;
-    log(`  ${classes} classes, ${widths.join('-')}, hidden φ = ${hidden.padEnd(8)} wasm: ${seconds.toFixed(2)} s (Mehler series compiled; g_k on the host in float64)`);
+    log(`  ${classes} classes, ${widths.join('-')}, hidden φ = ${hidden.padEnd(8)} wasm: ${seconds.toFixed(2)} s (public API: upload, propagation, read-back)`);
   }
+  await generalRatioSection();
 }
 
