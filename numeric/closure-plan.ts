@@ -41,6 +41,11 @@ export const DEVICE_RULES = [48, 64, 128] as const;
 const PIECE_RULES = [24, 48] as const;
 /** Share α of the variance that the closed form G(·, αs) smooths over. */
 const SMOOTHING_SHARE = 0.25;
+/**
+ * The series is summed until what it leaves is below this (relative to √(Var_i Var_j)), the
+ * resolution of its float32 sum, when the tolerance asks for less.
+ */
+const SERIES_RESOLUTION = 2 ** -20;
 /** float32 unit roundoff. */
 const U = 2 ** -24;
 /** The variance integral over x ∈ [−L, L]: the normal mass outside is below float32's range. */
@@ -88,8 +93,6 @@ interface HermiteRule {
   readonly weights: Float32Array;
   /** [n × (K+1)], row-major. */
   readonly matrix: Float32Array;
-  /** |matrix|, for the rounding bound. */
-  readonly absolute: Float32Array;
   readonly n: number;
 }
 
@@ -119,7 +122,6 @@ function hermiteRule(n: number, K: number, alpha: number): HermiteRule {
     nodes: Float32Array.from(kept.map((i) => nodes[i])),
     weights: Float32Array.from(kept.map((i) => weights[i])),
     matrix,
-    absolute: matrix.map(Math.abs),
     n: kept.length,
   };
   hermiteRules.set(key, rule);
@@ -340,10 +342,10 @@ export interface DeviceClosure {
 
 /**
  * The Gaussian closure of one layer on the device (call inside tf.tidy), or undefined where the
- * float64 host route must do it: no device integrand, or `failures` units whose table misses its
- * accuracy. The truncation P is the smallest with worst[P] ≤ max(tolerance, the table's own
- * covariance error): the series is not summed past what the table can resolve. Where that bound is
- * not met and φ is one kink/jump atom, the exact bivariate form replaces the series.
+ * float64 host route must do it: no device integrand, a table that is not finite, or errors above
+ * MAX_EXACT_NUMERICAL_ERROR. The truncation P is the smallest with worst[P] ≤ max(tolerance,
+ * SERIES_RESOLUTION); where that is not met and φ is one kink/jump atom, the exact bivariate form
+ * replaces the series.
  */
 export function gaussianLayerOnDevice(act: Activation, mean: T, cov: T | undefined, postOrder: number, tolerance: number): DeviceClosure | undefined {
   const d = deviceIntegrand(act);
@@ -363,11 +365,11 @@ export function gaussianLayerOnDevice(act: Activation, mean: T, cov: T | undefin
   const g0 = tf.reshape(tf.slice(table.normalized, [0, 0], [-1, 1]), [B, N]);
   const numericalError = [0, stats.quadrature.mean];
   if (postOrder < 2 || !rho) return { mean: g0, numericalError, route: { kind: 'mehler', order: 0, bound: 0 } };
+  const limit = Math.max(tolerance, SERIES_RESOLUTION);
   let P = 1;
-  while (P < K && stats.worst[P] > Math.max(tolerance, stats.quadrature.covariance[P])) P++;
+  while (P < K && stats.worst[P] > limit) P++;
   if (!(stats.quadrature.covariance[P] <= MAX_EXACT_NUMERICAL_ERROR)) return undefined;
   const bound = stats.worst[P];
-  const limit = Math.max(tolerance, stats.quadrature.covariance[P]);
   const atom = bound > limit ? singleAtom(act) : undefined;
   if (atom) return { mean: g0, covariance: exactPairCovarianceTensor(atom, mean, variance, covariance), numericalError: [...numericalError, 0], route: { kind: 'bivariate' } };
   const coefficients = tf.unstack(tf.reshape(tf.transpose(tf.slice(table.normalized, [0, 0], [-1, P + 1])), [P + 1, B, N]));
