@@ -18,6 +18,7 @@ import { gaussianRule } from '../symbolic/gaussian.ts';
 import {
   MAX_SMOOTHED_K, covarianceTruncationOrder, exactBivariateAtom, exactOrderOf, gaussianLayer, gaussianLayerErrors, requireDerivatives, smoothedTable, tableErrors, thirdCumulant, thirdCumulantError, type SmoothedTable,
 } from './general.ts';
+import { gaussianLayerOnDevice, type DeviceClosure } from './closure-plan.ts';
 import { networkFromSpec, runAllInWorkers, sharedCopy, sharedSpec, type NetworkSpec } from './workers.ts';
 
 /** Cumulant tensors of a batch by order (index 1 = mean [B, N]; r ≥ 2: [B, N, …, N]; undefined = zero). */
@@ -30,6 +31,8 @@ export interface LayerTensors {
   readonly numericalError?: number[];
   /** False when the κ3 series was only asymptotic (numeric/general.ts thirdCumulant). */
   readonly thirdConverged?: boolean;
+  /** How a general layer's closure was computed: on the device (Mehler series to order P, or the bivariate form) or on the host. */
+  readonly closure?: DeviceClosure['route'] | { kind: 'host' };
 }
 
 const kernels = new WeakMap<TransferRule, RuleKernel>();
@@ -67,7 +70,8 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
     let post = pre;
     let numericalError: number[] | undefined;
     let thirdConverged = true;
-    if (layer.general) ({ post, numericalError, thirdConverged } = gaussianLayerTensors(layer.general, pre.slice(0, Math.min(inputOrder, 4) + 1), plan.postOrders[l]));
+    let closure: LayerTensors['closure'];
+    if (layer.general) ({ post, numericalError, thirdConverged, closure } = gaussianLayerTensors(layer.general, pre.slice(0, Math.min(inputOrder, 4) + 1), plan.postOrders[l]));
     else if (layer.activation) {
       const taylor = compileTaylor(layer.activation.taylor)(pre[1]!);
       const truncated = pre.slice(0, inputOrder + 1);
@@ -75,7 +79,7 @@ export function propagateTensors(network: Network, weights: readonly LayerWeight
       for (let m = 1; m <= plan.postOrders[l]; m++) post.push(kernelFor(cachedRule(layer.activation, m, inputOrder)).run(taylor, truncated));
     }
     current = post;
-    return numericalError ? { pre, post, numericalError, thirdConverged } : { pre, post };
+    return numericalError ? { pre, post, numericalError, thirdConverged, closure } : { pre, post };
   });
 }
 
@@ -88,7 +92,7 @@ function gaussianKernel(order: number, truncation: number, normalized = false): 
 }
 
 /** Non-Gaussian input (orders 3, 4; small widths, since Q has N⁴ entries): the float64 layer on the host. */
-type GeneralLayerTensors = { post: CumulantTensors; numericalError: number[]; thirdConverged: boolean };
+type GeneralLayerTensors = { post: CumulantTensors; numericalError: number[]; thirdConverged: boolean; closure?: LayerTensors['closure'] };
 
 function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: number, tolerance: number): GeneralLayerTensors {
   const [batch, width] = pre[1]!.shape as [number, number];
@@ -116,6 +120,9 @@ function gaussianLayerOnHost(act: Activation, pre: CumulantTensors, postOrder: n
  */
 function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: number, tolerance = 1e-8): GeneralLayerTensors {
   if (pre[3] !== undefined || pre[4] !== undefined) return gaussianLayerOnHost(act, pre, postOrder, tolerance);
+  // The closure plan as batched tensor work (numeric/closure-plan.ts); κ3 and what it cannot do on the host.
+  const device = postOrder <= 2 ? gaussianLayerOnDevice(act, pre[1]!, pre[2], postOrder, tolerance) : undefined;
+  if (device) return { post: [undefined, device.mean, ...(device.covariance ? [device.covariance] : [])], numericalError: device.numericalError, thirdConverged: true, closure: device.route };
   const mean = pre[1]!;
   const [batch, width] = mean.shape as [number, number];
   const cov = pre[2] ?? tf.zeros([batch, width, width]);
@@ -150,7 +157,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
       // (numeric/bivariate.ts); its diagonal is the exact variance.
       numericalError.push(0);
       post.push(exactPairCovarianceTensor(atom, mean, variance, cov));
-      return { post, numericalError: thirdOrder(post, numericalError), thirdConverged };
+      return { post, numericalError: thirdOrder(post, numericalError), thirdConverged, closure: { kind: 'host' } };
     }
     numericalError.push(bound + Math.max(...quadrature.map((q) => q.covariance)));
     // ĝ_p = g_p s^{p/2}/√p! and ρ for Σ: float32 never sees g_40 ~ 1e25 next to Σ^40 ~ 1e-30.
@@ -161,7 +168,7 @@ function gaussianLayerTensors(act: Activation, pre: CumulantTensors, postOrder: 
     const direct = tf.mul(tf.reshape(directVariance, [batch, width, 1]), tf.eye(width));
     post.push(tf.add(tf.mul(series, offDiagonal), direct));
   }
-  return { post, numericalError: thirdOrder(post, numericalError), thirdConverged };
+  return { post, numericalError: thirdOrder(post, numericalError), thirdConverged, closure: { kind: 'host' } };
 
   /** κ3 (N³ entries, small layers) on the host, appended to post; returns the errors with its own. */
   function thirdOrder(out: CumulantTensors, errors: number[]): number[] {
