@@ -48,6 +48,8 @@ const SMOOTHING_SHARE = 0.25;
 const SERIES_RESOLUTION = 2 ** -20;
 /** float32 unit roundoff. */
 const U = 2 ** -24;
+/** float32's smallest normal number. */
+const FLOAT32_SMALLEST_NORMAL = 2 ** -126;
 /** The variance integral over x ∈ [−L, L]: the normal mass outside is below float32's range. */
 const L = 13;
 
@@ -218,7 +220,9 @@ export function deviceTable(d: DeviceIntegrand, mean: T, variance: T, K: number 
   const offsetOfMean = tf.sub(ghat0, centre);
   const varianceFull = tf.relu(tf.sub(last, tf.square(offsetOfMean)));
   const spreadOfRules = second.slice(0, -1).map((v) => tf.abs(tf.sub(last, v))).reduce((a, b) => tf.maximum(a, b));
-  const varianceError = tf.add(tf.add(spreadOfRules, squareRounding), tf.mul(tf.mul(tf.abs(offsetOfMean), 2), ghat0Error));
+  // Plus what float32 cannot hold at all: a variance below its smallest normal number (2^-126) is
+  // flushed or loses its digits (relu far below its kink: Var ~ 1e-202 reads 0).
+  const varianceError = tf.add(tf.add(tf.add(spreadOfRules, squareRounding), tf.mul(tf.mul(tf.abs(offsetOfMean), 2), ghat0Error)), FLOAT32_SMALLEST_NORMAL);
   return { normalized, normalizedErrors, variance: tf.mul(varianceFull, alive), varianceErrors: tf.mul(varianceError, alive) };
 }
 

@@ -7,6 +7,10 @@ export { makeLayer, propagateReference, hasActivation, cachedRule, type Layer, t
 export { propagate, propagateCompiled, uploadWeights, type BatchLayerResult, type CompiledOptions } from './propagate.ts';
 export { taylorTable, evaluateTerms } from './reference.ts';
 export { smoothedTable, gaussianLayer, MAX_SMOOTHED_K } from './general.ts';
+export { robustExpectation, transitionPoints } from './quadrature.ts';
+export { taylorCoefficients } from './taylorseries.ts';
+export { FLOAT64_FUNCTIONS } from '../symbolic/atoms/index.ts';
+export { VARIABLE } from '../symbolic/expression.ts';
 export { gaussianSampler, sampleNetwork, type InputSampler, type Estimate, type LayerEstimates } from './montecarlo.ts';
 export { normalCdf, normalQuantile, bonferroniCritical } from './statistics.ts';
 export { cholesky, semidefiniteness } from './linalg.ts';

@@ -325,9 +325,19 @@ describe('emitted network propagators', () => {
       ['numpy', JSON.parse(run(numpy.python!, [join(dir, 'third.py'), join(dir, 'stats.json')]))],
       ['c', JSON.parse(run(join(dir, 'third'), [join(dir, 'stats.json')]))],
     ]) {
-      compareLayers(`${label} κ3`, printed, expected, 3, statedBound(printed));
-      // The relu layer's series is only asymptotic at these correlations: said so, as corrmap says it.
+      compareLayers(`${label} κ3`, printed, expected, 2, statedBound(printed));
+      // The relu layer's series is only asymptotic at these correlations: the code says so. corrmap
+      // computes that layer's κ3 by trivariate quadrature instead, so there the emitted κ3 may be off by
+      // ten times its smallest shell (the usual size of what an asymptotic series misses).
       expect(printed.layers.slice(0, 2).map((l: any) => l.series.third.converged), label).toEqual([true, false]);
+      expected.layers.forEach((layer, l) => {
+        const want = layer.post.order(3)!;
+        const got = [printed.layers[l].post.k3].flat(Infinity) as number[];
+        let worst = 0;
+        for (let e = 0; e < want.length; e++) worst = Math.max(worst, Math.abs(got[e] - want[e]));
+        const asymptotic = printed.layers.slice(0, l + 1).reduce((a: number, x: any) => a + (x.series && !x.series.third.converged ? 10 * x.series.third.estimate : 0), 0);
+        expect(worst, `${label} κ3 layer ${l + 1}`).toBeLessThanOrEqual(statedBound(printed)(l) * maxAbs(want) + asymptotic);
+      });
     }
   });
 

@@ -4,9 +4,11 @@
  * q ↦ σ_w² E[φ(z)²] + σ_b², z ~ N(0, q), uses the direct variance and g_0 of the smoothed table
  * (numeric/general.ts), and the correlation map c ↦ (σ_w² E[φ(u_1)φ(u_2)] + σ_b²)/q* uses the
  * Gaussian-closure layer on two units with correlation c (its Mehler series or exact bivariate
- * form). Nothing here restates those expectations by hand.
+ * form). χ₁ = σ_w² E[φ′(z)²] is its own expectation, of φ′ from Taylor mode on φ's tree, by the same
+ * quadrature: a difference quotient of the correlation map would divide the series' truncation error
+ * (≈ 10⁻⁷ near c = 1 for tanh) by its step. Nothing here restates those expectations by hand.
  */
-import { Cumulants, gaussianLayer, smoothedTable } from '../../numeric/index.ts';
+import { Cumulants, FLOAT64_FUNCTIONS, VARIABLE, gaussianLayer, robustExpectation, smoothedTable, taylorCoefficients, transitionPoints } from '../../numeric/index.ts';
 import type { Activation } from '../../symbolic/activations.ts';
 
 export interface MeanFieldNetwork {
@@ -87,9 +89,36 @@ export function correlationSlope(net: MeanFieldNetwork, q: number, c: number, h 
   return (map(c + h) - map(c - h)) / (2 * h);
 }
 
-/** χ₁ = σ_w² E[φ′(z)²], z ~ N(0, q*): the slope of the correlation map at c = 1. */
+/**
+ * φ′(z) by Taylor mode on φ's tree (the registry's derivative rules); for a φ with kinks, which Taylor
+ * mode does not take, a Richardson-extrapolated central difference whose step stays clear of the
+ * kinks (the quadrature splits there, so its nodes lie inside smooth pieces): error O(h⁴) + O(ε/h).
+ */
+function slopeOf(act: Activation, kinks: readonly number[]): (z: number) => number {
+  const taylor = (z: number) => taylorCoefficients(act.expression.node, VARIABLE, z, 1, {}, FLOAT64_FUNCTIONS)[1];
+  try {
+    taylor(0.5);
+    return taylor;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+  }
+  const f = act.fn;
+  return (z) => {
+    const clear = Math.min(...kinks.map((k) => Math.abs(k - z) / 2), 1e-3 * (1 + Math.abs(z)));
+    const central = (h: number) => (f(z + h) - f(z - h)) / (2 * h);
+    return (4 * central(clear / 2) - central(clear)) / 3;
+  };
+}
+
+/**
+ * χ₁ = σ_w² E[φ′(z)²], z ~ N(0, q*): the slope of the correlation map at c = 1, by quadrature split
+ * where φ′ jumps or changes fast; q* below SMALLEST_Q is taken as SMALLEST_Q, as the maps take it.
+ */
 export function chiOne(net: MeanFieldNetwork, q: number): number {
-  return correlationSlope(net, q, 1);
+  const splits = transitionPoints(net.activation);
+  const slope = slopeOf(net.activation, splits);
+  const square = (z: number) => slope(z) ** 2;
+  return net.weightVariance * robustExpectation(square, 0, Math.max(q, SMALLEST_Q), splits, net.activation.smooth, TOLERANCE, `χ₁ of "${net.activation.expression.source}"`).value;
 }
 
 /**
