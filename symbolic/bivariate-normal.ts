@@ -25,7 +25,7 @@ export const BIVARIATE_NODES = 20;
 /** E(h, k; ρ) = Φ₂(h, k; ρ) − Φ(h)Φ(k) by the Drezner–Wesolowsky integral (accurate for |ρ| < 0.925; even in (h, k)). */
 export const DREZNER_WESOLOWSKY: Routine = {
   name: 'phi2_low',
-  summary: 'Phi2(h, k; r) - Phi(h) Phi(k) by the Drezner-Wesolowsky integral, 20-point Gauss-Legendre (|r| < 0.925)',
+  summary: `Phi2(h, k; r) - Phi(h) Phi(k) by the Drezner-Wesolowsky integral, ${BIVARIATE_NODES}-point Gauss-Legendre (|r| < ${HIGH_CORRELATION})`,
   args: ['h', 'k', 'r'],
   steps: [
     { let: 'hk', value: 'h * k' },
@@ -39,7 +39,7 @@ export const DREZNER_WESOLOWSKY: Routine = {
 /** P(X > h, Y > k) for |r| ≥ 0.925 (to r = ±1), Genz's high-correlation form. */
 export const HIGH_CORRELATION_FORM: Routine = {
   name: 'phi2_high',
-  summary: 'P(X > h, Y > k) for standard normals with correlation |r| >= 0.925 (Genz 2004, BVNU)',
+  summary: `P(X > h, Y > k) for standard normals with correlation |r| >= ${HIGH_CORRELATION} (Genz 2004, BVNU)`,
   args: ['h', 'k', 'r'],
   steps: [
     { let: 'ar', value: 'abs(r)' },

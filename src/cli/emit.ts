@@ -7,6 +7,7 @@ import { networkFromJson, readJson } from '../io.ts';
 import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K } from '../../numeric/general.ts';
 import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
 import { commandLine } from '../emit/header.ts';
+import { BIVARIATE_NODES, HIGH_CORRELATION } from '../../symbolic/bivariate-normal.ts';
 import { NETWORK_TARGETS, TARGETS, WEIGHT_FORMATS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
 
 /** Networks with more weights and biases than this, written with --out, get .npy weight files by default (Python targets). */
@@ -31,7 +32,7 @@ const LIMITS = `Limits:
     with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink or jump) and φ is
     one atom with a bivariate form (relu, heaviside, sign, abs, erf, with an affine argument) plus a
     linear part, the code switches to that exact form as corrmap propagate does (order 0, bound 0),
-    Φ₂ by Genz's algorithm (20-point Gauss–Legendre) emitted once per file; other φ keep the series
+    Φ₂ by Genz's algorithm (${BIVARIATE_NODES}-point Gauss–Legendre, the high-correlation form from |ρ| = ${HIGH_CORRELATION}) emitted once per file; other φ keep the series
     and return its bound
   parameters must have values (--param); every target computes in float64`;
 
