@@ -10,6 +10,7 @@
  */
 import { Cumulants, FLOAT64_FUNCTIONS, VARIABLE, gaussianLayer, robustExpectation, smoothedTable, taylorCoefficients, transitionPoints } from '../../numeric/index.ts';
 import type { Activation } from '../../symbolic/activations.ts';
+import { richardsonSlope } from '../../symbolic/derivation.ts';
 
 export interface MeanFieldNetwork {
   readonly activation: Activation;
@@ -102,12 +103,7 @@ function slopeOf(act: Activation, kinks: readonly number[]): (z: number) => numb
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
   }
-  const f = act.fn;
-  return (z) => {
-    const clear = Math.min(...kinks.map((k) => Math.abs(k - z) / 2), 1e-3 * (1 + Math.abs(z)));
-    const central = (h: number) => (f(z + h) - f(z - h)) / (2 * h);
-    return (4 * central(clear / 2) - central(clear)) / 3;
-  };
+  return (z) => richardsonSlope(act.fn, z, Math.min(...kinks.map((k) => Math.abs(k - z) / 2), 1e-3 * (1 + Math.abs(z))));
 }
 
 /**
