@@ -31,14 +31,12 @@ import { Random } from '../numeric/random.ts';
 import { useBackend, tf, type TfBackendName } from '../numeric/backend.ts';
 import { propagateCompiled, propagateTensors, uploadWeights, type CumulantTensors } from '../numeric/propagate.ts';
 import { argv, figures, headline, headlineText, json, loadNote, log, quick, updateReadme } from './bench/report.ts';
-import { classInputs, hostClassInputs, median, plainMatMulRate, sequential, timed, wideNetwork } from './bench/problems.ts';
+import { QUADRATIC, classInputs, hostClassInputs, median, plainMatMulRate, sequential, timed, wideNetwork } from './bench/problems.ts';
 import { startupSection } from './bench/startup.ts';
 import { pytorchSection } from './bench/pytorch.ts';
 import { generalRatioSection } from './bench/general.ts';
 
 const root = join(import.meta.dirname, '..');
-/** The hidden activation of the quadratic closure, the baseline of the general activations' ratios. */
-const QUADRATIC = 'z + 0.1*z^2';
 const skipSympy = quick || argv.includes('--no-sympy');
 const SECTIONS = ['derive', 'startup', 'reference', 'montecarlo', 'closure', 'pytorch', 'general'] as const;
 const onlyAt = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));

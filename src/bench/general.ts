@@ -10,11 +10,10 @@ import { tf, useBackend } from '../../numeric/backend.ts';
 import { planPropagation } from '../../numeric/network.ts';
 import { propagateTensors, uploadWeights, type LayerTensors } from '../../numeric/propagate.ts';
 import { figures, headline, log, quick } from './report.ts';
-import { classInputs, median, wideNetwork } from './problems.ts';
+import { QUADRATIC, classInputs, median, wideNetwork } from './problems.ts';
 
 /** The activations compared with the quadratic closure; the last has no closed form in the registry. */
 export const GENERAL_ACTIVATIONS = ['relu(z)', 'gelu(z)', 'erf(z)', 'tanh(z)', 'z*tanh(z) + 0.1*sin(z)'] as const;
-const QUADRATIC = 'z + 0.1*z^2';
 
 /** How each hidden layer's closure went: route and truncation, and the error bound of its covariance. */
 function routeOf(layers: readonly LayerTensors[]): string {
