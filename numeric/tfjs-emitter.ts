@@ -1,12 +1,14 @@
 /**
  * The tfjs (float32) target for expression trees: a known-functions table (the atoms tfjs has as
- * ops, plus Φ and φ in float32) and one walker; any other atom is compiled from its definition in
- * simpler functions (symbolic/atoms). Callers may overlay the table (the bivariate forms add Φ₂).
+ * ops, plus Φ and φ in float32) over the one tree walk (symbolic/ir/fold.ts); any other atom is
+ * compiled from its definition in simpler functions (symbolic/atoms). Callers may overlay the table
+ * (the bivariate forms add Φ₂).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathNode } from '../symbolic/math.ts';
 import { NAMED_CONSTANTS, VARIABLE } from '../symbolic/expression.ts';
-import { FLOAT64_FUNCTIONS, atomDefinition, atomNamed } from '../symbolic/atoms/index.ts';
+import { FLOAT64_FUNCTIONS, atomNamed } from '../symbolic/atoms/index.ts';
+import { foldTree, type BinaryOperator, type TreeTarget } from '../symbolic/ir/fold.ts';
 import { normalCdfTensor, normalPdfTensor } from './special-tensor.ts';
 
 export type TensorFunction = (...args: tf.Tensor[]) => tf.Tensor;
@@ -25,20 +27,13 @@ export const TF_FUNCTIONS: Readonly<Record<string, TensorFunction>> = {
   where: (c, a, b) => tf.where(c, a, b),
 };
 
-interface AnyNode {
-  type: string;
-  name?: string;
-  fn?: string | AnyNode;
-  args?: MathNode[];
-  content?: MathNode;
-}
+/** A compiled sub-tree: a tensor, or a plain number where the sub-tree is free of the symbols (broadcast by the op). */
+type Compiled = (...x: tf.Tensor[]) => tf.Tensor | number;
 
-/** The float64 value of a tree free of the compiled symbols (NaN or ±∞ is an error). */
-function constantValue(node: MathNode): number {
-  const value = Number(node.compile().evaluate({ ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS }));
-  if (!Number.isFinite(value)) throw new RangeError(`"${node.toString()}" evaluates to ${value}`);
-  return value;
-}
+const OPERATORS: Readonly<Record<BinaryOperator, (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor>> = {
+  add: tf.add, subtract: tf.sub, multiply: tf.mul, divide: tf.div, pow: tf.pow,
+  smaller: tf.less, larger: tf.greater, smallerEq: tf.lessEqual, largerEq: tf.greaterEqual,
+};
 
 /** x^e by repeated squaring. */
 export function integerPower(x: tf.Tensor, e: number): tf.Tensor {
@@ -51,77 +46,52 @@ export function integerPower(x: tf.Tensor, e: number): tf.Tensor {
   return result!;
 }
 
-/**
- * Compile a tree in `symbols` (parameter values already substituted) into an elementwise tfjs
- * function of one tensor per symbol (broadcasting). Sub-trees free of the symbols are folded to
- * float64 constants first, so coefficients such as sqrt(b)/3 are exactly the numbers the reference
- * evaluator uses, rounded once to float32.
- */
+/** The tfjs target of the tree walk (symbolic/ir/fold.ts), its table overlaid by `overlay`. */
+function tfjsTarget(overlay: Readonly<Record<string, TensorFunction>>): TreeTarget<Compiled> {
+  const lookup = (name: string): TensorFunction | undefined => overlay[name] ?? TF_FUNCTIONS[name];
+  const binary = (op: (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor) => (a: Compiled, b: Compiled): Compiled => (...x) => op(a(...x), b(...x));
+  return {
+    name: 'the tfjs target',
+    constant: (value) => () => value,
+    symbol: (name) => {
+      const value = NAMED_CONSTANTS[name];
+      if (value === undefined) throw new RangeError(`no tfjs kernel for the symbol "${name}": give every parameter a value`);
+      return () => value;
+    },
+    negate: (a) => (...x) => tf.neg(a(...x)),
+    operators: Object.fromEntries(Object.entries(OPERATORS).map(([fn, op]) => [fn, binary(op)])),
+    // Small integer powers by repeated squaring.
+    powConst: (base, e) => (Number.isInteger(e) && e >= 1 && e <= 16 ? (...x) => integerPower(base(...x) as tf.Tensor, e) : (...x) => tf.pow(base(...x), e)),
+    function: (name) => {
+      const atom = atomNamed(name);
+      const f = lookup(name) ?? (atom && lookup(atom.name));
+      // Scalars become tensors here: the special functions of the table take tensors only.
+      return f && ((args) => (...x) => f(...args.map((a) => { const v = a(...x); return typeof v === 'number' ? tf.scalar(v) : v; })));
+    },
+    folding: { scope: FLOAT64_FUNCTIONS, nonFinite: 'throw' },
+  };
+}
+
 /** A tree in z as an elementwise tfjs function (the activation φ of a layer). */
 export function compileExpression(node: MathNode): (x: tf.Tensor) => tf.Tensor {
   const kernel = compileTree(node, [VARIABLE]);
   return (x) => kernel(x);
 }
 
+/**
+ * Compile a tree in `symbols` (parameter values already substituted) into an elementwise tfjs
+ * function of one tensor per symbol (broadcasting). Sub-trees free of the symbols are folded to
+ * float64 constants first, so coefficients such as sqrt(b)/3 are exactly the numbers the reference
+ * evaluator uses, rounded once to float32.
+ */
 export function compileTree(node: MathNode, symbols: readonly string[], overlay: Readonly<Record<string, TensorFunction>> = {}): TensorKernel {
-  const depends = (n: MathNode) => n.filter((s) => s.type === 'SymbolNode' && symbols.includes((s as unknown as AnyNode).name!)).length > 0;
-  const lookup = (name: string): TensorFunction | undefined => overlay[name] ?? TF_FUNCTIONS[name];
-  /** A symbol-free operand stays a scalar (broadcast by the op). */
-  const operand = (n: MathNode): ((...x: tf.Tensor[]) => tf.Tensor | number) => {
-    if (depends(n)) return rec(n);
-    const value = constantValue(n);
-    return () => value;
+  const bound = (name: string): Compiled | undefined => {
+    const k = symbols.indexOf(name);
+    return k < 0 ? undefined : (...x) => x[k];
   };
-  const rec = (node: MathNode): TensorKernel => {
-    if (!depends(node)) {
-      const value = constantValue(node);
-      return (...x) => tf.fill(x[0].shape, value);
-    }
-    const n = node as unknown as AnyNode;
-    switch (node.type) {
-      case 'SymbolNode': {
-        const k = symbols.indexOf(n.name!);
-        return (...x) => x[k];
-      }
-      case 'ParenthesisNode':
-        return rec(n.content!);
-      case 'OperatorNode': {
-        const args = n.args!;
-        if (n.fn === 'unaryPlus') return rec(args[0]);
-        if (n.fn === 'unaryMinus') {
-          const a = rec(args[0]);
-          return (...x) => tf.neg(a(...x));
-        }
-        if (n.fn === 'pow' && !depends(args[1])) {
-          const base = rec(args[0]);
-          const e = constantValue(args[1]);
-          if (Number.isInteger(e) && e >= 1 && e <= 16) return (...x) => integerPower(base(...x), e);
-          return (...x) => tf.pow(base(...x), e);
-        }
-        const [a, b] = args.map(operand);
-        const ops: Record<string, (a: tf.Tensor | number, b: tf.Tensor | number) => tf.Tensor> = {
-          add: tf.add, subtract: tf.sub, multiply: tf.mul, divide: tf.div, pow: tf.pow,
-          smaller: tf.less, larger: tf.greater, smallerEq: tf.lessEqual, largerEq: tf.greaterEqual,
-        };
-        const op = ops[n.fn as string];
-        if (!op) throw new RangeError(`no tfjs kernel for operator "${n.fn}"`);
-        return (...x) => op(a(...x), b(...x));
-      }
-      case 'FunctionNode': {
-        const name = (n.fn as AnyNode).name!;
-        const atom = atomNamed(name);
-        const f = lookup(name) ?? (atom && lookup(atom.name));
-        if (!f) {
-          if (!atom?.definition) throw new RangeError(`no tfjs kernel for function "${name}"`);
-          return rec(atomDefinition(atom, n.args!));
-        }
-        const args = n.args!.map(operand);
-        // Scalars become tensors here: the special functions of the table take tensors only.
-        return (...x) => f(...args.map((a) => { const v = a(...x); return typeof v === 'number' ? tf.scalar(v) : v; }));
-      }
-      default:
-        throw new RangeError(`no tfjs kernel for "${node.toString()}"`);
-    }
+  const kernel = foldTree(node, tfjsTarget(overlay), bound);
+  return (...x) => {
+    const value = kernel(...x);
+    return typeof value === 'number' ? tf.fill(x[0].shape, value) : value;
   };
-  return rec(node);
 }

@@ -35,6 +35,7 @@ class EmittedSeries implements SeriesAlgebra<SeriesValue> {
   readonly lines: string[] = [];
   readonly helpers = new Set<string>();
   private count = 0;
+  readonly scope = FLOAT64_FUNCTIONS;
 
   constructor(
     private readonly p: CodePrinter,
@@ -124,31 +125,20 @@ class EmittedSeries implements SeriesAlgebra<SeriesValue> {
     const value = this.scalarCall(name, this.syntax.first(a.name));
     return this.emit('integrate', [this.text(value), this.series(derivative), a.name]);
   }
-  /** A sub-tree free of series: one value, printed whole (folded to a number where it has no symbols). */
+  /** A sub-tree free of series with per-unit values in it: one value, printed whole (constant ones the walk folds itself). */
   leaf(node: MathNode, bound: (name: string) => SeriesValue | undefined): SeriesValue | undefined {
     const symbols: Record<string, string> = {};
     let free = true;
-    let constant = true;
     node.traverse((n, path) => {
       const v = n as unknown as { type: string; name: string };
       if (v.type !== 'SymbolNode' || path === 'fn' || !free) return;
       const b = bound(v.name);
-      if (b === undefined) {
-        if (!(v.name in NAMED_CONSTANTS)) free = false; // walkSeries reports the unknown symbol
-        return;
-      }
-      if (b.kind === 'series') free = false;
-      else {
-        if (b.kind === 'scalar') constant = false;
-        symbols[v.name] = this.text(b);
-      }
+      // An unknown symbol is reported by the walk; a named constant is a number.
+      if (b === undefined) free &&= v.name in NAMED_CONSTANTS;
+      else if (b.kind === 'series') free = false;
+      else symbols[v.name] = this.text(b);
     });
-    if (!free) return undefined;
-    if (constant) {
-      // Folded in float64, as corrmap's own series arithmetic evaluates it.
-      const value = Number(node.compile().evaluate({ ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS }));
-      if (Number.isFinite(value)) return number(value);
-    }
+    if (!free || !Object.values(symbols).length) return undefined;
     return { kind: 'scalar', text: this.p.code(node, symbols) };
   }
 }

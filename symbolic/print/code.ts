@@ -6,9 +6,9 @@
  * so emitted code never calls a special function on a plain number. A target's table holds only its
  * own spelling of functions it has (SciPy's ndtr for Φ, libm's erfc): a new atom needs no printer.
  */
-import { FLOAT64_FUNCTIONS, atomDefinition, atomNamed } from '../atoms/index.ts';
-import { NAMED_CONSTANTS, VARIABLE } from '../expression.ts';
-import { parse, type MathNode } from '../math.ts';
+import { FLOAT64_FUNCTIONS, atomNamed } from '../atoms/index.ts';
+import { VARIABLE } from '../expression.ts';
+import type { MathNode } from '../math.ts';
 import { BIVARIATE_ROUTINES } from '../bivariate-normal.ts';
 import type { CumulantFactor, RuleShape } from '../rule.ts';
 import { Precedence, Printer, indexString, type Printed } from './printer.ts';
@@ -18,15 +18,6 @@ export type FunctionTable = Readonly<Record<string, (args: readonly string[]) =>
 
 /** A function with the same name under a module prefix: `prefixed('np.')('exp')`. */
 export const prefixed = (prefix: string) => (name: string) => (args: readonly string[]) => `${prefix}${name}(${args.join(', ')})`;
-
-interface AnyNode {
-  type: string;
-  name?: string;
-  fn?: { name?: string } | string;
-  args?: MathNode[];
-  value?: number;
-}
-const view = (n: MathNode) => n as unknown as AnyNode;
 
 export abstract class CodePrinter extends Printer {
   /** The target's name, for messages. */
@@ -44,29 +35,19 @@ export abstract class CodePrinter extends Printer {
     this.symbols = symbols;
     this.variableName = symbols[VARIABLE] ?? VARIABLE;
     try {
-      return this.node(this.lower(node)).text;
+      return this.node(node).text;
     } finally {
       [this.symbols, this.variableName] = saved;
     }
   }
 
-  /** The tree in the target's vocabulary: atoms it lacks expanded, constant sub-trees folded. */
-  lower(node: MathNode): MathNode {
-    return fold(this.expand(node));
+  /** Sub-trees without variables are printed as their float64 value, so code never calls a special function on a plain number. */
+  protected override readonly folding = { scope: FLOAT64_FUNCTIONS, nonFinite: 'keep' } as const;
+  protected override get description(): string {
+    return `the ${this.target} printer`;
   }
-
-  private expand(node: MathNode, depth = 0): MathNode {
-    return node.transform((n) => {
-      const v = view(n);
-      if (v.type !== 'FunctionNode') return n;
-      const name = (v.fn as { name: string }).name;
-      if (name in this.functions || this.own(name)) return n.map((child) => this.expand(child, depth)) as MathNode;
-      const atom = atomNamed(name);
-      if (!atom?.definition) throw new RangeError(`the ${this.target} printer knows no function "${name}" and the atom registry gives no definition of it`);
-      // Definitions refer to one another (gelu → Φ → erfc); a cycle would be a registry error.
-      if (depth > 16) throw new Error(`internal: the definitions of "${name}" refer to one another in a cycle`);
-      return this.expand(atomDefinition(atom, v.args!), depth + 1);
-    });
+  override knows(name: string): boolean {
+    return name in this.functions || this.own(name) !== undefined;
   }
 
   symbol(name: string): string {
@@ -129,27 +110,3 @@ export abstract class CodePrinter extends Printer {
 }
 
 const ROUTINES: ReadonlySet<string> = new Set(BIVARIATE_ROUTINES.map((r) => r.name));
-
-const FOLD_SCOPE: Record<string, unknown> = { ...FLOAT64_FUNCTIONS, ...NAMED_CONSTANTS };
-
-function isFree(node: MathNode): boolean {
-  let free = true;
-  node.traverse((n, path) => {
-    const v = view(n);
-    // A function's name is a SymbolNode at path 'fn': not a variable.
-    if (v.type === 'SymbolNode' && path !== 'fn' && !(v.name! in NAMED_CONSTANTS)) free = false;
-  });
-  return free;
-}
-
-/** Sub-trees without variables, evaluated in float64 (calls and operators alike). */
-function fold(node: MathNode): MathNode {
-  const v = view(node);
-  if (v.type === 'ConstantNode') return node;
-  if (v.type === 'SymbolNode') return node;
-  if ((v.type === 'FunctionNode' || v.type === 'OperatorNode' || v.type === 'ParenthesisNode') && isFree(node)) {
-    const value = Number(node.compile().evaluate({ ...FOLD_SCOPE }));
-    if (Number.isFinite(value)) return value < 0 ? parse(`-${String(-value)}`) : parse(String(value));
-  }
-  return node.map((child) => fold(child)) as MathNode;
-}

@@ -3,6 +3,7 @@ import { Polynomial } from '../polynomial.ts';
 import { Rational } from '../rational.ts';
 import type { CumulantFactor, RuleShape, RuleTerm, TransferRule } from '../rule.ts';
 import { VARIABLE, substituteSymbols } from '../expression.ts';
+import { foldTree, type TreeTarget } from '../ir/fold.ts';
 
 /** Binding strength of a printed fragment: parentheses are added where a weaker one sits in a stronger place. */
 export const enum Precedence {
@@ -18,12 +19,10 @@ export interface Printed {
   readonly precedence: Precedence;
 }
 
-/** Comparisons (in the conditions of where), spelled alike by every target. */
-const COMPARISONS: Readonly<Record<string, string>> = { smaller: '<', larger: '>', smallerEq: '<=', largerEq: '>=' };
-
 /**
- * Walks a mathjs tree and a transfer rule, dispatching to one small method per node kind; a target
- * (plain text, LaTeX, later code for other tools) overrides the methods that differ.
+ * Prints mathjs trees (through the one tree walk, symbolic/ir/fold.ts, with one small method per
+ * node kind) and transfer rules; a target (plain text, LaTeX, code for other tools) overrides the
+ * methods that differ.
  */
 export abstract class Printer {
   /** How the variable z is printed (μ with the index of the factor's slot). */
@@ -63,56 +62,47 @@ export abstract class Printer {
     }
   }
 
-  protected node(node: MathNode): Printed {
-    const n = node as MathNode & Record<string, any>;
-    switch (n.type) {
-      case 'ConstantNode':
-        return { text: this.number(n.value), precedence: n.value < 0 ? Precedence.Unary : Precedence.Atom };
-      case 'SymbolNode':
-        return { text: n.name === VARIABLE ? this.variableName : this.symbol(n.name), precedence: Precedence.Atom };
-      case 'ParenthesisNode':
-        return this.node(n.content);
-      case 'FunctionNode':
-        return { text: this.call(n.fn.name, n.args.map((a: MathNode) => this.node(a).text)), precedence: Precedence.Atom };
-      case 'OperatorNode': {
-        const args: Printed[] = n.args.map((a: MathNode) => this.node(a));
-        switch (n.fn) {
-          case 'unaryMinus':
-            return { text: `-${this.wrap(args[0], Precedence.Power)}`, precedence: Precedence.Unary };
-          case 'unaryPlus':
-            return args[0];
-          case 'add':
-          case 'subtract': {
-            const parts = this.flattenSum(node);
-            return { text: this.sum(parts), precedence: Precedence.Sum };
-          }
-          case 'multiply':
-            return { text: this.product(args.map((a) => ({ text: this.wrap(a, Precedence.Product), precedence: a.precedence }))), precedence: Precedence.Product };
-          case 'divide':
-            return this.fraction(args[0], args[1]);
-          case 'pow':
-            return this.power(args[0], args[1]);
-          case 'smaller':
-          case 'larger':
-          case 'smallerEq':
-          case 'largerEq':
-            return { text: this.paren(`${args[0].text} ${COMPARISONS[n.fn as string]} ${args[1].text}`), precedence: Precedence.Atom };
-        }
-      }
-    }
-    throw new Error(`cannot print a ${n.type}`);
+  /** Whether the target writes the function itself (else the walk expands it through its atom's definition). */
+  knows(_name: string): boolean {
+    return true;
   }
 
-  private flattenSum(node: MathNode, sign: 1 | -1 = 1): { sign: 1 | -1; text: string }[] {
-    const n = node as MathNode & Record<string, any>;
-    if (n.type === 'ParenthesisNode') return this.flattenSum(n.content, sign);
-    if (n.type === 'OperatorNode' && (n.fn === 'add' || n.fn === 'subtract') && n.args.length === 2) {
-      const right: 1 | -1 = n.fn === 'subtract' ? (sign === 1 ? -1 : 1) : sign;
-      return [...this.flattenSum(n.args[0], sign), ...this.flattenSum(n.args[1], right)];
-    }
-    if (n.type === 'OperatorNode' && n.fn === 'unaryMinus') return this.flattenSum(n.args[0], sign === 1 ? -1 : 1);
-    if (n.type === 'ConstantNode' && n.value < 0) return [{ sign: sign === 1 ? -1 : 1, text: this.number(-n.value) }];
-    return [{ sign, text: this.wrap(this.node(node), Precedence.Sum) }];
+  /** Constant folding of the walk (symbolic/ir/fold.ts): none here, trees print as written. */
+  protected readonly folding: TreeTarget<Printed>['folding'] = undefined;
+
+  /** Names the printer in messages. */
+  protected get description(): string {
+    return 'the printer';
+  }
+
+  private walkTarget: TreeTarget<Printed> | undefined;
+  /** This printer as a target of the one tree walk: its methods per node kind. */
+  private get treeTarget(): TreeTarget<Printed> {
+    const atom = (text: string): Printed => ({ text, precedence: Precedence.Atom });
+    const compare = (symbol: string) => (a: Printed, b: Printed) => atom(this.paren(`${a.text} ${symbol} ${b.text}`));
+    return (this.walkTarget ??= {
+      name: this.description,
+      constant: (value) => ({ text: this.number(value), precedence: value < 0 ? Precedence.Unary : Precedence.Atom }),
+      symbol: (name) => atom(this.symbol(name)),
+      negate: (a) => ({ text: `-${this.wrap(a, Precedence.Power)}`, precedence: Precedence.Unary }),
+      operators: {
+        multiply: (a, b) => ({ text: this.product([a, b].map((f) => ({ text: this.wrap(f, Precedence.Product), precedence: f.precedence }))), precedence: Precedence.Product }),
+        divide: (a, b) => this.fraction(a, b),
+        pow: (a, b) => this.power(a, b),
+        // Comparisons (in the conditions of where), spelled alike by every target.
+        smaller: compare('<'),
+        larger: compare('>'),
+        smallerEq: compare('<='),
+        largerEq: compare('>='),
+      },
+      sum: (terms) => ({ text: this.sum(terms.map((t) => ({ sign: t.sign, text: this.wrap(t.value, Precedence.Sum) }))), precedence: Precedence.Sum }),
+      function: (name) => (this.knows(name) ? (args) => atom(this.call(name, args.map((a) => a.text))) : undefined),
+      folding: this.folding,
+    });
+  }
+
+  protected node(node: MathNode): Printed {
+    return foldTree(node, this.treeTarget, (name) => (name === VARIABLE ? { text: this.variableName, precedence: Precedence.Atom } : undefined));
   }
 
   /** The rule with b_q(μ_i) kept as named factors: the diagram structure. */
