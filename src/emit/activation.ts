@@ -41,7 +41,6 @@ export interface PolynomialPlan {
   readonly expression: ParsedExpression;
   /** φ's Taylor coefficients b_q(μ) and degree, as the rules were derived from. */
   readonly activation: PolynomialActivation;
-  readonly taylor: readonly MathNode[];
   readonly rules: readonly TransferRule[];
   readonly order: number;
   readonly inputOrder: number;
@@ -94,7 +93,7 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
       throw new InputError(
         `the rules of "${expression.source}" up to order ${order} at input order ${K} have ${terms} terms; emitted code is limited to ${MAX_EMITTED_TERMS} (lower --order or --input-order)`,
       );
-    return { kind: 'polynomial', expression, activation, taylor: activation.taylor, rules, order, inputOrder: K };
+    return { kind: 'polynomial', expression, activation, rules, order, inputOrder: K };
   }
   if (order > MAX_EMITTED_GAUSSIAN_ORDER)
     throw new InputError(

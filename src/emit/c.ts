@@ -50,7 +50,7 @@ function prototypeComment(plan: ActivationPlan): string {
 }
 
 function polynomialBody(plan: PolynomialPlan, name: string, p: CPrinter): string[] {
-  const d = plan.taylor.length;
+  const d = plan.activation.taylor.length;
   const lines = [
     `int ${name}(${parameters(plan)}) {`,
     `  double *b = (double *)malloc(sizeof(double) * ${d} * (size_t)(n > 0 ? n : 1));`,
@@ -58,7 +58,7 @@ function polynomialBody(plan: PolynomialPlan, name: string, p: CPrinter): string
     '  /* Taylor coefficients b_q(mu_i) = phi^(q)(mu_i)/q! */',
     '  for (int i = 0; i < n; i++) {',
     '    const double mu = mean[i];',
-    ...plan.taylor.map((node, q) => `    b[${q} * n + i] = ${p.code(node, { [VARIABLE]: 'mu' })};`),
+    ...plan.activation.taylor.map((node, q) => `    b[${q} * n + i] = ${p.code(node, { [VARIABLE]: 'mu' })};`),
     '    (void)mu;',
     '  }',
   ];

@@ -17,7 +17,7 @@ export function planDescription(plan: ActivationPlan): string[] {
   const latex = new LatexPrinter();
   const lines = [`phi(z) = ${plan.expression.source}`];
   if (plan.kind === 'polynomial') {
-    const degree = plan.taylor.length - 1;
+    const degree = plan.activation.degree;
     lines.push(`Exact cumulant transfer rules of a polynomial of degree ${degree} (docs/theory.md §Polynomial activations), in LaTeX:`);
     for (const rule of plan.rules) {
       const terms = latex.explicitTerms(rule);

@@ -38,10 +38,10 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: JuliaPrinter)
     `"""Output cumulants (flattened row-major tensors of orders 1…${plan.order}) of y = phi(z) from the flattened cumulants of z (nothing = 0)."""`,
     signature(plan, name),
     '    n = length(mean)',
-    `    b = zeros(Float64, ${plan.taylor.length} * n)`,
+    `    b = zeros(Float64, ${plan.activation.taylor.length} * n)`,
     '    for i in 1:n',
     '        mu = mean[i]',
-    ...plan.taylor.map((node, q) => `        b[${q} * n + i] = ${p.code(node, { [VARIABLE]: 'mu' })}`),
+    ...plan.activation.taylor.map((node, q) => `        b[${q} * n + i] = ${p.code(node, { [VARIABLE]: 'mu' })}`),
     '    end',
   ];
   const outs: string[] = [];

@@ -60,7 +60,7 @@ function polynomialFunction(plan: PolynomialPlan, name: string, p: NumPyPrinter)
     `    mu = ${p.api.asarray('mean')}`,
     `    n = mu.shape[0]`,
     '    # Taylor coefficients b_q(mu_i) = phi^(q)(mu_i)/q!',
-    `    b = [${plan.taylor.map((node) => `${p.code(node, { [VARIABLE]: 'mu' })} + 0.0 * mu`).join(', ')}]`,
+    `    b = [${plan.activation.taylor.map((node) => `${p.code(node, { [VARIABLE]: 'mu' })} + 0.0 * mu`).join(', ')}]`,
   ];
   for (let r = 2; r <= Math.max(plan.inputOrder, 2); r++) lines.push(`    ${key(r)} = None if ${key(r)} is None else ${p.api.asarray(key(r))}`);
   const powers = new Set<string>();
