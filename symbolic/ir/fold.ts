@@ -110,18 +110,29 @@ export function foldTree<T>(node: MathNode, target: TreeTarget<T>, bound: (name:
     return undefined;
   };
 
-  const terms = (n: MathNode, sign: 1 | -1, out: SignedTerm<T>[]): SignedTerm<T>[] => {
+  const terms = (n: MathNode, sign: 1 | -1, out: SignedTerm<T>[], level = depth): SignedTerm<T>[] => {
     const v = view(n);
     const flip: 1 | -1 = sign === 1 ? -1 : 1;
     const value = folded(n) ?? (v.type === 'ConstantNode' ? Number(v.value) : undefined);
+    const name = v.type === 'FunctionNode' ? (v.fn as { name: string }).name : undefined;
     if (value !== undefined) out.push(value < 0 ? { sign: flip, value: target.constant(-value) } : { sign, value: target.constant(value) });
-    else if (v.type === 'ParenthesisNode') terms(v.content!, sign, out);
+    // A function the target lacks joins the sum as its definition does: a − softplus(z) is a − max(z, 0) − log1p(…).
+    else if (name !== undefined && !target.expand && !target.function(name)) terms(definition(name, v.args!, level), sign, out, level + 1);
+    else if (v.type === 'ParenthesisNode') terms(v.content!, sign, out, level);
     else if (v.type === 'OperatorNode' && (v.fn === 'add' || v.fn === 'subtract') && v.args!.length === 2) {
-      terms(v.args![0], sign, out);
-      terms(v.args![1], v.fn === 'subtract' ? flip : sign, out);
-    } else if (v.type === 'OperatorNode' && v.fn === 'unaryMinus') terms(v.args![0], flip, out);
+      terms(v.args![0], sign, out, level);
+      terms(v.args![1], v.fn === 'subtract' ? flip : sign, out, level);
+    } else if (v.type === 'OperatorNode' && v.fn === 'unaryMinus') terms(v.args![0], flip, out, level);
     else out.push({ sign, value: walk(n) });
     return out;
+  };
+
+  /** The atom's definition applied to `args` (the default expansion of a function the target lacks). */
+  const definition = (name: string, args: readonly MathNode[], level: number): MathNode => {
+    const atom = atomNamed(name);
+    if (!atom?.definition) throw new RangeError(`${target.name} knows no function "${name}" and the atom registry gives no definition of it`);
+    if (level > MAX_EXPANSION_DEPTH) throw new Error(`internal: the definitions of "${name}" refer to one another in a cycle`);
+    return atomDefinition(atom, args);
   };
 
   const operator = (fn: string, args: readonly MathNode[]): T => {
@@ -148,14 +159,12 @@ export function foldTree<T>(node: MathNode, target: TreeTarget<T>, bound: (name:
 
   const call = (name: string, args: readonly MathNode[]): T => {
     const own = target.function(name);
-    const walked = args.map(walk);
-    if (own) return own(walked);
-    const atom = atomNamed(name);
-    const expanded = target.expand?.(name, atom, walked, walkIn);
-    if (expanded !== undefined) return expanded;
-    if (!atom?.definition) throw new RangeError(`${target.name} knows no function "${name}" and the atom registry gives no definition of it`);
-    if (depth > MAX_EXPANSION_DEPTH) throw new Error(`internal: the definitions of "${name}" refer to one another in a cycle`);
-    return walkIn(atomDefinition(atom, args), bound);
+    if (own) return own(args.map(walk));
+    if (target.expand) {
+      const expanded = target.expand(name, atomNamed(name), args.map(walk), walkIn);
+      if (expanded !== undefined) return expanded;
+    }
+    return walkIn(definition(name, args, depth), bound);
   };
 
   const walk = (n: MathNode): T => {

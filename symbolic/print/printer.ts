@@ -44,7 +44,9 @@ export abstract class Printer {
 
   sum(terms: readonly { sign: 1 | -1; text: string }[]): string {
     if (terms.length === 0) return '0';
-    return terms.map((t, k) => (k === 0 ? (t.sign < 0 ? '-' : '') : t.sign < 0 ? ' - ' : ' + ') + t.text).join('');
+    // A leading minus before a term that starts with one (−(−0.25·z)) is bracketed: "--" decrements in C and JavaScript.
+    const lead = (t: { sign: 1 | -1; text: string }) => (t.sign > 0 ? t.text : t.text.startsWith('-') ? `-${this.paren(t.text)}` : `-${t.text}`);
+    return terms.map((t, k) => (k === 0 ? lead(t) : (t.sign < 0 ? ' - ' : ' + ') + t.text)).join('');
   }
 
   wrap(p: Printed, at: Precedence): string {
