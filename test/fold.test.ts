@@ -117,50 +117,37 @@ class WrongJulia extends JuliaPrinter {
   protected override readonly functions: FunctionTable = { ...new JuliaPrinter()['functions'], tanh: ([x]) => `sinh(${x})` };
 }
 
+/** Every target on random trees of `functions`; the number of trees checked (constant or ill-conditioned ones are skipped). */
+async function checkRandomTrees(functions: readonly string[], series: boolean, numRuns: number, seed: number): Promise<number> {
+  await useBackend('cpu');
+  const julia = new JuliaPrinter();
+  const c = new CPrinter();
+  const latex = new LatexPrinter();
+  let checked = 0;
+  fc.assert(
+    fc.property(treesOf(functions), (text) => {
+      const node = parse(text);
+      if (isConstantTree(node) || !usable(node)) return;
+      checked++;
+      expect(readBack(julia, JULIA_NAMES, node)).toBeUndefined();
+      expect(readBack(c, C_NAMES, node)).toBeUndefined();
+      expect(runJs(node)).toBeUndefined();
+      expect(katex.renderToString(latex.expression(node), { throwOnError: true })).toContain('katex');
+      expect(runTfjs(node)).toBeUndefined();
+      if (series) expect(runSeries(node)).toBeUndefined();
+    }),
+    { numRuns, seed },
+  );
+  return checked;
+}
+
 describe('one tree walk, every target', () => {
   it('random trees: Julia and C read back, JavaScript run, LaTeX rendered, tfjs float32, series value and slope', async () => {
-    await useBackend('cpu');
-    const julia = new JuliaPrinter();
-    const c = new CPrinter();
-    const latex = new LatexPrinter();
-    let checked = 0;
-    fc.assert(
-      fc.property(treesOf(SMOOTH), (text) => {
-        const node = parse(text);
-        if (isConstantTree(node) || !usable(node)) return;
-        checked++;
-        expect(readBack(julia, JULIA_NAMES, node)).toBeUndefined();
-        expect(readBack(c, C_NAMES, node)).toBeUndefined();
-        expect(runJs(node)).toBeUndefined();
-        expect(katex.renderToString(latex.expression(node), { throwOnError: true })).toContain('katex');
-        expect(runTfjs(node)).toBeUndefined();
-        expect(runSeries(node)).toBeUndefined();
-      }),
-      { numRuns: 150, seed: 20261202 },
-    );
-    expect(checked).toBeGreaterThan(60);
+    expect(await checkRandomTrees(SMOOTH, true, 150, 20261202)).toBeGreaterThan(60);
   });
 
   it('random trees with kinked functions and ones without series: Julia, C, JavaScript, LaTeX and tfjs', async () => {
-    await useBackend('cpu');
-    const julia = new JuliaPrinter();
-    const c = new CPrinter();
-    const latex = new LatexPrinter();
-    let checked = 0;
-    fc.assert(
-      fc.property(treesOf(OTHERS), (text) => {
-        const node = parse(text);
-        if (isConstantTree(node) || !usable(node)) return;
-        checked++;
-        expect(readBack(julia, JULIA_NAMES, node)).toBeUndefined();
-        expect(readBack(c, C_NAMES, node)).toBeUndefined();
-        expect(runJs(node)).toBeUndefined();
-        expect(katex.renderToString(latex.expression(node), { throwOnError: true })).toContain('katex');
-        expect(runTfjs(node)).toBeUndefined();
-      }),
-      { numRuns: 100, seed: 20261203 },
-    );
-    expect(checked).toBeGreaterThan(40);
+    expect(await checkRandomTrees(OTHERS, false, 100, 20261203)).toBeGreaterThan(40);
   });
 
   it('constant sub-trees are folded alike: the same float64 number in code, tfjs and series', () => {

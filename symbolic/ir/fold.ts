@@ -32,7 +32,7 @@ export interface TreeTarget<T> {
   negate(a: T): T;
   /** The target's binary operators; one it lacks is reported, not guessed. */
   readonly operators: Readonly<Partial<Record<BinaryOperator, (a: T, b: T) => T>>>;
-  /** a^p for an exponent free of variables (folded to p); default operators.pow(a, constant(p)). */
+  /** a^p for an exponent free of variables (folded to p); absent: operators.pow with the exponent walked. */
   powConst?(a: T, p: number): T;
   /** A whole sum at once, its nested sums, differences and negations flattened (printers' a − b + c). */
   sum?(terms: readonly SignedTerm<T>[]): T;
@@ -96,8 +96,13 @@ export function constantValue(node: MathNode, scope: Readonly<Record<string, unk
  * Walk `node` for `target`; `bound` gives the target's value of each variable (symbols it leaves
  * undefined go to target.symbol).
  */
-export function foldTree<T>(node: MathNode, target: TreeTarget<T>, bound: (name: string) => T | undefined, depth = 0): T {
-  const walkIn = (tree: MathNode, inner: (name: string) => T | undefined) => foldTree(tree, target, inner, depth + 1);
+export function foldTree<T>(node: MathNode, target: TreeTarget<T>, bound: (name: string) => T | undefined): T {
+  return fold(node, target, bound, 0);
+}
+
+/** foldTree inside `depth` expansions of definitions. */
+function fold<T>(node: MathNode, target: TreeTarget<T>, bound: (name: string) => T | undefined, depth: number): T {
+  const walkIn = (tree: MathNode, inner: (name: string) => T | undefined) => fold(tree, target, inner, depth + 1);
 
   /** The folded value of a compound constant sub-tree, or undefined where the target keeps it as written. */
   const folded = (n: MathNode): number | undefined => {
