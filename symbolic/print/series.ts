@@ -8,10 +8,11 @@ import { parse, type MathNode } from '../math.ts';
 import { isCall, isComposite, type SeriesComposite, type SeriesHelper, type SeriesRecurrence } from '../series-recurrences.ts';
 import type { CodePrinter } from './code.ts';
 
-/** A printed tree and the series whose coefficients it reads. */
+/** A printed tree, the series whose coefficients it reads and the other symbols it uses. */
 export interface PrintedValue {
   readonly text: string;
   readonly reads: ReadonlySet<string>;
+  readonly uses: ReadonlySet<string>;
 }
 
 export interface PrintedOutput {
@@ -99,7 +100,10 @@ function isIndexSum(node: MathNode): boolean {
   let integer = true;
   node.traverse((n) => {
     const w = n as unknown as AnyNode;
-    if (w.type === 'SymbolNode' ? w.name !== 'k' && w.name !== 'j' : w.type === 'ConstantNode' ? !Number.isInteger(Number(w.value)) : w.type !== 'OperatorNode' && w.type !== 'ParenthesisNode') integer = false;
+    if (w.type === 'SymbolNode') integer &&= w.name === 'k' || w.name === 'j';
+    else if (w.type === 'ConstantNode') integer &&= Number.isInteger(Number(w.value));
+    else if (w.type === 'OperatorNode') integer &&= ['add', 'subtract', 'unaryMinus', 'multiply'].includes(w.fn as string);
+    else integer &&= w.type === 'ParenthesisNode';
   });
   return integer;
 }
@@ -116,6 +120,7 @@ function treePrinter(p: CodePrinter, origin: 0 | 1, series: readonly string[], n
       symbols[name] = code;
       return parse(name);
     };
+    const uses = new Set<string>();
     const node = parse(text).transform((n) => {
       const v = n as unknown as AnyNode;
       if (v.type === 'FunctionNode' && isSeries.has((v.fn as { name: string }).name)) {
@@ -124,9 +129,10 @@ function treePrinter(p: CodePrinter, origin: 0 | 1, series: readonly string[], n
       }
       // Integer index arithmetic as written: p j − (k − j) is not p j − k + j in floating point.
       if (isIndexSum(n)) return placeholder(`(${indexText(n)})`);
+      if (v.type === 'SymbolNode') uses.add(v.name!);
       return n;
     });
-    return { text: p.code(node, symbols), reads };
+    return { text: p.code(node, symbols), reads, uses };
   };
 }
 
@@ -134,10 +140,11 @@ export function printRecurrence(h: SeriesRecurrence, p: CodePrinter, origin: 0 |
   const outputs = h.outputs.map((o) => o.name);
   const accumulated = 'accumulated__';
   const print = treePrinter(p, origin, [...h.series, ...outputs], [...h.args, 'k', 'j', accumulated]);
-  const read = new Set<string>();
+  const used = new Set<string>();
   const value = (text: string, symbols: Record<string, string> = {}) => {
-    for (const name of h.args) if (new RegExp(`\\b${name}\\b`).test(text)) read.add(name);
-    return print(text, symbols);
+    const printed = print(text, symbols);
+    for (const name of printed.uses) used.add(name);
+    return printed;
   };
   const printed = h.outputs.map((o): PrintedOutput => {
     const term = o.sum && value(o.sum.term);
@@ -155,7 +162,7 @@ export function printRecurrence(h: SeriesRecurrence, p: CodePrinter, origin: 0 |
       at: (i) => `${o.name}[${indexText(parse(String(i)), origin)}]`,
     };
   });
-  const unused = h.args.filter((a) => !h.series.includes(a) && !read.has(a));
+  const unused = h.args.filter((a) => !h.series.includes(a) && !used.has(a));
   return { helper: h, outputs: printed, shape: h.shape === undefined ? undefined : print(h.shape), unused };
 }
 
