@@ -5,7 +5,7 @@
  */
 import { FLOAT64_FUNCTIONS } from '../symbolic/atoms/index.ts';
 import { JsPrinter } from '../symbolic/print/js.ts';
-import { loopRecurrence, seriesHelperSource, type PrintedRecurrence, type SeriesHelperSyntax } from '../symbolic/print/series.ts';
+import { braceLoops, loopRecurrence, seriesHelperSource, type PrintedRecurrence, type SeriesHelperSyntax } from '../symbolic/print/series.ts';
 import { SERIES_HELPERS, type SeriesHelper } from '../symbolic/series-recurrences.ts';
 
 export type Series = Float64Array;
@@ -20,17 +20,9 @@ const JS_SERIES: SeriesHelperSyntax = {
       `  const N = ${r.helper.sized ? 'n' : `${r.helper.series[0]}.length`};`,
       ...r.outputs.map((o) => `  const ${o.name} = new Float64Array(N);`),
     ],
+    ...braceLoops({ int: 'let', double: 'let' }),
     zeroed: true,
-    set: (target, value) => `${target} = ${value};`,
-    guard: (n, statement) => `if (N > ${n}) ${statement}`,
-    loop: (start) => `for (let k = ${start}; k < N; k++) {`,
-    loopLine: (start, statement) => `for (let k = ${start}; k < N; k++) ${statement}`,
-    declare: (name, value) => `let ${name} = ${value};`,
-    accumulate: (name, value) => `${name} += ${value};`,
-    sum: (from, to, statements) => `for (let j = ${from}; j <= ${to}; j++) ${statements.length === 1 ? statements[0] : `{ ${statements.join(' ')} }`}`,
-    close: ['}'],
     end: (r) => [`  return ${r.outputs.length === 1 ? r.outputs[0].name : `[${r.outputs.map((o) => o.name).join(', ')}]`};`, '};'],
-    indent: '  ',
   }),
   composite: (c) => [
     `$s.${c.helper.name} = (${c.helper.args.join(', ')}) => {`,

@@ -8,7 +8,7 @@
 import { CPrinter } from '../../symbolic/print/c.ts';
 import { JuliaPrinter } from '../../symbolic/print/julia.ts';
 import type { NumPyPrinter } from '../../symbolic/print/python.ts';
-import { loopRecurrence, seriesHelperSource, type PrintedComposite, type PrintedOutput, type PrintedRecurrence, type PrintedValue, type SeriesHelperSyntax } from '../../symbolic/print/series.ts';
+import { braceLoops, loopRecurrence, seriesHelperSource, type PrintedComposite, type PrintedOutput, type PrintedRecurrence, type PrintedValue, type SeriesHelperSyntax } from '../../symbolic/print/series.ts';
 import { seriesHelper, seriesHelpersUsed } from '../../symbolic/series-recurrences.ts';
 import type { SeriesSyntax } from './series.ts';
 
@@ -74,17 +74,9 @@ const C_HELPERS: SeriesHelperSyntax = {
       `static void s_${r.helper.name}(${cParameters(r.helper, r.outputs.map((o) => o.name))}) {`,
       ...r.unused.map((a) => `  (void)${a};`),
     ],
+    ...braceLoops({ int: 'int', double: 'double' }),
     zeroed: false,
-    set: (target, value) => `${target} = ${value};`,
-    guard: (n, statement) => `if (N > ${n}) ${statement}`,
-    loop: (start) => `for (int k = ${start}; k < N; k++) {`,
-    loopLine: (start, statement) => `for (int k = ${start}; k < N; k++) ${statement}`,
-    declare: (name, value) => `double ${name} = ${value};`,
-    accumulate: (name, value) => `${name} += ${value};`,
-    sum: (from, to, statements) => `for (int j = ${from}; j <= ${to}; j++) ${statements.length === 1 ? statements[0] : `{ ${statements.join(' ')} }`}`,
-    close: ['}'],
     end: () => ['}'],
-    indent: '  ',
   }),
   composite: (c) => {
     // The result is written to the output argument; every other series is a local array.

@@ -216,6 +216,22 @@ export interface LoopSyntax {
   readonly indent: string;
 }
 
+/** The loops of a language with braces (JavaScript, C), given how it declares an integer and a double. */
+export function braceLoops(types: { readonly int: string; readonly double: string }): Omit<LoopSyntax, 'open' | 'zeroed' | 'end'> {
+  const loop = (start: number) => `for (${types.int} k = ${start}; k < N; k++)`;
+  return {
+    set: (target, value) => `${target} = ${value};`,
+    guard: (n, statement) => `if (N > ${n}) ${statement}`,
+    loop: (start) => `${loop(start)} {`,
+    loopLine: (start, statement) => `${loop(start)} ${statement}`,
+    declare: (name, value) => `${types.double} ${name} = ${value};`,
+    accumulate: (name, value) => `${name} += ${value};`,
+    sum: (from, to, statements) => `for (${types.int} j = ${from}; j <= ${to}; j++) ${statements.length === 1 ? statements[0] : `{ ${statements.join(' ')} }`}`,
+    close: ['}'],
+    indent: '  ',
+  };
+}
+
 /**
  * A recurrence as a loop over k: every output's leading coefficients, then per k an accumulator per
  * output set to its offset and summed over j (outputs with the same range of j in one loop).
