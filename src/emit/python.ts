@@ -409,7 +409,7 @@ export function pythonDefinitions(plans: ReadonlyArray<{ plan: ActivationPlan; n
     if (plan.kind === 'polynomial') lines.push(...polynomialFunction(plan, name, p), '');
     else lines.push(...quadratureHelpers(plan, `_${name}`, p), '', ...(plan.third ? [...thirdShellsLiteral(plan, name, p), ''] : []), ...gaussianFunction(plan, name, p, `_${name}_points`, helpers), '');
   }
-  return [...pythonSeriesHelpers(helpers, p.api), ...bivariateHelpers(lines, p, ROUTINE_SYNTAX), ...lines];
+  return [...pythonSeriesHelpers(helpers, p), ...bivariateHelpers(lines, p, ROUTINE_SYNTAX), ...lines];
 }
 
 export function pythonImports(p: NumPyPrinter): string[] {

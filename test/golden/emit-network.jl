@@ -23,58 +23,76 @@
 
 using SpecialFunctions: erf, erfc
 
+"""the expansion variable x0 + h t"""
+function s_var(x0, h, N)
+    out = zeros(Float64, N)
+    out[1] = x0
+    if N > 1; out[2] = h; end
+    return out
+end
+
+"""a constant"""
 function s_const(v, like, N)
     out = zeros(Float64, N)
     out[1] = v
     return out
 end
 
-function s_div(a, b)
-    out = zeros(Float64, length(a))
-    for k in 0:length(a) - 1
-        t = a[k + 1]
-        for j in 1:k; t -= b[j + 1] * out[k - j + 1]; end
-        out[k + 1] = t / b[1]
-    end
-    return out
-end
-
-function s_exp(a)
+"""c a for a number c"""
+function s_scale(a, c)
     N = length(a)
     out = zeros(Float64, N)
-    out[1] = exp(a[1])
-    for k in 1:N - 1
-        t = 0.0
-        for j in 1:k; t += j * a[j + 1] * out[k - j + 1]; end
-        out[k + 1] = t / k
+    for k in 0:N - 1; out[k + 1] = c * a[k + 1]; end
+    return out
+end
+
+"""a b: the Cauchy product"""
+function s_mul(a, b)
+    N = length(a)
+    out = zeros(Float64, N)
+    for k in 0:N - 1
+        t0 = 0.0
+        for j in 0:k; t0 += a[j + 1] * b[k - j + 1]; end
+        out[k + 1] = t0
     end
     return out
 end
 
+"""a / b: b q = a, so b_0 q_k = a_k - sum_{j=1..k} b_j q_{k-j}"""
+function s_div(a, b)
+    N = length(a)
+    out = zeros(Float64, N)
+    for k in 0:N - 1
+        t0 = a[k + 1]
+        for j in 1:k; t0 += -b[j + 1] * out[k - j + 1]; end
+        out[k + 1] = t0 / b[1]
+    end
+    return out
+end
+
+"""F with F' = d a' and F_0 = v (functions defined by their derivative: Phi, erf)"""
 function s_integrate(v, d, a)
     N = length(a)
     out = zeros(Float64, N)
     out[1] = v
     for k in 1:N - 1
-        t = 0.0
-        for j in 1:k; t += j * a[j + 1] * d[k - j + 1]; end
-        out[k + 1] = t / k
+        t0 = 0.0
+        for j in 1:k; t0 += j * a[j + 1] * d[k - j + 1]; end
+        out[k + 1] = t0 / k
     end
     return out
 end
 
-function s_mul(a, b)
-    return [sum(a[j + 1] * b[k - j + 1] for j in 0:k) for k in 0:length(a) - 1]
-end
-
-function s_scale(a, c)
-    return c .* a
-end
-
-function s_var(x0, h, N)
+"""exp(a): e' = a' e, so k e_k = sum_{j=1..k} j a_j e_{k-j}"""
+function s_exp(a)
+    N = length(a)
     out = zeros(Float64, N)
-    out[1] = x0
-    if N > 1; out[2] = h; end
+    out[1] = exp(a[1])
+    for k in 1:N - 1
+        t0 = 0.0
+        for j in 1:k; t0 += j * a[j + 1] * out[k - j + 1]; end
+        out[k + 1] = t0 / k
+    end
     return out
 end
 

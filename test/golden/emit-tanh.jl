@@ -13,41 +13,66 @@
 
 using SpecialFunctions: erf, erfc
 
+"""the expansion variable x0 + h t"""
+function s_var(x0, h, N)
+    out = zeros(Float64, N)
+    out[1] = x0
+    if N > 1; out[2] = h; end
+    return out
+end
+
+"""a + c for a number c"""
+function s_shift(a, c)
+    N = length(a)
+    out = zeros(Float64, N)
+    out[1] = a[1] + c
+    for k in 1:N - 1; out[k + 1] = a[k + 1]; end
+    return out
+end
+
+"""c a for a number c"""
+function s_scale(a, c)
+    N = length(a)
+    out = zeros(Float64, N)
+    for k in 0:N - 1; out[k + 1] = c * a[k + 1]; end
+    return out
+end
+
+"""a / b: b q = a, so b_0 q_k = a_k - sum_{j=1..k} b_j q_{k-j}"""
 function s_div(a, b)
-    out = zeros(Float64, length(a))
-    for k in 0:length(a) - 1
-        t = a[k + 1]
-        for j in 1:k; t -= b[j + 1] * out[k - j + 1]; end
-        out[k + 1] = t / b[1]
+    N = length(a)
+    out = zeros(Float64, N)
+    for k in 0:N - 1
+        t0 = a[k + 1]
+        for j in 1:k; t0 += -b[j + 1] * out[k - j + 1]; end
+        out[k + 1] = t0 / b[1]
     end
     return out
 end
 
+"""exp(a): e' = a' e, so k e_k = sum_{j=1..k} j a_j e_{k-j}"""
 function s_exp(a)
     N = length(a)
     out = zeros(Float64, N)
     out[1] = exp(a[1])
     for k in 1:N - 1
-        t = 0.0
-        for j in 1:k; t += j * a[j + 1] * out[k - j + 1]; end
-        out[k + 1] = t / k
+        t0 = 0.0
+        for j in 1:k; t0 += j * a[j + 1] * out[k - j + 1]; end
+        out[k + 1] = t0 / k
     end
     return out
 end
 
-"""(1 - e^(-2a))/(1 + e^(-2a)) on |a|, odd: no overflow."""
+"""tanh(a) = (1 - e^(-2a))/(1 + e^(-2a)) on |a|, odd: no overflow"""
 function s_tanh(a)
-    sign = a[1] < 0 ? -1.0 : 1.0
-    e = s_exp(-2.0 * sign .* a)
-    num = -e; num[1] += 1.0
-    den = copy(e); den[1] += 1.0
-    return sign .* s_div(num, den)
-end
-
-function s_var(x0, h, N)
-    out = zeros(Float64, N)
-    out[1] = x0
-    if N > 1; out[2] = h; end
+    sign = ifelse((a[1] < 0.0), -1.0, 1.0)
+    m = s_scale(a, -2.0 * sign)
+    ex = s_exp(m)
+    ne = s_scale(ex, -1.0)
+    num = s_shift(ne, 1.0)
+    den = s_shift(ex, 1.0)
+    q = s_div(num, den)
+    out = s_scale(q, sign)
     return out
 end
 
