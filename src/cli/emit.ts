@@ -20,8 +20,9 @@ const LIMITS = `Limits:
   any other φ: the Gaussian closure (K = 2): mean, covariance and third cumulant (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; κ3 by the
     three-vertex series shell by shell as corrmap propagate sums it, with the last shell's size as its
     estimate and whether it converged, also where the covariance takes the exact bivariate form (at
-    strong correlations that series may be only asymptotic: converged false); not for a pure step
-    heaviside/sign, and not in Julia output, which give orders ≤ 2); g_k to the order corrmap uses: from the Taylor
+    strong correlations that series may be only asymptotic: converged false); for a pure step
+    (c·heaviside or c·sign of an affine argument) the entries with a repeated index from the exact
+    bivariate form of the pair, as corrmap; not in Julia output, which gives orders ≤ 2); g_k to the order corrmap uses: from the Taylor
     coefficients of the closed form G (series arithmetic emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
     quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
     between kinks); a unit whose spread the quadrature does not resolve (tiny variance next to its mean)

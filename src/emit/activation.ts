@@ -6,11 +6,11 @@
  */
 import { InputError } from '../../symbolic/errors.ts';
 import { polynomialDegree, type ParsedExpression } from '../../symbolic/expression.ts';
-import { activationOf, singleAtom, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
+import { activationOf, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../../symbolic/rule.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
-import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K, THIRD_SERIES, kinkPoints, localExpansionWeights, thirdShell } from '../../numeric/general.ts';
+import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K, THIRD_SERIES, kinkPoints, localExpansionWeights, pureJump, thirdShell } from '../../numeric/general.ts';
 import { float64Series, walkSeries } from '../../numeric/taylorseries.ts';
 import { VARIABLE } from '../../symbolic/expression.ts';
 import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
@@ -69,7 +69,14 @@ export interface GaussianPlan {
    * κ3 (order 3): the shells of the three-vertex series (numeric/general.ts thirdShell), shell by
    * shell from 2 edges, each term as [coefficient, q_i, q_j, q_k, power of Σ_ij, of Σ_ik, of Σ_jk].
    */
-  readonly third?: { readonly shells: ReadonlyArray<ReadonlyArray<readonly [number, number, number, number, number, number, number]>> };
+  readonly third?: {
+    readonly shells: ReadonlyArray<ReadonlyArray<readonly [number, number, number, number, number, number, number]>>;
+    /**
+     * A pure jump (numeric/general.ts pureJump): λ with κ(y_i, y_i, y_j) = λ C_ij − 2 m_i C_ij, C_ij
+     * the exact bivariate form of the pair (`bivariate`); undefined: the Mehler series.
+     */
+    readonly jump?: number;
+  };
   /** The rule for E[φ²] (the diagonal) and, without a closed form, for g_k. */
   readonly quadrature: QuadratureRule;
   readonly tolerance: number;
@@ -106,11 +113,6 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
   const bad = undefinedPoint(activation);
   if (bad !== undefined)
     throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
-  const jump = order >= 3 ? singleAtom(activation) : undefined;
-  if (jump && (jump.kind === 'heaviside' || jump.kind === 'sign') && jump.linear[0] === 0 && jump.linear[1] === 0)
-    throw new InputError(
-      `--order ${order}: corrmap builds the third cumulant of a pure step (φ(z) = ${expression.source}) from the exact bivariate form of its pairs (the series converges too slowly at strong correlations), which emitted code uses for the covariance only; use --order 2, or corrmap propagate --output-order 3`,
-    );
   const closed = activation.smoothed !== undefined;
   const kmax = order === 1 ? 0 : closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
   return {
@@ -124,7 +126,7 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
     quadrature: quadratureRule(activation),
     tolerance: CLOSURE_TOLERANCE,
     bivariate: order >= 2 ? bivariatePlan(activation, CLOSURE_TOLERANCE) : undefined,
-    third: order >= 3 ? { shells: thirdShells(kmax) } : undefined,
+    third: order >= 3 ? { shells: thirdShells(kmax), jump: pureJump(activation)?.square } : undefined,
   };
 }
 

@@ -327,7 +327,8 @@ function cThirdTables(plan: GaussianPlan, prefix: string, p: CPrinter): string[]
  * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
  * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
  * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
- * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series, or for a
+ * pure step (numeric/general.ts pureJump) as (λ − 2 m_i) C_ij with C_ij the exact bivariate form.
  */
 function cThird(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
   const shells = plan.third!.shells.length;
@@ -411,6 +412,14 @@ function cThird(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
     '          if (DISTINCT(i, j, k)) { out3[e] = sum[e]; continue; }',
     '          if (i == j && j == k) continue;',
     '          const int a = i == j ? i : i == k ? i : j, b = i == j ? k : i == k ? j : i;',
+    ...(plan.third!.jump === undefined
+      ? []
+      : [
+          '          /* A pure jump (phi^2 = lambda phi + const): Cov(phi^2(z_a), phi(z_b)) = lambda C_ab with C_ab the exact bivariate form (numeric/general.ts pureJump). */',
+          `          const double exact = ${prefix}pair(mean[a], mean[b], k2[a * n + a], k2[b * n + b], k2[a * n + b]);`,
+          `          out3[e] = ${p.number(plan.third!.jump)} * exact - 2 * g[a] * exact;`,
+          '          continue;',
+        ]),
     '          double with_square = 0.0, with_phi = 0.0, factorial = 1.0;',
     '          for (int q = 1; q <= K; q++) {',
     '            factorial *= q;',

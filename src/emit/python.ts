@@ -226,29 +226,36 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
  */
 function exactOrSeries(plan: GaussianPlan, p: NumPyPrinter, series: readonly string[]): string[] {
   if (!plan.bivariate) return [...series];
+  return [
+    `    if bound > ${p.number(plan.tolerance)}:`,
+    '        # The exact bivariate form of the atom (docs/theory.md §Bivariate forms): the series would converge too slowly.',
+    ...exactPairs(plan, p, 'k2', '        '),
+    '        P, bound = 0, 0.0',
+    '    else:',
+    ...series.map((l) => `    ${l}`),
+  ];
+}
+
+/** `target` = Cov(φ_i, φ_j) for every pair by the atom's exact bivariate form (0 where a unit has variance 0). */
+function exactPairs(plan: GaussianPlan, p: NumPyPrinter, target: string, indent: string): string[] {
   const { xp } = p.api;
-  const b = plan.bivariate;
+  const b = plan.bivariate!;
   const { nu, tau } = argumentCode(b, p, 'mu', 'sd');
   const col = (x: string) => `${x}[:, None]`;
   const row = (x: string) => `${x}[None, :]`;
   const names = { hi: col('h'), hj: row('h'), taui: col('tau'), tauj: row('tau'), nui: col('nu'), nuj: row('nu'), rho: 'r_' };
   const linear = b.atom.linear[1] !== 0;
   return [
-    `    if bound > ${p.number(plan.tolerance)}:`,
-    '        # The exact bivariate form of the atom (docs/theory.md §Bivariate forms): the series would converge too slowly.',
-    `        nu = ${nu}`,
-    `        tau = ${tau}`,
-    '        h = nu / tau',
-    '        # rho = c_ij / sqrt(s_i s_j) as corrmap forms it (numeric/bivariate.ts exactPairCovariance): exactly 1 for a repeated unit.',
-    `        r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: 's_[:, None] * s_[None, :]' })}`,
-    ...(linear ? [`        d1 = ${derivativeCode(b, p, 'nu', 'tau')}`] : []),
-    `        k2 = ${pairCovariance(b, p, names, { i: col('d1'), j: row('d1') }, 'cov')}`,
-    '        # Only a unit of variance 0 is constant; a tiny variance is spread, however little.',
-    `        k2 = ${xp}.where(${col('spread')} & ${row('spread')}, k2, 0.0 * k2)`,
-    '        P, bound = 0, 0.0',
-    '    else:',
-    ...series.map((l) => `    ${l}`),
-  ];
+    `nu = ${nu}`,
+    `tau = ${tau}`,
+    'h = nu / tau',
+    '# rho = c_ij / sqrt(s_i s_j) as corrmap forms it (numeric/bivariate.ts exactPairCovariance): exactly 1 for a repeated unit.',
+    `r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: 's_[:, None] * s_[None, :]' })}`,
+    ...(linear ? [`d1 = ${derivativeCode(b, p, 'nu', 'tau')}`] : []),
+    `${target} = ${pairCovariance(b, p, names, { i: col('d1'), j: row('d1') }, 'cov')}`,
+    '# Only a unit of variance 0 is constant; a tiny variance is spread, however little.',
+    `${target} = ${xp}.where(${col('spread')} & ${row('spread')}, ${target}, 0.0 * ${target})`,
+  ].map((l) => indent + l);
 }
 
 const ROUTINE_SYNTAX: RoutineSyntax = {
@@ -275,7 +282,8 @@ function thirdShellsLiteral(plan: GaussianPlan, name: string, p: NumPyPrinter): 
  * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
  * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
  * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
- * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series, or for a
+ * pure step (numeric/general.ts pureJump) as (λ − 2 m_i) C_ij with C_ij the exact bivariate form.
  */
 function pythonThird(plan: GaussianPlan, name: string, p: NumPyPrinter, phiAt: (arg: string) => string): string[] {
   const { xp } = p.api;
@@ -323,8 +331,16 @@ function pythonThird(plan: GaussianPlan, name: string, p: NumPyPrinter, phiAt: (
     `    square = _stein(f ** 2, x, w, ${K})`,
     `    square = [${xp}.where(spread, square[k] * math.sqrt(factorial[k]) / sd ** k, (phi_mu ** 2 if k == 0 else 0.0 * mu)) for k in range(${K + 1})]`,
     `    diagonal = ${xp}.where(spread, (w * (f - m[:, None]) ** 3).sum(-1), 0.0 * mu)`,
-    `    cross = lambda a: sum(powers[q] / factorial[q] * (a[q][:, None] * g[q][None, :]) for q in range(1, ${K + 1}))`,
-    '    pair = off * (cross(square) - 2 * m[:, None] * cross(g))',
+    ...(plan.third!.jump === undefined
+      ? [
+          `    cross = lambda a: sum(powers[q] / factorial[q] * (a[q][:, None] * g[q][None, :]) for q in range(1, ${K + 1}))`,
+          '    pair = off * (cross(square) - 2 * m[:, None] * cross(g))',
+        ]
+      : [
+          '    # A pure jump (phi^2 = lambda phi + const): Cov(phi^2(z_i), phi(z_j)) = lambda C_ij with C_ij the exact bivariate form (numeric/general.ts pureJump).',
+          ...exactPairs(plan, p, 'exact', '    '),
+          `    pair = off * (${p.number(plan.third!.jump)} * exact - 2 * m[:, None] * exact)`,
+        ]),
     `    out['k3'] = k3 * distinct + ${einsum('ab,ac->abc', 'eye', 'pair')} + ${einsum('ac,ab->abc', 'eye', 'pair')} + ${einsum('bc,ba->abc', 'eye', 'pair')} + ${einsum('ab,bc,a->abc', 'eye', 'eye', 'diagonal')}`,
   ];
 }
