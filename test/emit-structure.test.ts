@@ -38,8 +38,8 @@ function juliaSkeleton(text: string): string {
 
 /** Functions Julia's Base and SpecialFunctions provide that emitted code may call. */
 const JULIA_CALLS = new Set([
-  'abs', 'all', 'asin', 'atan', 'clamp', 'collect', 'copy', 'cos', 'cosh', 'eachindex', 'eps', 'erf', 'erfc', 'error', 'exp', 'expm1', 'ifelse', 'isfinite', 'length',
-  'log', 'log1p', 'max', 'min', 'ones', 'permutedims', 'prod', 'push!', 'reshape', 'sign', 'sin', 'sinh', 'size', 'sqrt', 'sum', 'tan', 'tanh', 'vec', 'zeros',
+  'abs', 'all', 'asin', 'atan', 'clamp', 'collect', 'copy', 'cos', 'cosh', 'eachindex', 'eps', 'erf', 'erfc', 'error', 'exp', 'expm1', 'findall', 'first', 'ifelse', 'isfinite', 'last', 'length',
+  'log', 'log1p', 'max', 'maximum', 'min', 'ones', 'permutedims', 'prod', 'push!', 'reshape', 'sign', 'sin', 'sinh', 'size', 'sqrt', 'sum', 'tan', 'tanh', 'vec', 'zeros',
 ]);
 
 function checkJulia(text: string): void {

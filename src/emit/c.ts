@@ -11,7 +11,8 @@ import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { C_SERIES, cSeriesHelpers } from './series-runtime.ts';
-import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
+import type { ActivationPlan, GaussianPlan, PolynomialPlan, RangeIntegrand } from './activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { EmittedFile } from './targets.ts';
 import type { EmittedLayer } from './python.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
@@ -109,12 +110,13 @@ function gaussianHelpers(plan: GaussianPlan, prefix: string, p: CPrinter): strin
     lines.push('  (void)mu; (void)sd;', '  for (int t = 0; t < m; t++) { x[t] = nodes[t]; w[t] = weights[t]; }', '  return m;', '}');
     return lines;
   }
-  const L = p.number(PIECEWISE_RANGE);
+  lines.splice(lines.length - 6, 0, ...cRange(plan, prefix, p));
   lines.push(
-    `  double cuts[${pieces + 1}];`,
-    `  cuts[0] = -${L};`,
-    ...q.kinks.map((k, c) => `  cuts[${c + 1}] = ${p.code(parse('min(max((k - m) / d, -L), L)'), { k: p.number(k), m: 'mu', d: 'sd', L })};`),
-    `  cuts[${pieces}] = ${L};`,
+    `  double cuts[${pieces + 1}], lo, hi;`,
+    `  ${prefix}_range(mu, sd, &lo, &hi);`,
+    `  cuts[0] = lo;`,
+    ...q.kinks.map((k, c) => `  cuts[${c + 1}] = ${p.code(parse('min(max((k - m) / d, lo), hi)'), { k: p.number(k), m: 'mu', d: 'sd', lo: 'lo', hi: 'hi' })};`),
+    `  cuts[${pieces}] = hi;`,
     '  int count = 0;',
     `  for (int piece = 0; piece < ${pieces}; piece++) {`,
     '    const double half = (cuts[piece + 1] - cuts[piece]) / 2, mid = (cuts[piece + 1] + cuts[piece]) / 2;',
@@ -129,6 +131,48 @@ function gaussianHelpers(plan: GaussianPlan, prefix: string, p: CPrinter): strin
     '}',
   );
   return lines;
+}
+
+/**
+ * `prefix_range(mu, sd, &lo, &hi)`: where the piecewise rule integrates for one unit, as corrmap's
+ * quadrature decides it (src/emit/activation.ts RangeScan; numeric/gaussian-range.ts rangeOfValues):
+ * the union over the integrands of the grid points above the floor × their largest value, widened by
+ * a step, within ±least…±most; an integrand not finite on the grid, or 0, leaves ±least.
+ */
+function cRange(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
+  const scan = plan.quadrature.range!;
+  const { least, most, step, floor } = RANGE_SCAN;
+  const T = scan.grid.length;
+  const literals = (v: ArrayLike<number>) => Array.from(v, (x) => p.number(x)).join(', ');
+  const integrand = (r: RangeIntegrand) => {
+    const base = r.centred ? '(f[t] - c)' : 'f[t]';
+    return [`${prefix}_scan_density[t]`, ...Array.from({ length: r.power }, () => base), ...(r.hermite ? [`${prefix}_scan_hermite[t]`] : [])].join(' * ');
+  };
+  const open = `static void ${prefix}_range(double mu, double sd, double *lo, double *hi) {`;
+  // Only what is used: gcc -Wall rejects unused static functions and tables.
+  if (!scan.integrands.length) return [open, '  (void)mu; (void)sd;', `  *lo = ${p.number(-least)}; *hi = ${p.number(least)};`, '}'];
+  return [
+    `static const double ${prefix}_scan_grid[${T}] = {${literals(scan.grid)}};`,
+    `static const double ${prefix}_scan_density[${T}] = {${literals(scan.density)}};`,
+    ...(scan.integrands.some((r) => r.hermite) ? [`static const double ${prefix}_scan_hermite[${T}] = {${literals(scan.hermite)}};`] : []),
+    `static void ${prefix}_widen(const double *v, double *lo, double *hi) {`,
+    '  double largest = 0.0;',
+    `  for (int t = 0; t < ${T}; t++) { if (!isfinite(v[t])) return; largest = fmax(largest, v[t]); }`,
+    '  if (!(largest > 0)) return;',
+    '  int first = -1, last = -1;',
+    `  for (int t = 0; t < ${T}; t++) if (v[t] > ${p.number(floor)} * largest) { if (first < 0) first = t; last = t; }`,
+    `  *lo = fmin(*lo, fmax(fmin(${p.number(-least)}, ${prefix}_scan_grid[first] - ${p.number(step)}), ${p.number(-most)}));`,
+    `  *hi = fmax(*hi, fmin(fmax(${p.number(least)}, ${prefix}_scan_grid[last] + ${p.number(step)}), ${p.number(most)}));`,
+    '}',
+    open,
+    `  double f[${T}], v[${T}], c = ${prefix}_phi(mu);`,
+    '  if (!isfinite(c)) c = 0.0;',
+    `  *lo = ${p.number(-least)}; *hi = ${p.number(least)};`,
+    `  for (int t = 0; t < ${T}; t++) f[t] = ${prefix}_phi(mu + sd * ${prefix}_scan_grid[t]);`,
+    ...scan.integrands.flatMap((r) => [`  for (int t = 0; t < ${T}; t++) v[t] = fabs(${integrand(r)});`, `  ${prefix}_widen(v, lo, hi);`]),
+    '  (void)c;',
+    '}',
+  ];
 }
 
 /** The emitted series program of one expansion for one unit, in a block of its own. */

@@ -9,8 +9,8 @@ import { MEAN, VARIANCE } from '../../symbolic/activations.ts';
 import { VARIABLE } from '../../symbolic/expression.ts';
 import type { NumPyPrinter } from '../../symbolic/print/python.ts';
 import type { RuleShape, RuleTerm } from '../../symbolic/rule.ts';
-import type { GaussianPlan, PolynomialPlan, ActivationPlan } from './activation.ts';
-import { PIECEWISE_RANGE } from './activation.ts';
+import type { GaussianPlan, PolynomialPlan, ActivationPlan, RangeIntegrand } from './activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
 import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
 import { seriesProgram } from './series.ts';
@@ -388,9 +388,10 @@ function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): s
     lines.push(`    return nodes[None, :] + 0.0 * mu[:, None], weights[None, :] + 0.0 * mu[:, None]`);
     return lines;
   }
-  const L = PIECEWISE_RANGE;
+  lines.splice(4, 0, ...pythonRange(plan, name, p));
   lines.push(
-    `    cuts = [-${L}.0 + 0.0 * mu] + [${p.code(parse('min(max(c, -L), L)'), { c: '(k - mu) / sd', L: p.number(L) })} for k in ${floatList(q.kinks)}] + [${L}.0 + 0.0 * mu]`,
+    `    lo, hi = ${name}_range(mu, sd)`,
+    `    cuts = [lo] + [${p.code(parse('min(max(c, lo), hi)'), { c: '(k - mu) / sd', lo: 'lo', hi: 'hi' })} for k in ${floatList(q.kinks)}] + [hi]`,
     '    xs, ws = [], []',
     '    for a, b in zip(cuts[:-1], cuts[1:]):',
     '        half, mid = (b - a) / 2, (b + a) / 2',
@@ -400,6 +401,49 @@ function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): s
     `    return ${p.api.concatenate('xs')}, ${p.api.concatenate('ws')}`,
   );
   return lines;
+}
+
+/**
+ * `name_range(mu, sd)`: where the piecewise rule integrates, per unit, as corrmap's quadrature decides
+ * it (src/emit/activation.ts RangeScan; numeric/gaussian-range.ts rangeOfValues): on the scan's grid,
+ * each integrand kept where it exceeds its floor × its largest value, widened by a step, never less
+ * than ±least nor more than ±most; the union over the integrands. An integrand that is not finite
+ * on the grid, or 0, leaves ±least.
+ */
+function pythonRange(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
+  const { xp } = p.api;
+  const scan = plan.quadrature.range!;
+  const { least, most, step, floor } = RANGE_SCAN;
+  const arr = (v: ArrayLike<number>) => `${p.api.asarray(floatList(v))}[None, :]`;
+  const integrand = (r: RangeIntegrand) => {
+    const base = r.centred ? '(f - c[:, None])' : 'f';
+    return `${xp}.abs(density * ${r.power === 1 ? base : `${base} ** ${r.power}`}${r.hermite ? ' * he' : ''})`;
+  };
+  const zero = 'zero';
+  return [
+    `${name}_SCAN = (${arr(scan.grid)},`,
+    `    ${arr(scan.density)},`,
+    `    ${arr(scan.hermite)})`,
+    `def ${name}_range(mu, sd):`,
+    `    grid, density, he = ${name}_SCAN`,
+    `    f = (${p.code(plan.expression.node, { [VARIABLE]: '(mu[:, None] + sd[:, None] * grid)' })}) + 0.0 * grid`,
+    `    c = (${p.code(plan.expression.node, { [VARIABLE]: 'mu' })}) + 0.0 * mu`,
+    `    c = ${xp}.where(${xp}.isfinite(c), c, 0.0 * c)`,
+    `    lo, hi = ${-least}.0 + 0.0 * mu, ${least}.0 + 0.0 * mu`,
+    '    zero = 0.0 * density + 0.0 * mu[:, None]',
+    `    for v in [${scan.integrands.map(integrand).join(', ')}]:`,
+    `        finite = ${xp}.isfinite(v)`,
+    `        good = ${p.api.rowMax(`${xp}.where(finite, ${zero}, 1.0 + ${zero})`)} == 0`,
+    `        v = ${xp}.where(finite, v, ${zero})`,
+    `        largest = ${p.api.rowMax('v')}`,
+    `        keep = v > ${p.number(floor)} * largest[:, None]`,
+    `        good = good & (largest > 0)`,
+    `        first = -${p.api.rowMax(`${xp}.where(keep, -grid + ${zero}, ${-most - step} + ${zero})`)}`,
+    `        last = ${p.api.rowMax(`${xp}.where(keep, grid + ${zero}, ${-most - step} + ${zero})`)}`,
+    `        lo = ${xp}.where(good, ${p.code(parse('min(lo, max(min(-least, first - step), -most))'), { lo: 'lo', first: 'first', least: p.number(least), step: p.number(step), most: p.number(most) })}, lo)`,
+    `        hi = ${xp}.where(good, ${p.code(parse('max(hi, min(max(least, last + step), most))'), { hi: 'hi', last: 'last', least: p.number(least), step: p.number(step), most: p.number(most) })}, hi)`,
+    '    return lo, hi',
+  ];
 }
 
 /** Helpers shared by the general activations of a module. */
