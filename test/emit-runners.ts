@@ -139,27 +139,34 @@ export interface CJob {
 
 /**
  * The C99 functions of `jobs` compiled with gcc -std=c99 -Wall -Werror into one program and run: per
- * job its outputs of orders 1…order (flat, row-major) and its series array.
+ * job its outputs of orders 1…order (flat, row-major) and its series array. Jobs with the same plan
+ * and edit share one function.
  */
 export function runCJobs(dir: string, tag: string, jobs: readonly CJob[]): Array<{ tensors: number[][]; series: number[] }> {
   const driver = ['#include <stdio.h>'];
   const sources: string[] = [];
   const calls: string[] = [];
+  const functions = new Map<GaussianPlan, Map<CJob['edit'], string>>();
   jobs.forEach(({ plan, input, edit }, k) => {
-    const fn = `${tag}_${k}`;
     const n = input.size;
-    const [h, c] = cActivationFiles(plan, new CPrinter(), ['test'], `${fn}.h`, fn);
-    writeFileSync(join(dir, `${fn}.h`), h.text);
-    writeFileSync(join(dir, `${fn}.c`), edit ? edit(c.text) : c.text);
-    sources.push(`${fn}.c`);
-    const outs = Array.from({ length: plan.order }, (_, m) => `double *out${m + 1}`);
+    if (!functions.has(plan)) functions.set(plan, new Map());
+    let fn = functions.get(plan)!.get(edit);
+    if (!fn) {
+      fn = `${tag}_${sources.length}`;
+      functions.get(plan)!.set(edit, fn);
+      const [h, c] = cActivationFiles(plan, new CPrinter(), ['test'], `${fn}.h`, fn);
+      writeFileSync(join(dir, `${fn}.h`), h.text);
+      writeFileSync(join(dir, `${fn}.c`), edit ? edit(c.text) : c.text);
+      sources.push(`${fn}.c`);
+      const outs = Array.from({ length: plan.order }, (_, m) => `double *out${m + 1}`);
+      driver.push(`int ${fn}(${[...outs, 'double *series', 'int n', 'const double *in1', 'const double *in2'].join(', ')});`);
+    }
     driver.push(
-      `int ${fn}(${[...outs, 'double *series', 'int n', 'const double *in1', 'const double *in2'].join(', ')});`,
-      `static const double ${fn}_in1[${n}] = {${Array.from(input.mean).join(', ')}};`,
-      `static const double ${fn}_in2[${n * n}] = {${Array.from(input.order(2)!).join(', ')}};`,
+      `static const double ${tag}_in1_${k}[${n}] = {${Array.from(input.mean).join(', ')}};`,
+      `static const double ${tag}_in2_${k}[${n * n}] = {${Array.from(input.order(2)!).join(', ')}};`,
     );
     calls.push('  {', ...Array.from({ length: plan.order }, (_, m) => `    static double o${m + 1}[${n ** (m + 1)}];`), '    double s[7];');
-    calls.push(`    if (${fn}(${[...Array.from({ length: plan.order }, (_, m) => `o${m + 1}`), 's', String(n), `${fn}_in1`, `${fn}_in2`].join(', ')}) != 0) return 1;`);
+    calls.push(`    if (${fn}(${[...Array.from({ length: plan.order }, (_, m) => `o${m + 1}`), 's', String(n), `${tag}_in1_${k}`, `${tag}_in2_${k}`].join(', ')}) != 0) return 1;`);
     calls.push(`    printf("%s{\\"tensors\\":[", ${k} ? "," : "");`);
     for (let m = 1; m <= plan.order; m++)
       calls.push(`    printf("%s[", ${m > 1 ? '","' : '""'});`, `    for (int e = 0; e < ${n ** m}; e++) printf("%s%.17g", e ? "," : "", o${m}[e]);`, '    printf("]");');
