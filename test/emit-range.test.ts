@@ -155,4 +155,14 @@ describe('the emitted piecewise range for a kinked φ of exponential growth', ()
     expectAgreement('c', runCJobs(dir, 'range', jobs()).map(fromC), true);
     expectAgreement('c ±13', runCJobs(dir, 'fixed', jobs(FIXED_C)).map(fromC), false);
   });
+
+  it.skipIf(!hasGcc())('C99 of the mean alone of a kinked φ with a closed form (no quadrature used) compiles with -Wall -Werror and agrees', () => {
+    const sources = ['relu(z)', 'heaviside(z - 0.2)'];
+    const out = runCJobs(dir, 'mean', sources.map((s): CJob => ({ plan: planActivation(parseActivation(s), 1) as GaussianPlan, input })));
+    sources.forEach((s, k) => {
+      const want = gaussianLayer(activationOf(parseActivation(s)), input, 1).post.mean;
+      const error = Math.max(...Array.from(want, (w, i) => Math.abs(out[k].tensors[0][i] - w))) / maxAbs(want);
+      expect(error, s).toBeLessThanOrEqual(1e-10);
+    });
+  });
 });

@@ -347,7 +347,8 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
     `    series[3] = ${plan.order >= 2 ? 'max_var > 0 ? (2.0 * max_sd * sqrt(max_d) + max_var_error) / max_var : (max_d > 0 || max_var_error > 0 ? HUGE_VAL : 0.0)' : '0.0'};`,
     '    series[4] = third_order; series[5] = third_estimate; series[6] = third_converged;',
     '  }',
-    '  (void)x; (void)w; (void)he; (void)gc;',
+    // A closed form at order 1 takes no quadrature: the points helper stays unused (gcc -Wall).
+    `  (void)x; (void)w; (void)he; (void)gc; (void)${prefix}_points;`,
     '  free(gn); free(ge); free(var); free(var_error); free(partial); free(zero);',
     '  return 0;',
     '}',

@@ -419,7 +419,6 @@ function pythonRange(plan: GaussianPlan, name: string, p: NumPyPrinter): string[
     const base = r.centred ? '(f - c[:, None])' : 'f';
     return `${xp}.abs(density * ${r.power === 1 ? base : `${base} ** ${r.power}`}${r.hermite ? ' * he' : ''})`;
   };
-  const zero = 'zero';
   return [
     `${name}_SCAN = (${arr(scan.grid)},`,
     `    ${arr(scan.density)},`,
@@ -429,17 +428,17 @@ function pythonRange(plan: GaussianPlan, name: string, p: NumPyPrinter): string[
     `    f = (${p.code(plan.expression.node, { [VARIABLE]: '(mu[:, None] + sd[:, None] * grid)' })}) + 0.0 * grid`,
     `    c = (${p.code(plan.expression.node, { [VARIABLE]: 'mu' })}) + 0.0 * mu`,
     `    c = ${xp}.where(${xp}.isfinite(c), c, 0.0 * c)`,
-    `    lo, hi = ${-least}.0 + 0.0 * mu, ${least}.0 + 0.0 * mu`,
+    `    lo, hi = ${p.number(-least)} + 0.0 * mu, ${p.number(least)} + 0.0 * mu`,
     '    zero = 0.0 * density + 0.0 * mu[:, None]',
     `    for v in [${scan.integrands.map(integrand).join(', ')}]:`,
     `        finite = ${xp}.isfinite(v)`,
-    `        good = ${p.api.rowMax(`${xp}.where(finite, ${zero}, 1.0 + ${zero})`)} == 0`,
-    `        v = ${xp}.where(finite, v, ${zero})`,
+    `        good = ${p.api.rowMax(`${xp}.where(finite, zero, 1.0 + zero)`)} == 0`,
+    `        v = ${xp}.where(finite, v, zero)`,
     `        largest = ${p.api.rowMax('v')}`,
     `        keep = v > ${p.number(floor)} * largest[:, None]`,
     `        good = good & (largest > 0)`,
-    `        first = -${p.api.rowMax(`${xp}.where(keep, -grid + ${zero}, ${-most - step} + ${zero})`)}`,
-    `        last = ${p.api.rowMax(`${xp}.where(keep, grid + ${zero}, ${-most - step} + ${zero})`)}`,
+    `        first = -${p.api.rowMax(`${xp}.where(keep, -grid + zero, ${p.number(-most - step)} + zero)`)}`,
+    `        last = ${p.api.rowMax(`${xp}.where(keep, grid + zero, ${p.number(-most - step)} + zero)`)}`,
     `        lo = ${xp}.where(good, ${p.code(parse('min(lo, max(min(-least, first - step), -most))'), { lo: 'lo', first: 'first', least: p.number(least), step: p.number(step), most: p.number(most) })}, lo)`,
     `        hi = ${xp}.where(good, ${p.code(parse('max(hi, min(max(least, last + step), most))'), { hi: 'hi', last: 'last', least: p.number(least), step: p.number(step), most: p.number(most) })}, hi)`,
     '    return lo, hi',
