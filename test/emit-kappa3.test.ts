@@ -24,12 +24,8 @@ import { maxAbs } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'corrmap-emit-kappa3-'));
 
-const STEPS: Record<string, string> = {
-  heaviside: 'heaviside(z)',
-  sign: 'sign(z)',
-  affine_heaviside: '2*heaviside(0.5*z - 0.3)',
-  affine_sign: '-1.5*sign(0.4 - 2*z)',
-};
+/** Pure steps, plain and with a coefficient and an affine argument (a negative slope among them). */
+const STEPS: Record<string, string> = { heaviside: 'heaviside(z)', sign: 'sign(z)', affine_heaviside: '2*heaviside(0.5*z - 0.3)', affine_sign: '-1.5*sign(0.4 - 2*z)' };
 
 /** Units with standard deviations sd, means m and correlations rho (row-major n × n). */
 function gaussian(m: readonly number[], sd: readonly number[], rho: readonly number[]): Cumulants {
