@@ -156,6 +156,24 @@ describe('the emitted piecewise range for a kinked φ of exponential growth', ()
     expectAgreement('c ±13', runCJobs(dir, 'fixed', jobs(FIXED_C)).map(fromC), false);
   });
 
+  it.skipIf(!numpy.python || !hasGcc())('where φ overflows float64 on the scanned grid (standard deviation 19) corrmap refuses, and so does the emitted code; with the range fixed at ±13 it returned a finite variance (negative control)', () => {
+    const c = CASES[1];
+    const sd = [19, 3, 2.5];
+    const wide = new Cumulants(3, [undefined, Float64Array.from(MEAN), Float64Array.from(RHO, (r, e) => sd[Math.floor(e / 3)] * sd[e % 3] * r)]);
+    expect(() => gaussianLayer(activationOf(parseActivation(c.source)), wide, 2)).toThrow(/overflows float64/);
+    const job = (tag: string, edit?: (text: string) => string) => {
+      const module = `${tag}_overflow`;
+      const [file] = emitActivation(plans.get(c.name)!, 'numpy', 'corrmap emit');
+      writeFileSync(join(dir, `${module}.py`), edit ? edit(file.text) : file.text);
+      return [{ module, args: { mean: MEAN, cov: nestedArray(wide.order(2)!, 3, 2) } }];
+    };
+    expect(() => runPythonJobs(numpy.python!, dir, job('now'))).toThrow(/FloatingPointError: E\[phi\(z\)\^2\] of relu\(z\) \+ sinh\(z\) is not finite/);
+    expect(() => runCJobs(dir, 'overflow', [{ plan: plans.get(c.name)!, input: wide }])).toThrow(/failed \(1\)/);
+    const [old] = runPythonJobs(numpy.python!, dir, job('fixed', FIXED_PYTHON));
+    expect(Math.min(...(old.cov as number[][]).map((row, i) => row[i])), 'a finite variance, silently').toBeGreaterThan(0);
+    expect(Number.isFinite(old.cov[0][0])).toBe(true);
+  });
+
   it.skipIf(!hasGcc())('C99 of the mean alone of a kinked φ with a closed form (no quadrature used) compiles with -Wall -Werror and agrees', () => {
     const sources = ['relu(z)', 'heaviside(z - 0.2)'];
     const out = runCJobs(dir, 'mean', sources.map((s): CJob => ({ plan: planActivation(parseActivation(s), 1) as GaussianPlan, input })));

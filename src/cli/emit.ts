@@ -28,9 +28,11 @@ const LIMITS = `Limits:
     emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
     quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
     between kinks, on a normal range chosen per unit at run time as corrmap chooses it: at least
-    ±${PIECEWISE_RANGE}, up to ±${RANGE_SCAN.most} standard deviations for a φ of exponential growth); a unit whose
-    spread the quadrature does not resolve (tiny variance next to its mean) takes the local expansion in derivatives of φ at μ with its error, as corrmap does (noise above
-    ${LOCAL_EXPANSION.noiseRatio} of the spread, no kink within ${LOCAL_EXPANSION.kinkClearance} standard deviations); only a variance of exactly 0 makes a
+    ±${PIECEWISE_RANGE}, up to ±${RANGE_SCAN.most} standard deviations for a φ of exponential growth; where φ overflows
+    float64 there, or E[φ²] does, the code refuses, as corrmap does: Python raises FloatingPointError,
+    C returns -2, Julia throws); a unit whose spread the quadrature does not resolve (tiny variance
+    next to its mean) takes the local expansion in derivatives of φ at μ with its error, as corrmap
+    does (noise above ${LOCAL_EXPANSION.noiseRatio} of the spread, no kink within ${LOCAL_EXPANSION.kinkClearance} standard deviations); only a variance of exactly 0 makes a
     unit constant; the Mehler series in ρ stops, at run time, at the
     first order whose Cauchy–Schwarz bound is ≤ ${CLOSURE_TOLERANCE} (relative), and the code returns that order and bound
     with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink or jump) and φ is

@@ -155,21 +155,25 @@ function cRange(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
     `static const double ${prefix}_scan_grid[${T}] = {${literals(scan.grid)}};`,
     `static const double ${prefix}_scan_density[${T}] = {${literals(scan.density)}};`,
     ...(scan.integrands.some((r) => r.hermite) ? [`static const double ${prefix}_scan_hermite[${T}] = {${literals(scan.hermite)}};`] : []),
-    `static void ${prefix}_widen(const double *v, double *lo, double *hi) {`,
+    `static int ${prefix}_widen(const double *v, double *lo, double *hi) {`,
     '  double largest = 0.0;',
-    `  for (int t = 0; t < ${T}; t++) { if (!isfinite(v[t])) return; largest = fmax(largest, v[t]); }`,
-    '  if (!(largest > 0)) return;',
+    `  for (int t = 0; t < ${T}; t++) { if (!isfinite(v[t])) return 0; largest = fmax(largest, v[t]); }`,
+    '  if (!(largest > 0)) return 1;',
     '  int first = -1, last = -1;',
     `  for (int t = 0; t < ${T}; t++) if (v[t] > ${p.number(floor)} * largest) { if (first < 0) first = t; last = t; }`,
     `  *lo = fmin(*lo, fmax(fmin(${p.number(-least)}, ${prefix}_scan_grid[first] - ${p.number(step)}), ${p.number(-most)}));`,
     `  *hi = fmax(*hi, fmin(fmax(${p.number(least)}, ${prefix}_scan_grid[last] + ${p.number(step)}), ${p.number(most)}));`,
+    '  return 1;',
     '}',
     open,
     `  double f[${T}], v[${T}], c = ${prefix}_phi(mu);`,
     '  if (!isfinite(c)) c = 0.0;',
     `  *lo = ${p.number(-least)}; *hi = ${p.number(least)};`,
     `  for (int t = 0; t < ${T}; t++) f[t] = ${prefix}_phi(mu + sd * ${prefix}_scan_grid[t]);`,
-    ...scan.integrands.flatMap((r) => [`  for (int t = 0; t < ${T}; t++) v[t] = fabs(${integrand(r)});`, `  ${prefix}_widen(v, lo, hi);`]),
+    '  int ok = 1;',
+    ...scan.integrands.flatMap((r) => [`  for (int t = 0; t < ${T}; t++) v[t] = fabs(${integrand(r)});`, `  ok = ${prefix}_widen(v, lo, hi) && ok;`]),
+    "  /* Not finite on the grid: corrmap refuses such a unit (the integrand at the range's ends is not small); no range, so its expectations are NaN and the code returns -2. */",
+    '  if (!ok) *lo = *hi = NAN;',
     '  (void)c;',
     '}',
   ];
@@ -271,7 +275,7 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
         `      var_error[i] = 2 * sqrt(parseval * noise) + noise + gn[K * n + i] * gn[K * n + i];`,
         '    }',
       );
-    lines.push('    if (!spread) var[i] = var_error[i] = 0.0;');
+    lines.push('    if (!spread) var[i] = var_error[i] = 0.0;', '    else if (!local && !isfinite(second[0])) finite = 0; /* E[phi^2] overflows: the variance cannot be represented */');
   }
   lines.push(
     '  }',

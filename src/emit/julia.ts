@@ -90,7 +90,8 @@ function juliaRange(plan: GaussianPlan, name: string, p: JuliaPrinter): string[]
     '    c = isfinite(c) ? c : 0.0',
     `    lo, hi = ${p.number(-least)}, ${p.number(least)}`,
     `    for v in (${[...scan.integrands.map((r) => `[abs(${integrand(r)}) for t in eachindex(f)]`), ''].join(', ')})`,
-    '        all(isfinite, v) || continue',
+    // Not finite on the grid: corrmap refuses such a unit; no range, so its expectations are NaN and refused.
+    '        all(isfinite, v) || return NaN, NaN',
     '        largest = maximum(v)',
     '        largest > 0 || continue',
     `        kept = findall(x -> x > ${p.number(floor)} * largest, v)`,
@@ -210,6 +211,7 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, hel
       `        centre = isfinite(${phi('mu')}) ? ${phi('mu')} : 0.0  # Var about phi(mu): no cancellation when the spread is small next to the mean`,
       `        x, w = ${name}_points(mu, sd, false)`,
       `        var[i] = !spread ? 0.0 : is_local ? sum(abs2, gn[2:end, i]) : max(sum(w[t] * (${phi('(mu + sd * x[t])')} - centre)^2 for t in eachindex(x)) - (gn[1, i] - centre)^2, 0.0)`,
+      '        isfinite(var[i]) || error("E[phi(z)^2] is not finite in float64 at unit $i: the variance of y cannot be represented")',
     );
   lines.push('    end', '    out1 = gn[1, :]');
   if (plan.order < 2) return [...lines, '    return (out1, (order = 0, bound = 0.0))', 'end'];

@@ -173,6 +173,8 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
     lines.push(
       `    var = ${where('spread', 'var', '0.0 * mu')}`,
       `    var_error = ${where('spread', 'var_error', '0.0 * mu')}`,
+      `    if not bool(${xp}.all(${xp}.isfinite(var))):`,
+      `        raise FloatingPointError('E[phi(z)^2] of ${plan.expression.source.replace(/'/g, '')} is not finite in float64 at these means and variances (it overflows where the Gaussian has weight), so the variance of y cannot be represented')`,
       '    # The Mehler series in the correlations, truncated as corrmap truncates it (numeric/general.ts covarianceTruncationOrder).',
       `    sd0 = ${xp}.sqrt(${where('spread', 's', '0.0 * s')})`,
       '    scale = sd0[:, None] * sd0[None, :]',
@@ -432,15 +434,19 @@ function pythonRange(plan: GaussianPlan, name: string, p: NumPyPrinter): string[
     '    zero = 0.0 * density + 0.0 * mu[:, None]',
     `    for v in [${scan.integrands.map(integrand).join(', ')}]:`,
     `        finite = ${xp}.isfinite(v)`,
-    `        good = ${p.api.rowMax(`${xp}.where(finite, zero, 1.0 + zero)`)} == 0`,
+    `        ok = ${p.api.rowMax(`${xp}.where(finite, zero, 1.0 + zero)`)} == 0`,
     `        v = ${xp}.where(finite, v, zero)`,
     `        largest = ${p.api.rowMax('v')}`,
     `        keep = v > ${p.number(floor)} * largest[:, None]`,
-    `        good = good & (largest > 0)`,
+    `        good = ok & (largest > 0)`,
     `        first = -${p.api.rowMax(`${xp}.where(keep, -grid + zero, ${p.number(-most - step)} + zero)`)}`,
     `        last = ${p.api.rowMax(`${xp}.where(keep, grid + zero, ${p.number(-most - step)} + zero)`)}`,
     `        lo = ${xp}.where(good, ${p.code(parse('min(lo, max(min(-least, first - step), -most))'), { lo: 'lo', first: 'first', least: p.number(least), step: p.number(step), most: p.number(most) })}, lo)`,
     `        hi = ${xp}.where(good, ${p.code(parse('max(hi, min(max(least, last + step), most))'), { hi: 'hi', last: 'last', least: p.number(least), step: p.number(step), most: p.number(most) })}, hi)`,
+    // Not finite on the grid: corrmap's quadrature refuses such a unit (the integrand at the range's ends
+    // is not small); no range, so every expectation of the unit is NaN and the code's checks refuse it.
+    `        lo = ${xp}.where(ok, lo, math.nan + lo)`,
+    `        hi = ${xp}.where(ok, hi, math.nan + hi)`,
     '    return lo, hi',
   ];
 }

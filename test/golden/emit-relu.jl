@@ -139,7 +139,7 @@ function cumulants_range(mu, sd)
     c = isfinite(c) ? c : 0.0
     lo, hi = -13.0, 13.0
     for v in ([abs(cumulants_scan_density[t] * (f[t] - c) * (f[t] - c)) for t in eachindex(f)], )
-        all(isfinite, v) || continue
+        all(isfinite, v) || return NaN, NaN
         largest = maximum(v)
         largest > 0 || continue
         kept = findall(x -> x > 1e-20 * largest, v)
@@ -222,6 +222,7 @@ function cumulants(mean::AbstractVector{Float64}, k2=nothing)
         centre = isfinite(max(mu, 0.0)) ? max(mu, 0.0) : 0.0  # Var about phi(mu): no cancellation when the spread is small next to the mean
         x, w = cumulants_points(mu, sd, false)
         var[i] = !spread ? 0.0 : is_local ? sum(abs2, gn[2:end, i]) : max(sum(w[t] * (max((mu + sd * x[t]), 0.0) - centre)^2 for t in eachindex(x)) - (gn[1, i] - centre)^2, 0.0)
+        isfinite(var[i]) || error("E[phi(z)^2] is not finite in float64 at unit $i: the variance of y cannot be represented")
     end
     out1 = gn[1, :]
     function scale(i, j)
