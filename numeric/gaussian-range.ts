@@ -7,23 +7,36 @@
  */
 import { normalPdf } from './gauss.ts';
 
-export const LEAST_RANGE = 13;
-export const MOST_RANGE = 38;
+/**
+ * The scan: x = −most, −most + step, …, most; kept where the integrand exceeds `floor` × its largest
+ * value there, each kept point widening the range by `step`; never less than ±least. Emitted code
+ * (src/emit) scans the same grid by the same rule (rangeOfValues).
+ */
+export const RANGE_SCAN = { least: 13, most: 38, step: 0.5, floor: 1e-20 } as const;
+export const LEAST_RANGE = RANGE_SCAN.least;
+export const MOST_RANGE = RANGE_SCAN.most;
+
+/** The scan's points x (RANGE_SCAN). */
+export function rangeGrid(): Float64Array {
+  const { most, step } = RANGE_SCAN;
+  return Float64Array.from({ length: Math.round((2 * most) / step) + 1 }, (_, k) => -most + step * k);
+}
 
 export function integrandRange(integrand: (x: number) => number): { lo: number; hi: number; fallsOff: boolean } {
-  const values: number[] = [];
+  return rangeOfValues(Array.from(rangeGrid(), (x) => Math.abs(normalPdf(x) * integrand(x))));
+}
+
+/** The range of |φ(x) f(x)| from its values on the grid (rangeGrid): ±least where a value is not finite or all are 0. */
+export function rangeOfValues(values: readonly number[]): { lo: number; hi: number; fallsOff: boolean } {
+  const { least, most, step, floor } = RANGE_SCAN;
   let largest = 0;
-  for (let x = -MOST_RANGE; x <= MOST_RANGE; x += 0.5) {
-    const v = Math.abs(normalPdf(x) * integrand(x));
-    values.push(v);
-    if (Number.isFinite(v)) largest = Math.max(largest, v);
-  }
-  if (!(largest > 0) || values.some((v) => !Number.isFinite(v))) return { lo: -LEAST_RANGE, hi: LEAST_RANGE, fallsOff: true };
-  const above = values.map((v, k) => (v > 1e-20 * largest ? k : -1)).filter((k) => k >= 0);
-  const lo = Math.min(-LEAST_RANGE, -MOST_RANGE + 0.5 * (above[0] - 1));
-  const hi = Math.max(LEAST_RANGE, -MOST_RANGE + 0.5 * (above[above.length - 1] + 1));
-  const fallsOff = values[0] <= 1e-20 * largest && values[values.length - 1] <= 1e-20 * largest;
-  return { lo: Math.max(lo, -MOST_RANGE), hi: Math.min(hi, MOST_RANGE), fallsOff };
+  for (const v of values) if (Number.isFinite(v)) largest = Math.max(largest, v);
+  if (!(largest > 0) || values.some((v) => !Number.isFinite(v))) return { lo: -least, hi: least, fallsOff: true };
+  const above = values.map((v, k) => (v > floor * largest ? k : -1)).filter((k) => k >= 0);
+  const lo = Math.min(-least, -most + step * (above[0] - 1));
+  const hi = Math.max(least, -most + step * (above[above.length - 1] + 1));
+  const fallsOff = values[0] <= floor * largest && values[values.length - 1] <= floor * largest;
+  return { lo: Math.max(lo, -most), hi: Math.min(hi, most), fallsOff };
 }
 
 /**

@@ -409,6 +409,18 @@ export function thirdShell(total: number) {
 export const THIRD_SERIES = { quietShells: 2, growingShells: 4, growth: 1e4, maxShell: 40 } as const;
 
 /**
+ * A pure jump, φ = c·H(pz + q) or c·sign(pz + q) without a linear part: φ² = c·φ or c², so
+ * Cov(φ_i², φ_j) = λ Cov(φ_i, φ_j) with λ = c or 0, and κ(y_i, y_i, y_j) = λ C_ij − 2 m_i C_ij takes
+ * the exact bivariate form C_ij = Cov(φ_i, φ_j) (numeric/bivariate.ts exactPairCovariance) instead of
+ * Mehler series that converge slowly as ρ → 1. Emitted code (src/emit) decides by this rule too.
+ */
+export function pureJump(act: Activation): { atom: SingleAtom; square: number } | undefined {
+  const atom = singleAtom(act);
+  if (!atom || (atom.kind !== 'heaviside' && atom.kind !== 'sign') || atom.linear[0] !== 0 || atom.linear[1] !== 0) return undefined;
+  return { atom, square: atom.kind === 'heaviside' ? atom.coefficient : 0 };
+}
+
+/**
  * κ3 of the outputs. Distinct i, j, k: the connected three-vertex diagrams, shell by shell (a + b + c
  * edges), until two shells in a row add less than the tolerance; what the next shell would add is
  * not bounded, so the last shell's size is reported as the estimate. Entries with repeated indices
@@ -505,17 +517,14 @@ export function thirdCumulant(act: Activation, pre: Cumulants, table: SmoothedTa
     if (!rule) mehler.set(P, (rule = gaussianRule(2, P)));
     return evaluateEntry(rule, [a, table.g.map((g) => g[j])], [i, j], pre);
   };
-  // A pure jump, φ = c·H(u) or c·sign(u): φ² = c·φ or c², so Cov(φ_i², φ_j) is c·Cov(φ_i, φ_j) or 0,
-  // and Cov(φ_i, φ_j) has its exact bivariate form: no slowly converging series for ρ → 1.
-  const atom = singleAtom(act);
-  const jump = atom && (atom.kind === 'heaviside' || atom.kind === 'sign') && atom.linear[0] === 0 && atom.linear[1] === 0 ? atom : undefined;
+  const jump = pureJump(act);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
       if (i === j) continue;
       let value: number;
       if (jump) {
-        const c = exactPairCovariance(jump, mean[i], mean[j], cov[i * n + i], cov[j * n + j], cov[i * n + j]);
-        value = (jump.kind === 'heaviside' ? jump.coefficient * c : 0) - 2 * m[i] * c;
+        const c = exactPairCovariance(jump.atom, mean[i], mean[j], cov[i * n + i], cov[j * n + j], cov[i * n + j]);
+        value = jump.square * c - 2 * m[i] * c;
       } else value = crossCovariance(gSquare[i], i, j) - 2 * m[i] * crossCovariance(table.g.map((g) => g[i]), i, j);
       for (const [a, b, c] of [[i, i, j], [i, j, i], [j, i, i]]) tensor[(a * n + b) * n + c] = value;
     }

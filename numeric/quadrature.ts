@@ -14,7 +14,8 @@ import { LEAST_RANGE, hermiteResolves, integrandRange } from './gaussian-range.t
 
 /**
  * Half-width of the normal range piecewise quadrature covers at least (the mass outside ±13 is 1e-38);
- * corrmap widens it for a φ of exponential growth (numeric/gaussian-range.ts), emitted code keeps it.
+ * corrmap widens it for a φ of exponential growth (numeric/gaussian-range.ts), and emitted code does
+ * too, by the same scan (src/emit/activation.ts RangeScan).
  */
 export const PIECEWISE_RANGE = LEAST_RANGE;
 

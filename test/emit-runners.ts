@@ -12,6 +12,9 @@ import { propagateReference } from '../numeric/network.ts';
 import { Cumulants } from '../numeric/tensor.ts';
 import { ORDER_KEYS, networkFromJson } from '../src/io.ts';
 import { maxAbs } from './helpers.ts';
+import { CPrinter } from '../symbolic/print/c.ts';
+import { cActivationFiles } from '../src/emit/c.ts';
+import type { GaussianPlan } from '../src/emit/activation.ts';
 
 /** The first interpreter that imports every module, or undefined with the reason. */
 export function pythonWith(modules: readonly string[]): { python?: string; reason: string } {
@@ -126,3 +129,51 @@ export const statedBound = (printed: any) => (l: number) => {
   const s = printed.layers.slice(0, l + 1).map((x: any) => (x.series ? x.series.quadrature.mean + (x.series.quadrature.cov ?? 0) : 0));
   return 1e-10 + 10 * s.reduce((a: number, b: number) => a + b, 0);
 };
+
+/** One general activation's C99 function run on one Gaussian input: `edit` rewrites its source first. */
+export interface CJob {
+  readonly plan: GaussianPlan;
+  readonly input: Cumulants;
+  readonly edit?: (text: string) => string;
+}
+
+/**
+ * The C99 functions of `jobs` compiled with gcc -std=c99 -Wall -Werror into one program and run: per
+ * job its outputs of orders 1…order (flat, row-major) and its series array. Jobs with the same plan
+ * and edit share one function.
+ */
+export function runCJobs(dir: string, tag: string, jobs: readonly CJob[]): Array<{ tensors: number[][]; series: number[] }> {
+  const driver = ['#include <stdio.h>'];
+  const sources: string[] = [];
+  const calls: string[] = [];
+  const functions = new Map<GaussianPlan, Map<CJob['edit'], string>>();
+  jobs.forEach(({ plan, input, edit }, k) => {
+    const n = input.size;
+    if (!functions.has(plan)) functions.set(plan, new Map());
+    let fn = functions.get(plan)!.get(edit);
+    if (!fn) {
+      fn = `${tag}_${sources.length}`;
+      functions.get(plan)!.set(edit, fn);
+      const [h, c] = cActivationFiles(plan, new CPrinter(), ['test'], `${fn}.h`, fn);
+      writeFileSync(join(dir, `${fn}.h`), h.text);
+      writeFileSync(join(dir, `${fn}.c`), edit ? edit(c.text) : c.text);
+      sources.push(`${fn}.c`);
+      const outs = Array.from({ length: plan.order }, (_, m) => `double *out${m + 1}`);
+      driver.push(`int ${fn}(${[...outs, 'double *series', 'int n', 'const double *in1', 'const double *in2'].join(', ')});`);
+    }
+    driver.push(
+      `static const double ${tag}_in1_${k}[${n}] = {${Array.from(input.mean).join(', ')}};`,
+      `static const double ${tag}_in2_${k}[${n * n}] = {${Array.from(input.order(2)!).join(', ')}};`,
+    );
+    calls.push('  {', ...Array.from({ length: plan.order }, (_, m) => `    static double o${m + 1}[${n ** (m + 1)}];`), '    double s[7];');
+    calls.push(`    if (${fn}(${[...Array.from({ length: plan.order }, (_, m) => `o${m + 1}`), 's', String(n), `${tag}_in1_${k}`, `${tag}_in2_${k}`].join(', ')}) != 0) return 1;`);
+    calls.push(`    printf("%s{\\"tensors\\":[", ${k} ? "," : "");`);
+    for (let m = 1; m <= plan.order; m++)
+      calls.push(`    printf("%s[", ${m > 1 ? '","' : '""'});`, `    for (int e = 0; e < ${n ** m}; e++) printf("%s%.17g", e ? "," : "", o${m}[e]);`, '    printf("]");');
+    calls.push('    printf("],\\"series\\":[");', '    for (int e = 0; e < 7; e++) printf("%s%.17g", e ? "," : "", s[e]);', '    printf("]}");', '  }');
+  });
+  driver.push('int main(void) {', '  printf("[");', ...calls, '  printf("]\\n");', '  return 0;', '}');
+  writeFileSync(join(dir, `${tag}_driver.c`), driver.join('\n'));
+  run('gcc', ['-std=c99', '-Wall', '-Werror', `${tag}_driver.c`, ...sources, '-lm', '-o', `${tag}_driver`], { cwd: dir });
+  return JSON.parse(run(join(dir, `${tag}_driver`), []));
+}

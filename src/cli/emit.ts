@@ -5,7 +5,8 @@ import { parseActivation } from '../../symbolic/expression.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
 import { networkFromJson, readJson } from '../io.ts';
 import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K } from '../../numeric/general.ts';
-import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
+import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, PIECEWISE_RANGE, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import { commandLine } from '../emit/header.ts';
 import { BIVARIATE_NODES, HIGH_CORRELATION } from '../../symbolic/bivariate-normal.ts';
 import { NETWORK_TARGETS, TARGETS, WEIGHT_FORMATS, emitActivation, emitNetwork, type EmittedFile } from '../emit/targets.ts';
@@ -20,13 +21,18 @@ const LIMITS = `Limits:
   any other φ: the Gaussian closure (K = 2): mean, covariance and third cumulant (orders ≤ ${MAX_EMITTED_GAUSSIAN_ORDER}; κ3 by the
     three-vertex series shell by shell as corrmap propagate sums it, with the last shell's size as its
     estimate and whether it converged, also where the covariance takes the exact bivariate form (at
-    strong correlations that series may be only asymptotic: converged false); not for a pure step
-    heaviside/sign, and not in Julia output, which give orders ≤ 2); g_k to the order corrmap uses: from the Taylor
-    coefficients of the closed form G (series arithmetic emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
+    strong correlations that series may be only asymptotic: converged false); for a pure step
+    (c·heaviside or c·sign of an affine argument) the entries with a repeated index from the exact
+    bivariate form of the pair, as corrmap; not in Julia output, which gives orders ≤ 2); g_k to
+    the order corrmap uses: from the Taylor coefficients of the closed form G (series arithmetic
+    emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
     quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
-    between kinks); a unit whose spread the quadrature does not resolve (tiny variance next to its mean)
-    takes the local expansion in derivatives of φ at μ with its error, as corrmap does (noise above
-    ${LOCAL_EXPANSION.noiseRatio} of the spread, no kink within ${LOCAL_EXPANSION.kinkClearance} standard deviations); only a variance of exactly 0 makes a
+    between kinks, on a normal range chosen per unit at run time as corrmap chooses it: at least
+    ±${PIECEWISE_RANGE}, up to ±${RANGE_SCAN.most} standard deviations for a φ of exponential growth; where φ overflows
+    float64 there, or E[φ²] does, the code refuses, as corrmap does: Python raises FloatingPointError,
+    C returns -2, Julia throws); a unit whose spread the quadrature does not resolve (tiny variance
+    next to its mean) takes the local expansion in derivatives of φ at μ with its error, as corrmap
+    does (noise above ${LOCAL_EXPANSION.noiseRatio} of the spread, no kink within ${LOCAL_EXPANSION.kinkClearance} standard deviations); only a variance of exactly 0 makes a
     unit constant; the Mehler series in ρ stops, at run time, at the
     first order whose Cauchy–Schwarz bound is ≤ ${CLOSURE_TOLERANCE} (relative), and the code returns that order and bound
     with the quadrature errors; where the bound stays above it (|ρ| → 1 under a kink or jump) and φ is

@@ -6,24 +6,50 @@
  */
 import { InputError } from '../../symbolic/errors.ts';
 import { polynomialDegree, type ParsedExpression } from '../../symbolic/expression.ts';
-import { activationOf, singleAtom, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
+import { activationOf, undefinedPoint, type Activation } from '../../symbolic/activations.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER, transferRule, type TransferRule } from '../../symbolic/rule.ts';
 import { polynomialActivation, type PolynomialActivation } from '../../symbolic/taylor.ts';
-import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K, THIRD_SERIES, kinkPoints, localExpansionWeights, thirdShell } from '../../numeric/general.ts';
+import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K, THIRD_SERIES, kinkPoints, localExpansionWeights, pureJump, thirdShell } from '../../numeric/general.ts';
 import { float64Series, walkSeries } from '../../numeric/taylorseries.ts';
 import { VARIABLE } from '../../symbolic/expression.ts';
-import { gaussHermite, gaussLegendre } from '../../numeric/gauss.ts';
+import { gaussHermite, gaussLegendre, hermiteHe, normalPdf } from '../../numeric/gauss.ts';
+import { rangeGrid } from '../../numeric/gaussian-range.ts';
 import { bivariatePlan, type BivariatePlan } from './bivariate.ts';
 
 /** Emitted rules larger than this would be source files of megabytes. */
 export const MAX_EMITTED_TERMS = 20_000;
 /** Output orders emitted for a general activation: the mean, the covariance and κ3. */
 export const MAX_EMITTED_GAUSSIAN_ORDER = 3;
-/** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks on x ∈ [−13, 13]. */
+/** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks, on each unit's range (RangeScan). */
 export const QUADRATURE_NODES = { hermite: 160, legendre: 96 } as const;
-/** The normal range the piecewise rule covers, as corrmap's own quadrature (numeric/general.ts). */
+/** The normal range the piecewise rule covers at least, as corrmap's own quadrature (numeric/general.ts). */
 export { PIECEWISE_RANGE } from '../../numeric/general.ts';
+
+/**
+ * |φ(x) (f − c)^power He_K(x)| with f = φ(μ + √s x): one integrand whose range the piecewise rule must
+ * cover; c = φ(μ) where `centred` (0 where that is not finite), He_K where `hermite`.
+ */
+export interface RangeIntegrand {
+  readonly power: number;
+  readonly centred: boolean;
+  readonly hermite: boolean;
+}
+
+/**
+ * Where the piecewise rule integrates, per unit at run time, as corrmap's quadrature decides it
+ * (numeric/gaussian-range.ts integrandRange, RANGE_SCAN): on the scan's grid, the union of the
+ * ranges of the integrands emitted code takes expectations of — the Stein form φ He_k (He_K, of the
+ * highest degree, standing for all k), (φ − c)² for the variance, (φ − c)³ and φ² He_k for κ3.
+ */
+export interface RangeScan {
+  readonly grid: Float64Array;
+  /** The normal density at the grid points. */
+  readonly density: Float64Array;
+  /** He_K at the grid points, K = kmax. */
+  readonly hermite: Float64Array;
+  readonly integrands: readonly RangeIntegrand[];
+}
 
 export interface QuadratureRule {
   /** 'hermite': E[f(X)] ≈ Σ w f(x); 'legendre': per piece of [−L, L] between the kinks, with the normal density. */
@@ -34,6 +60,8 @@ export interface QuadratureRule {
   readonly coarse: { readonly nodes: Float64Array; readonly weights: Float64Array };
   /** Kinks of φ in z (legendre only). */
   readonly kinks: readonly number[];
+  /** Each unit's range (legendre only). */
+  readonly range?: RangeScan;
 }
 
 export interface PolynomialPlan {
@@ -68,7 +96,14 @@ export interface GaussianPlan {
    * κ3 (order 3): the shells of the three-vertex series (numeric/general.ts thirdShell), shell by
    * shell from 2 edges, each term as [coefficient, q_i, q_j, q_k, power of Σ_ij, of Σ_ik, of Σ_jk].
    */
-  readonly third?: { readonly shells: ReadonlyArray<ReadonlyArray<readonly [number, number, number, number, number, number, number]>> };
+  readonly third?: {
+    readonly shells: ReadonlyArray<ReadonlyArray<readonly [number, number, number, number, number, number, number]>>;
+    /**
+     * A pure jump (numeric/general.ts pureJump): λ with κ(y_i, y_i, y_j) = λ C_ij − 2 m_i C_ij, C_ij
+     * the exact bivariate form of the pair (`bivariate`); undefined: the Mehler series.
+     */
+    readonly jump?: number;
+  };
   /** The rule for E[φ²] (the diagonal) and, without a closed form, for g_k. */
   readonly quadrature: QuadratureRule;
   readonly tolerance: number;
@@ -105,11 +140,6 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
   const bad = undefinedPoint(activation);
   if (bad !== undefined)
     throw new InputError(`φ(z) = ${expression.source} is not a real number at z = ${Number(bad.toFixed(2))}: a Gaussian expectation needs φ defined on the whole real line`);
-  const jump = order >= 3 ? singleAtom(activation) : undefined;
-  if (jump && (jump.kind === 'heaviside' || jump.kind === 'sign') && jump.linear[0] === 0 && jump.linear[1] === 0)
-    throw new InputError(
-      `--order ${order}: corrmap builds the third cumulant of a pure step (φ(z) = ${expression.source}) from the exact bivariate form of its pairs (the series converges too slowly at strong correlations), which emitted code uses for the covariance only; use --order 2, or corrmap propagate --output-order 3`,
-    );
   const closed = activation.smoothed !== undefined;
   const kmax = order === 1 ? 0 : closed ? MAX_SMOOTHED_K.closedForm : MAX_SMOOTHED_K.quadrature;
   return {
@@ -120,10 +150,10 @@ export function planActivation(expression: ParsedExpression, order: number, inpu
     smoothed: closed ? activation.smoothed!.G : undefined,
     kmax,
     local: !closed && kmax > 0 && hasTaylorArithmetic(activation) ? { weights: localExpansionWeights(kmax), terms: LOCAL_EXPANSION.terms } : undefined,
-    quadrature: quadratureRule(activation),
+    quadrature: quadratureRule(activation, order, kmax, closed),
     tolerance: CLOSURE_TOLERANCE,
     bivariate: order >= 2 ? bivariatePlan(activation, CLOSURE_TOLERANCE) : undefined,
-    third: order >= 3 ? { shells: thirdShells(kmax) } : undefined,
+    third: order >= 3 ? { shells: thirdShells(kmax), jump: pureJump(activation)?.square } : undefined,
   };
 }
 
@@ -153,7 +183,8 @@ function hasTaylorArithmetic(activation: Activation): boolean {
   }
 }
 
-function quadratureRule(activation: Activation): QuadratureRule {
+/** The rule for φ at output order `order`, Stein forms to k = kmax; `closed`: g_k come from the closed form instead. */
+function quadratureRule(activation: Activation, order: number, kmax: number, closed: boolean): QuadratureRule {
   const kinks = kinkPoints(activation);
   if (kinks.length === 0 && activation.smooth) {
     const n = QUADRATURE_NODES.hermite;
@@ -162,7 +193,13 @@ function quadratureRule(activation: Activation): QuadratureRule {
   }
   const n = QUADRATURE_NODES.legendre;
   const { nodes, weights } = gaussLegendre(n);
-  return { kind: 'legendre', nodes, weights, coarse: gaussLegendre(n / 2), kinks };
+  const integrands: RangeIntegrand[] = [];
+  if (!closed) integrands.push({ power: 1, centred: false, hermite: true });
+  if (order >= 2) integrands.push({ power: 2, centred: true, hermite: false });
+  if (order >= 3) integrands.push({ power: 3, centred: true, hermite: false }, { power: 2, centred: false, hermite: true });
+  const grid = rangeGrid();
+  const range = { grid, density: grid.map((x) => normalPdf(x)), hermite: grid.map((x) => hermiteHe(kmax, x)), integrands };
+  return { kind: 'legendre', nodes, weights, coarse: gaussLegendre(n / 2), kinks, range };
 }
 
 /** A name for the emitted function: letters, digits, underscores. */

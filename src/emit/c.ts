@@ -11,7 +11,8 @@ import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { C_SERIES, cSeriesHelpers } from './series-runtime.ts';
-import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
+import type { ActivationPlan, GaussianPlan, PolynomialPlan, RangeIntegrand } from './activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { EmittedFile } from './targets.ts';
 import type { EmittedLayer } from './python.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
@@ -109,12 +110,13 @@ function gaussianHelpers(plan: GaussianPlan, prefix: string, p: CPrinter): strin
     lines.push('  (void)mu; (void)sd;', '  for (int t = 0; t < m; t++) { x[t] = nodes[t]; w[t] = weights[t]; }', '  return m;', '}');
     return lines;
   }
-  const L = p.number(PIECEWISE_RANGE);
+  lines.splice(lines.length - 6, 0, ...cRange(plan, prefix, p));
   lines.push(
-    `  double cuts[${pieces + 1}];`,
-    `  cuts[0] = -${L};`,
-    ...q.kinks.map((k, c) => `  cuts[${c + 1}] = ${p.code(parse('min(max((k - m) / d, -L), L)'), { k: p.number(k), m: 'mu', d: 'sd', L })};`),
-    `  cuts[${pieces}] = ${L};`,
+    `  double cuts[${pieces + 1}], lo, hi;`,
+    `  ${prefix}_range(mu, sd, &lo, &hi);`,
+    `  cuts[0] = lo;`,
+    ...q.kinks.map((k, c) => `  cuts[${c + 1}] = ${p.code(parse('min(max((k - m) / d, lo), hi)'), { k: p.number(k), m: 'mu', d: 'sd', lo: 'lo', hi: 'hi' })};`),
+    `  cuts[${pieces}] = hi;`,
     '  int count = 0;',
     `  for (int piece = 0; piece < ${pieces}; piece++) {`,
     '    const double half = (cuts[piece + 1] - cuts[piece]) / 2, mid = (cuts[piece + 1] + cuts[piece]) / 2;',
@@ -129,6 +131,52 @@ function gaussianHelpers(plan: GaussianPlan, prefix: string, p: CPrinter): strin
     '}',
   );
   return lines;
+}
+
+/**
+ * `prefix_range(mu, sd, &lo, &hi)`: where the piecewise rule integrates for one unit, as corrmap's
+ * quadrature decides it (src/emit/activation.ts RangeScan; numeric/gaussian-range.ts rangeOfValues):
+ * the union over the integrands of the grid points above the floor × their largest value, widened by
+ * a step, within ±least…±most; an integrand not finite on the grid, or 0, leaves ±least.
+ */
+function cRange(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
+  const scan = plan.quadrature.range!;
+  const { least, most, step, floor } = RANGE_SCAN;
+  const T = scan.grid.length;
+  const literals = (v: ArrayLike<number>) => Array.from(v, (x) => p.number(x)).join(', ');
+  const integrand = (r: RangeIntegrand) => {
+    const base = r.centred ? '(f[t] - c)' : 'f[t]';
+    return [`${prefix}_scan_density[t]`, ...Array.from({ length: r.power }, () => base), ...(r.hermite ? [`${prefix}_scan_hermite[t]`] : [])].join(' * ');
+  };
+  const open = `static void ${prefix}_range(double mu, double sd, double *lo, double *hi) {`;
+  // Only what is used: gcc -Wall rejects unused static functions and tables.
+  if (!scan.integrands.length) return [open, '  (void)mu; (void)sd;', `  *lo = ${p.number(-least)}; *hi = ${p.number(least)};`, '}'];
+  return [
+    `static const double ${prefix}_scan_grid[${T}] = {${literals(scan.grid)}};`,
+    `static const double ${prefix}_scan_density[${T}] = {${literals(scan.density)}};`,
+    ...(scan.integrands.some((r) => r.hermite) ? [`static const double ${prefix}_scan_hermite[${T}] = {${literals(scan.hermite)}};`] : []),
+    `static int ${prefix}_widen(const double *v, double *lo, double *hi) {`,
+    '  double largest = 0.0;',
+    `  for (int t = 0; t < ${T}; t++) { if (!isfinite(v[t])) return 0; largest = fmax(largest, v[t]); }`,
+    '  if (!(largest > 0)) return 1;',
+    '  int first = -1, last = -1;',
+    `  for (int t = 0; t < ${T}; t++) if (v[t] > ${p.number(floor)} * largest) { if (first < 0) first = t; last = t; }`,
+    `  *lo = fmin(*lo, fmax(fmin(${p.number(-least)}, ${prefix}_scan_grid[first] - ${p.number(step)}), ${p.number(-most)}));`,
+    `  *hi = fmax(*hi, fmin(fmax(${p.number(least)}, ${prefix}_scan_grid[last] + ${p.number(step)}), ${p.number(most)}));`,
+    '  return 1;',
+    '}',
+    open,
+    `  double f[${T}], v[${T}], c = ${prefix}_phi(mu);`,
+    '  if (!isfinite(c)) c = 0.0;',
+    `  *lo = ${p.number(-least)}; *hi = ${p.number(least)};`,
+    `  for (int t = 0; t < ${T}; t++) f[t] = ${prefix}_phi(mu + sd * ${prefix}_scan_grid[t]);`,
+    '  int ok = 1;',
+    ...scan.integrands.flatMap((r) => [`  for (int t = 0; t < ${T}; t++) v[t] = fabs(${integrand(r)});`, `  ok = ${prefix}_widen(v, lo, hi) && ok;`]),
+    "  /* Not finite on the grid: corrmap refuses such a unit (the integrand at the range's ends is not small); no range, so its expectations are NaN and the code returns -2. */",
+    '  if (!ok) *lo = *hi = NAN;',
+    '  (void)c;',
+    '}',
+  ];
 }
 
 /** The emitted series program of one expansion for one unit, in a block of its own. */
@@ -227,7 +275,7 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
         `      var_error[i] = 2 * sqrt(parseval * noise) + noise + gn[K * n + i] * gn[K * n + i];`,
         '    }',
       );
-    lines.push('    if (!spread) var[i] = var_error[i] = 0.0;');
+    lines.push('    if (!spread) var[i] = var_error[i] = 0.0;', '    else if (!local && !isfinite(second[0])) finite = 0; /* E[phi^2] overflows: the variance cannot be represented */');
   }
   lines.push(
     '  }',
@@ -303,7 +351,8 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
     `    series[3] = ${plan.order >= 2 ? 'max_var > 0 ? (2.0 * max_sd * sqrt(max_d) + max_var_error) / max_var : (max_d > 0 || max_var_error > 0 ? HUGE_VAL : 0.0)' : '0.0'};`,
     '    series[4] = third_order; series[5] = third_estimate; series[6] = third_converged;',
     '  }',
-    '  (void)x; (void)w; (void)he; (void)gc;',
+    // A closed form at order 1 takes no quadrature: the points helper stays unused (gcc -Wall).
+    `  (void)x; (void)w; (void)he; (void)gc; (void)${prefix}_points;`,
     '  free(gn); free(ge); free(var); free(var_error); free(partial); free(zero);',
     '  return 0;',
     '}',
@@ -327,7 +376,8 @@ function cThirdTables(plan: GaussianPlan, prefix: string, p: CPrinter): string[]
  * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
  * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
  * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
- * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series, or for a
+ * pure step (numeric/general.ts pureJump) as (λ − 2 m_i) C_ij with C_ij the exact bivariate form.
  */
 function cThird(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
   const shells = plan.third!.shells.length;
@@ -411,6 +461,14 @@ function cThird(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
     '          if (DISTINCT(i, j, k)) { out3[e] = sum[e]; continue; }',
     '          if (i == j && j == k) continue;',
     '          const int a = i == j ? i : i == k ? i : j, b = i == j ? k : i == k ? j : i;',
+    ...(plan.third!.jump === undefined
+      ? []
+      : [
+          '          /* A pure jump (phi^2 = lambda phi + const): Cov(phi^2(z_a), phi(z_b)) = lambda C_ab with C_ab the exact bivariate form (numeric/general.ts pureJump). */',
+          `          const double exact = ${prefix}pair(mean[a], mean[b], k2[a * n + a], k2[b * n + b], k2[a * n + b]);`,
+          `          out3[e] = ${p.number(plan.third!.jump)} * exact - 2 * g[a] * exact;`,
+          '          continue;',
+        ]),
     '          double with_square = 0.0, with_phi = 0.0, factorial = 1.0;',
     '          for (int q = 1; q <= K; q++) {',
     '            factorial *= q;',

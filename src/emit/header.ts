@@ -7,7 +7,8 @@ import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { requiredInputOrder } from '../../symbolic/rule.ts';
 import { VERSION } from '../version.ts';
 import { PIECEWISE_RANGE, THIRD_SERIES } from '../../numeric/general.ts';
-import type { ActivationPlan } from './activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
+import type { ActivationPlan, RangeIntegrand } from './activation.ts';
 
 /** Rules longer than this are shown by their first terms. */
 const SHOWN_TERMS = 24;
@@ -52,7 +53,7 @@ export function planDescription(plan: ActivationPlan): string[] {
   const rule =
     q.kind === 'hermite'
       ? `${q.nodes.length}-node Gauss-Hermite rule`
-      : `${q.nodes.length}-node Gauss-Legendre rule on each piece of x in [-${PIECEWISE_RANGE}, ${PIECEWISE_RANGE}]${q.kinks.length ? ` split at the kinks z = ${q.kinks.map((k) => Number(k.toPrecision(12))).join(', ')}` : ''}`;
+      : `${q.nodes.length}-node Gauss-Legendre rule on each piece of x in [lo, hi]${q.kinks.length ? ` split at the kinks z = ${q.kinks.map((k) => Number(k.toPrecision(12))).join(', ')}` : ''}, where [lo, hi] is chosen per unit as corrmap chooses it (numeric/gaussian-range.ts): on the grid x = -${RANGE_SCAN.most}, -${RANGE_SCAN.most - RANGE_SCAN.step}, ..., ${RANGE_SCAN.most}, every point where |phi(x) f| exceeds ${RANGE_SCAN.floor} of its largest value, plus ${RANGE_SCAN.step}, at least [-${PIECEWISE_RANGE}, ${PIECEWISE_RANGE}] (wider for a phi of exponential growth), for each f the code integrates (${q.range!.integrands.map(integrandText).join(', ')}); where one is not finite in float64 on that grid, the unit has no range and the code refuses it, as corrmap does`;
   if (plan.order >= 2) {
     lines.push(
       `Truncation: the Mehler series stops at the smallest P <= ${plan.kmax} with max|rho|^(P+1) max_i R_i(P)/Var_i <= ${plan.tolerance} (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[(phi - phi(mu_i))^2] - (g_0 - phi(mu_i))^2 by quadrature (no cancellation at a large mean), or sum_k ĝ_k^2 where the local expansion is used; a unit of variance exactly 0 is the constant phi(mu_i).`,
@@ -64,12 +65,18 @@ export function planDescription(plan: ActivationPlan): string[] {
   }
   if (plan.third)
     lines.push(
-      `Third cumulant: distinct i, j, k by the three-vertex series shell by shell (2…${plan.third.shells.length + 1} edges) until ${THIRD_SERIES.quietShells} shells in a row are <= ${plan.tolerance} of the largest entry (or max Var^(3/2)); where shells grow instead (strong correlations) the sum up to the smallest shell, marked not converged; the result's "third" gives the last shell, its size (the error estimate) and whether it converged. Repeated indices: E[(phi - m)^3] by quadrature and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)) by the Mehler series to k = ${plan.kmax} (docs/theory.md §Gaussian closure).`,
+      `Third cumulant: distinct i, j, k by the three-vertex series shell by shell (2…${plan.third.shells.length + 1} edges) until ${THIRD_SERIES.quietShells} shells in a row are <= ${plan.tolerance} of the largest entry (or max Var^(3/2)); where shells grow instead (strong correlations) the sum up to the smallest shell, marked not converged; the result's "third" gives the last shell, its size (the error estimate) and whether it converged. Repeated indices: E[(phi - m)^3] by quadrature and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)) ${plan.third.jump === undefined ? `by the Mehler series to k = ${plan.kmax}` : `= (${plan.third.jump} - 2 m_i) C_ij with C_ij = Cov(phi(z_i), phi(z_j)) by the exact bivariate form (a pure step: phi^2 = ${plan.third.jump} phi + const, numeric/general.ts pureJump)`} (docs/theory.md §Gaussian closure).`,
     );
   lines.push(
     `Quadrature: ${rule}, nodes computed once by corrmap and embedded${g ? ' (for E[phi^2])' : ' (for g_k and E[phi^2])'}; the stated quadrature error is the difference from the rule with half the nodes.`,
   );
   return lines;
+}
+
+/** One integrand of the range scan, as text. */
+function integrandText(r: RangeIntegrand): string {
+  const base = r.centred ? '(phi - phi(mu))' : 'phi';
+  return `${r.power === 1 ? base : `${base}^${r.power}`}${r.hermite ? ' He_K' : ''}`;
 }
 
 /** The header comment lines (without comment markers). */

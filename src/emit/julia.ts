@@ -13,7 +13,8 @@ import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { JULIA_SERIES, juliaSeriesHelpers } from './series-runtime.ts';
 import { ORDER_KEYS } from '../io.ts';
-import { PIECEWISE_RANGE, type ActivationPlan, type GaussianPlan, type PolynomialPlan } from './activation.ts';
+import type { ActivationPlan, GaussianPlan, PolynomialPlan, RangeIntegrand } from './activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { EmittedLayer } from './python.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
 import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
@@ -65,6 +66,44 @@ function juliaSeries(node: MathNode, variable: string, length: number, values: R
 }
 
 /**
+ * `name_range(mu, sd)`: where the piecewise rule integrates for one unit, as corrmap's quadrature
+ * decides it (src/emit/activation.ts RangeScan; numeric/gaussian-range.ts rangeOfValues): the union
+ * over the integrands of the grid points above the floor × their largest value, widened by a step,
+ * within ±least…±most; an integrand not finite on the grid, or 0, leaves ±least.
+ */
+function juliaRange(plan: GaussianPlan, name: string, p: JuliaPrinter): string[] {
+  const scan = plan.quadrature.range!;
+  const { least, most, step, floor } = RANGE_SCAN;
+  const integrand = (r: RangeIntegrand) => {
+    const base = r.centred ? '(f[t] - c)' : 'f[t]';
+    return [`${name}_scan_density[t]`, ...Array.from({ length: r.power }, () => base), ...(r.hermite ? [`${name}_scan_hermite[t]`] : [])].join(' * ');
+  };
+  return [
+    `const ${name}_scan_grid = ${floats(scan.grid)}`,
+    `const ${name}_scan_density = ${floats(scan.density)}`,
+    ...(scan.integrands.some((r) => r.hermite) ? [`const ${name}_scan_hermite = ${floats(scan.hermite)}`] : []),
+    '',
+    `"""The normal range (lo, hi) the piecewise rule covers for one unit, as corrmap's quadrature decides it."""`,
+    `function ${name}_range(mu, sd)`,
+    `    f = [${p.code(plan.expression.node, { [VARIABLE]: '(mu + sd * x)' })} for x in ${name}_scan_grid]`,
+    `    c = ${p.code(plan.expression.node, { [VARIABLE]: 'mu' })}`,
+    '    c = isfinite(c) ? c : 0.0',
+    `    lo, hi = ${p.number(-least)}, ${p.number(least)}`,
+    `    for v in (${[...scan.integrands.map((r) => `[abs(${integrand(r)}) for t in eachindex(f)]`), ''].join(', ')})`,
+    // Not finite on the grid: corrmap refuses such a unit; no range, so its expectations are NaN and refused.
+    '        all(isfinite, v) || return NaN, NaN',
+    '        largest = maximum(v)',
+    '        largest > 0 || continue',
+    `        kept = findall(x -> x > ${p.number(floor)} * largest, v)`,
+    `        lo = min(lo, max(min(${p.number(-least)}, ${name}_scan_grid[first(kept)] - ${p.number(step)}), ${p.number(-most)}))`,
+    `        hi = max(hi, min(max(${p.number(least)}, ${name}_scan_grid[last(kept)] + ${p.number(step)}), ${p.number(most)}))`,
+    '    end',
+    '    return lo, hi',
+    'end',
+  ];
+}
+
+/**
  * The Gaussian closure of one general activation, as corrmap computes it (numeric/general.ts
  * smoothedTable, covarianceTruncationOrder): normalised ĝ_k from the closed form's Taylor
  * coefficients or the Stein form, the local expansion where the quadrature does not resolve a unit's
@@ -86,9 +125,10 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, hel
   ];
   if (q.kind === 'hermite') lines.push(`    return nodes, weights`, 'end');
   else {
-    const L = p.number(PIECEWISE_RANGE);
+    lines.splice(lines.length - 3, 0, ...juliaRange(plan, name, p), '');
     lines.push(
-      `    cuts = [-${L}; [${p.code(parse('min(max((k - m) / d, -L), L)'), { k: 'k', m: 'mu', d: 'sd', L })} for k in ${floats(q.kinks)}]; ${L}]`,
+      `    lo, hi = ${name}_range(mu, sd)`,
+      `    cuts = [lo; [${p.code(parse('min(max((k - m) / d, lo), hi)'), { k: 'k', m: 'mu', d: 'sd', lo: 'lo', hi: 'hi' })} for k in ${floats(q.kinks)}]; hi]`,
       '    x = Float64[]; w = Float64[]',
       '    for piece in 1:length(cuts) - 1',
       '        half = (cuts[piece + 1] - cuts[piece]) / 2; mid = (cuts[piece + 1] + cuts[piece]) / 2',
@@ -171,6 +211,7 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, hel
       `        centre = isfinite(${phi('mu')}) ? ${phi('mu')} : 0.0  # Var about phi(mu): no cancellation when the spread is small next to the mean`,
       `        x, w = ${name}_points(mu, sd, false)`,
       `        var[i] = !spread ? 0.0 : is_local ? sum(abs2, gn[2:end, i]) : max(sum(w[t] * (${phi('(mu + sd * x[t])')} - centre)^2 for t in eachindex(x)) - (gn[1, i] - centre)^2, 0.0)`,
+      '        isfinite(var[i]) || error("E[phi(z)^2] is not finite in float64 at unit $i: the variance of y cannot be represented")',
     );
   lines.push('    end', '    out1 = gn[1, :]');
   if (plan.order < 2) return [...lines, '    return (out1, (order = 0, bound = 0.0))', 'end'];

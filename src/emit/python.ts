@@ -9,8 +9,8 @@ import { MEAN, VARIANCE } from '../../symbolic/activations.ts';
 import { VARIABLE } from '../../symbolic/expression.ts';
 import type { NumPyPrinter } from '../../symbolic/print/python.ts';
 import type { RuleShape, RuleTerm } from '../../symbolic/rule.ts';
-import type { GaussianPlan, PolynomialPlan, ActivationPlan } from './activation.ts';
-import { PIECEWISE_RANGE } from './activation.ts';
+import type { GaussianPlan, PolynomialPlan, ActivationPlan, RangeIntegrand } from './activation.ts';
+import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
 import { argumentCode, bivariateHelpers, derivativeCode, pairCovariance } from './bivariate.ts';
 import { seriesProgram } from './series.ts';
@@ -173,6 +173,8 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
     lines.push(
       `    var = ${where('spread', 'var', '0.0 * mu')}`,
       `    var_error = ${where('spread', 'var_error', '0.0 * mu')}`,
+      `    if not bool(${xp}.all(${xp}.isfinite(var))):`,
+      `        raise FloatingPointError('E[phi(z)^2] of ${plan.expression.source.replace(/'/g, '')} is not finite in float64 at these means and variances (it overflows where the Gaussian has weight), so the variance of y cannot be represented')`,
       '    # The Mehler series in the correlations, truncated as corrmap truncates it (numeric/general.ts covarianceTruncationOrder).',
       `    sd0 = ${xp}.sqrt(${where('spread', 's', '0.0 * s')})`,
       '    scale = sd0[:, None] * sd0[None, :]',
@@ -226,29 +228,36 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: NumPyPrinter, qua
  */
 function exactOrSeries(plan: GaussianPlan, p: NumPyPrinter, series: readonly string[]): string[] {
   if (!plan.bivariate) return [...series];
+  return [
+    `    if bound > ${p.number(plan.tolerance)}:`,
+    '        # The exact bivariate form of the atom (docs/theory.md §Bivariate forms): the series would converge too slowly.',
+    ...exactPairs(plan, p, 'k2', '        '),
+    '        P, bound = 0, 0.0',
+    '    else:',
+    ...series.map((l) => `    ${l}`),
+  ];
+}
+
+/** `target` = Cov(φ_i, φ_j) for every pair by the atom's exact bivariate form (0 where a unit has variance 0). */
+function exactPairs(plan: GaussianPlan, p: NumPyPrinter, target: string, indent: string): string[] {
   const { xp } = p.api;
-  const b = plan.bivariate;
+  const b = plan.bivariate!;
   const { nu, tau } = argumentCode(b, p, 'mu', 'sd');
   const col = (x: string) => `${x}[:, None]`;
   const row = (x: string) => `${x}[None, :]`;
   const names = { hi: col('h'), hj: row('h'), taui: col('tau'), tauj: row('tau'), nui: col('nu'), nuj: row('nu'), rho: 'r_' };
   const linear = b.atom.linear[1] !== 0;
   return [
-    `    if bound > ${p.number(plan.tolerance)}:`,
-    '        # The exact bivariate form of the atom (docs/theory.md §Bivariate forms): the series would converge too slowly.',
-    `        nu = ${nu}`,
-    `        tau = ${tau}`,
-    '        h = nu / tau',
-    '        # rho = c_ij / sqrt(s_i s_j) as corrmap forms it (numeric/bivariate.ts exactPairCovariance): exactly 1 for a repeated unit.',
-    `        r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: 's_[:, None] * s_[None, :]' })}`,
-    ...(linear ? [`        d1 = ${derivativeCode(b, p, 'nu', 'tau')}`] : []),
-    `        k2 = ${pairCovariance(b, p, names, { i: col('d1'), j: row('d1') }, 'cov')}`,
-    '        # Only a unit of variance 0 is constant; a tiny variance is spread, however little.',
-    `        k2 = ${xp}.where(${col('spread')} & ${row('spread')}, k2, 0.0 * k2)`,
-    '        P, bound = 0, 0.0',
-    '    else:',
-    ...series.map((l) => `    ${l}`),
-  ];
+    `nu = ${nu}`,
+    `tau = ${tau}`,
+    'h = nu / tau',
+    '# rho = c_ij / sqrt(s_i s_j) as corrmap forms it (numeric/bivariate.ts exactPairCovariance): exactly 1 for a repeated unit.',
+    `r_ = ${p.code(parse('max(-1, min(1, c / sqrt(d)))'), { c: 'cov', d: 's_[:, None] * s_[None, :]' })}`,
+    ...(linear ? [`d1 = ${derivativeCode(b, p, 'nu', 'tau')}`] : []),
+    `${target} = ${pairCovariance(b, p, names, { i: col('d1'), j: row('d1') }, 'cov')}`,
+    '# Only a unit of variance 0 is constant; a tiny variance is spread, however little.',
+    `${target} = ${xp}.where(${col('spread')} & ${row('spread')}, ${target}, 0.0 * ${target})`,
+  ].map((l) => indent + l);
 }
 
 const ROUTINE_SYNTAX: RoutineSyntax = {
@@ -275,7 +284,8 @@ function thirdShellsLiteral(plan: GaussianPlan, name: string, p: NumPyPrinter): 
  * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
  * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
  * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
- * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series.
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series, or for a
+ * pure step (numeric/general.ts pureJump) as (λ − 2 m_i) C_ij with C_ij the exact bivariate form.
  */
 function pythonThird(plan: GaussianPlan, name: string, p: NumPyPrinter, phiAt: (arg: string) => string): string[] {
   const { xp } = p.api;
@@ -323,8 +333,16 @@ function pythonThird(plan: GaussianPlan, name: string, p: NumPyPrinter, phiAt: (
     `    square = _stein(f ** 2, x, w, ${K})`,
     `    square = [${xp}.where(spread, square[k] * math.sqrt(factorial[k]) / sd ** k, (phi_mu ** 2 if k == 0 else 0.0 * mu)) for k in range(${K + 1})]`,
     `    diagonal = ${xp}.where(spread, (w * (f - m[:, None]) ** 3).sum(-1), 0.0 * mu)`,
-    `    cross = lambda a: sum(powers[q] / factorial[q] * (a[q][:, None] * g[q][None, :]) for q in range(1, ${K + 1}))`,
-    '    pair = off * (cross(square) - 2 * m[:, None] * cross(g))',
+    ...(plan.third!.jump === undefined
+      ? [
+          `    cross = lambda a: sum(powers[q] / factorial[q] * (a[q][:, None] * g[q][None, :]) for q in range(1, ${K + 1}))`,
+          '    pair = off * (cross(square) - 2 * m[:, None] * cross(g))',
+        ]
+      : [
+          '    # A pure jump (phi^2 = lambda phi + const): Cov(phi^2(z_i), phi(z_j)) = lambda C_ij with C_ij the exact bivariate form (numeric/general.ts pureJump).',
+          ...exactPairs(plan, p, 'exact', '    '),
+          `    pair = off * (${p.number(plan.third!.jump)} * exact - 2 * m[:, None] * exact)`,
+        ]),
     `    out['k3'] = k3 * distinct + ${einsum('ab,ac->abc', 'eye', 'pair')} + ${einsum('ac,ab->abc', 'eye', 'pair')} + ${einsum('bc,ba->abc', 'eye', 'pair')} + ${einsum('ab,bc,a->abc', 'eye', 'eye', 'diagonal')}`,
   ];
 }
@@ -372,9 +390,10 @@ function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): s
     lines.push(`    return nodes[None, :] + 0.0 * mu[:, None], weights[None, :] + 0.0 * mu[:, None]`);
     return lines;
   }
-  const L = PIECEWISE_RANGE;
+  lines.splice(4, 0, ...pythonRange(plan, name, p));
   lines.push(
-    `    cuts = [-${L}.0 + 0.0 * mu] + [${p.code(parse('min(max(c, -L), L)'), { c: '(k - mu) / sd', L: p.number(L) })} for k in ${floatList(q.kinks)}] + [${L}.0 + 0.0 * mu]`,
+    `    lo, hi = ${name}_range(mu, sd)`,
+    `    cuts = [lo] + [${p.code(parse('min(max(c, lo), hi)'), { c: '(k - mu) / sd', lo: 'lo', hi: 'hi' })} for k in ${floatList(q.kinks)}] + [hi]`,
     '    xs, ws = [], []',
     '    for a, b in zip(cuts[:-1], cuts[1:]):',
     '        half, mid = (b - a) / 2, (b + a) / 2',
@@ -384,6 +403,52 @@ function quadratureHelpers(plan: GaussianPlan, name: string, p: NumPyPrinter): s
     `    return ${p.api.concatenate('xs')}, ${p.api.concatenate('ws')}`,
   );
   return lines;
+}
+
+/**
+ * `name_range(mu, sd)`: where the piecewise rule integrates, per unit, as corrmap's quadrature decides
+ * it (src/emit/activation.ts RangeScan; numeric/gaussian-range.ts rangeOfValues): on the scan's grid,
+ * each integrand kept where it exceeds its floor × its largest value, widened by a step, never less
+ * than ±least nor more than ±most; the union over the integrands. An integrand that is not finite
+ * on the grid, or 0, leaves ±least.
+ */
+function pythonRange(plan: GaussianPlan, name: string, p: NumPyPrinter): string[] {
+  const { xp } = p.api;
+  const scan = plan.quadrature.range!;
+  const { least, most, step, floor } = RANGE_SCAN;
+  const arr = (v: ArrayLike<number>) => `${p.api.asarray(floatList(v))}[None, :]`;
+  const integrand = (r: RangeIntegrand) => {
+    const base = r.centred ? '(f - c[:, None])' : 'f';
+    return `${xp}.abs(density * ${r.power === 1 ? base : `${base} ** ${r.power}`}${r.hermite ? ' * he' : ''})`;
+  };
+  return [
+    `${name}_SCAN = (${arr(scan.grid)},`,
+    `    ${arr(scan.density)},`,
+    `    ${arr(scan.hermite)})`,
+    `def ${name}_range(mu, sd):`,
+    `    grid, density, he = ${name}_SCAN`,
+    `    f = (${p.code(plan.expression.node, { [VARIABLE]: '(mu[:, None] + sd[:, None] * grid)' })}) + 0.0 * grid`,
+    `    c = (${p.code(plan.expression.node, { [VARIABLE]: 'mu' })}) + 0.0 * mu`,
+    `    c = ${xp}.where(${xp}.isfinite(c), c, 0.0 * c)`,
+    `    lo, hi = ${p.number(-least)} + 0.0 * mu, ${p.number(least)} + 0.0 * mu`,
+    '    zero = 0.0 * density + 0.0 * mu[:, None]',
+    `    for v in [${scan.integrands.map(integrand).join(', ')}]:`,
+    `        finite = ${xp}.isfinite(v)`,
+    `        ok = ${p.api.rowMax(`${xp}.where(finite, zero, 1.0 + zero)`)} == 0`,
+    `        v = ${xp}.where(finite, v, zero)`,
+    `        largest = ${p.api.rowMax('v')}`,
+    `        keep = v > ${p.number(floor)} * largest[:, None]`,
+    `        good = ok & (largest > 0)`,
+    `        first = -${p.api.rowMax(`${xp}.where(keep, -grid + zero, ${p.number(-most - step)} + zero)`)}`,
+    `        last = ${p.api.rowMax(`${xp}.where(keep, grid + zero, ${p.number(-most - step)} + zero)`)}`,
+    `        lo = ${xp}.where(good, ${p.code(parse('min(lo, max(min(-least, first - step), -most))'), { lo: 'lo', first: 'first', least: p.number(least), step: p.number(step), most: p.number(most) })}, lo)`,
+    `        hi = ${xp}.where(good, ${p.code(parse('max(hi, min(max(least, last + step), most))'), { hi: 'hi', last: 'last', least: p.number(least), step: p.number(step), most: p.number(most) })}, hi)`,
+    // Not finite on the grid: corrmap's quadrature refuses such a unit (the integrand at the range's ends
+    // is not small); no range, so every expectation of the unit is NaN and the code's checks refuse it.
+    `        lo = ${xp}.where(ok, lo, math.nan + lo)`,
+    `        hi = ${xp}.where(ok, hi, math.nan + hi)`,
+    '    return lo, hi',
+  ];
 }
 
 /** Helpers shared by the general activations of a module. */

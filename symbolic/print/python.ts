@@ -24,6 +24,8 @@ export interface PythonApi {
   readonly tolist: (x: string) => string;
   /** The largest entry as a Python float. */
   readonly maxFloat: (x: string) => string;
+  /** The largest entry of each row (along the last axis). */
+  readonly rowMax: (x: string) => string;
   /** float64 zeros of a shape, an identity matrix, concatenation along the last axis of a list. */
   readonly zeros: (shape: string) => string;
   readonly eye: (n: string) => string;
@@ -45,6 +47,7 @@ export class NumPyPrinter extends CodePrinter {
     diagonal: (x) => `np.diagonal(${x}).copy()`,
     tolist: (x) => `np.asarray(${x}).tolist()`,
     maxFloat: (x) => `float(np.max(${x}))`,
+    rowMax: (x) => `np.max(${x}, axis=-1)`,
     zeros: (shape) => `np.zeros(${shape})`,
     eye: (n) => `np.eye(${n})`,
     concatenate: (list) => `np.concatenate(${list}, axis=1)`,
@@ -88,6 +91,7 @@ export class JaxPrinter extends NumPyPrinter {
     diagonal: (x) => `jnp.diagonal(${x})`,
     tolist: (x) => `np.asarray(${x}).tolist()`,
     maxFloat: (x) => `float(jnp.max(${x}))`,
+    rowMax: (x) => `jnp.max(${x}, axis=-1)`,
     zeros: (shape) => `jnp.zeros(${shape}, dtype=jnp.float64)`,
     eye: (n) => `jnp.eye(${n}, dtype=jnp.float64)`,
     concatenate: (list) => `jnp.concatenate(${list}, axis=1)`,
@@ -111,6 +115,7 @@ export class TorchPrinter extends NumPyPrinter {
     diagonal: (x) => `torch.diagonal(${x}).clone()`,
     tolist: (x) => `${x}.tolist()`,
     maxFloat: (x) => `float(torch.max(${x}))`,
+    rowMax: (x) => `torch.amax(${x}, dim=-1)`,
     zeros: (shape) => `torch.zeros(${shape}, dtype=torch.float64)`,
     eye: (n) => `torch.eye(${n}, dtype=torch.float64)`,
     concatenate: (list) => `torch.cat(${list}, dim=1)`,

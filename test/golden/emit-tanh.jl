@@ -140,6 +140,7 @@ function cumulants(mean::AbstractVector{Float64}, k2=nothing)
         centre = isfinite(tanh(mu)) ? tanh(mu) : 0.0  # Var about phi(mu): no cancellation when the spread is small next to the mean
         x, w = cumulants_points(mu, sd, false)
         var[i] = !spread ? 0.0 : is_local ? sum(abs2, gn[2:end, i]) : max(sum(w[t] * (tanh((mu + sd * x[t])) - centre)^2 for t in eachindex(x)) - (gn[1, i] - centre)^2, 0.0)
+        isfinite(var[i]) || error("E[phi(z)^2] is not finite in float64 at unit $i: the variance of y cannot be represented")
     end
     out1 = gn[1, :]
     function scale(i, j)
