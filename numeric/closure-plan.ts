@@ -37,8 +37,18 @@ export const DEVICE_K = MAX_SMOOTHED_K.quadrature;
  * 128-point errors oscillate with n, and two rules can agree closer than either is right.
  */
 export const DEVICE_RULES = [48, 64, 128] as const;
-/** Gauss–Legendre nodes per piece of the kinked variance integral (two rules, as above). */
-const PIECE_RULES = [24, 48] as const;
+/**
+ * The rules for the smoothed closed form G(·, αs): an entire function of the node, whose
+ * coefficients the 40-point rule already resolves as well as the 128-point rule resolves φ's
+ * (test/closure-plan.test.ts states the errors over a grid of means and spreads), at 152 instead of
+ * 240 evaluations of G per unit.
+ */
+export const SMOOTHED_RULES = [40, 48, 64] as const;
+/**
+ * Gauss–Legendre nodes per piece of the kinked variance integral (two rules, as above): between
+ * the kinks the integrand is a smooth function times the normal density, which 24 nodes resolve.
+ */
+const PIECE_RULES = [24, 32] as const;
 /** Share α of the variance that the closed form G(·, αs) smooths over. */
 const SMOOTHING_SHARE = 0.25;
 /**
@@ -63,6 +73,8 @@ interface DeviceIntegrand {
   readonly alpha: number;
   /** Kinks of φ in z (affine arguments), where the variance integral is split; empty for smooth φ. */
   readonly kinks: readonly number[];
+  /** The Gauss–Hermite rules, coarse to fine. */
+  readonly rules: readonly number[];
 }
 
 const integrands = new WeakMap<Activation, DeviceIntegrand | null>();
@@ -79,9 +91,9 @@ function makeIntegrand(act: Activation): DeviceIntegrand | undefined {
   if (!act.smooth && (!act.smoothed || kinks.length === 0)) return undefined;
   try {
     const phi = compileExpression(act.expression.node);
-    if (!act.smoothed) return { phi, stein: (z) => phi(z), alpha: 0, kinks };
+    if (!act.smoothed) return { phi, stein: (z) => phi(z), alpha: 0, kinks, rules: DEVICE_RULES };
     const G = compileTree(act.smoothed.G, [MEAN, VARIANCE]);
-    return { phi, stein: (z, share) => G(z, share), alpha: SMOOTHING_SHARE, kinks };
+    return { phi, stein: (z, share) => G(z, share), alpha: SMOOTHING_SHARE, kinks, rules: SMOOTHED_RULES };
   } catch (err) {
     // A function without a tfjs kernel, or a parameter left symbolic: the host route explains it.
     if (err instanceof RangeError) return undefined;
@@ -175,7 +187,7 @@ export function deviceTable(d: DeviceIntegrand, mean: T, variance: T, K: number 
   const centre = d.phi(mean);
   const firstColumn = Float32Array.from({ length: K + 1 }, (_, k) => (k === 0 ? 1 : 0));
   const amplification = Float32Array.from({ length: K + 1 }, (_, k) => (1 - d.alpha) ** (-k / 2));
-  const estimates = DEVICE_RULES.map((n) => {
+  const estimates = d.rules.map((n) => {
     const rule = hermiteRule(n, K, d.alpha);
     const z = spread([mean, sigma2], [ones(rule.n), rule.nodes]);
     const f = d.stein(z, d.alpha ? spread([share], [ones(rule.n)]) : z);
