@@ -304,12 +304,16 @@ export function closureStatistics(table: DeviceTable, rowRho: T, batch: number, 
     const remainder = tf.relu(tf.sub(spread([v], [ones(K)]), partial(tf.square(g))));
     const owed = tf.add(partial(tf.add(tf.mul(tf.mul(tf.abs(g), 2), dg), tf.square(dg))), spread([dv], [ones(K)]));
     const owedInAll = tf.add(remainder, owed); // R_i(p) + δR_i(p)
-    // m_i^k for k = 0…K+1 as one broadcast pow, enlarged by the float32 rounding of pow and of the sums.
-    const powers = tf.mul(tf.pow(tf.clipByValue(rowRho, 0, 1), tf.tensor2d(Float32Array.from({ length: K + 2 }, (_, k) => k), [1, K + 2])), 1 + 64 * U);
-    const power = (from: number, count: number) => tf.slice(powers, [0, from], [-1, count]);
+    // m_i^k for k = 1…K+1 (column k − 1) as exp(k ln m_i): a broadcast pow is slow on wasm. The
+    // exponent k ln m_i ≤ 0 carries a float32 rounding below 3u k |ln m_i|, so shrinking it by 8u
+    // and enlarging the result by 8u (exp's own error and the sums') keeps every power an upper bound.
+    const exponents = Float32Array.from({ length: K + 1 }, (_, c) => (c + 1) * (1 - 8 * U));
+    const powers = tf.mul(tf.exp(spread([tf.log(tf.clipByValue(rowRho, 0, 1))], [exponents])), 1 + 8 * U);
+    const power = (k: number, count: number) => tf.slice(powers, [0, k - 1], [-1, count]);
     const byRemainder = tf.mul(owedInAll, power(2, K));
     const tail = tf.mul(tf.slice(owedInAll, [0, K - 1], [-1, 1]), power(K + 1, 1));
-    const byTerms = tf.add(tf.matMul(tf.mul(tf.square(tf.add(tf.abs(g), dg)), power(0, K + 1)) as tf.Tensor2D, tf.tensor2d(rest, [K + 1, K])), spread([tail], [ones(K)]));
+    const terms = tf.mul(tf.square(tf.add(tf.abs(tf.slice(g, [0, 1], [-1, K])), tf.slice(dg, [0, 1], [-1, K]))), power(1, K));
+    const byTerms = tf.add(tf.matMul(terms as tf.Tensor2D, tf.tensor2d(rest.subarray(K), [K, K])), spread([tail], [ones(K)]));
     const relative = tf.mul(tf.minimum(byRemainder, byTerms), spread([tf.divNoNan(tf.onesLike(v), v)], [ones(K)]));
     const partialError = partial(tf.square(dg)); // D_i(p) = Σ_{q≤p} δĝ_q²
     const perMember = (t: T, width: number) => tf.max(tf.reshape(t, [batch, N, width]), 1);
