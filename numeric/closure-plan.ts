@@ -37,8 +37,18 @@ export const DEVICE_K = MAX_SMOOTHED_K.quadrature;
  * 128-point errors oscillate with n, and two rules can agree closer than either is right.
  */
 export const DEVICE_RULES = [48, 64, 128] as const;
-/** Gauss–Legendre nodes per piece of the kinked variance integral (two rules, as above). */
-const PIECE_RULES = [24, 48] as const;
+/**
+ * The rules for the smoothed closed form G(·, αs): an entire function of the node, whose
+ * coefficients the 40-point rule already resolves as well as the 128-point rule resolves φ's
+ * (test/closure-plan.test.ts states the errors over a grid of means and spreads), at 152 instead of
+ * 240 evaluations of G per unit.
+ */
+export const SMOOTHED_RULES = [40, 48, 64] as const;
+/**
+ * Gauss–Legendre nodes per piece of the kinked variance integral (two rules, as above): between
+ * the kinks the integrand is a smooth function times the normal density, which 24 nodes resolve.
+ */
+const PIECE_RULES = [24, 32] as const;
 /** Share α of the variance that the closed form G(·, αs) smooths over. */
 const SMOOTHING_SHARE = 0.25;
 /**
@@ -63,6 +73,8 @@ interface DeviceIntegrand {
   readonly alpha: number;
   /** Kinks of φ in z (affine arguments), where the variance integral is split; empty for smooth φ. */
   readonly kinks: readonly number[];
+  /** The Gauss–Hermite rules, coarse to fine. */
+  readonly rules: readonly number[];
 }
 
 const integrands = new WeakMap<Activation, DeviceIntegrand | null>();
@@ -79,9 +91,9 @@ function makeIntegrand(act: Activation): DeviceIntegrand | undefined {
   if (!act.smooth && (!act.smoothed || kinks.length === 0)) return undefined;
   try {
     const phi = compileExpression(act.expression.node);
-    if (!act.smoothed) return { phi, stein: (z) => phi(z), alpha: 0, kinks };
+    if (!act.smoothed) return { phi, stein: (z) => phi(z), alpha: 0, kinks, rules: DEVICE_RULES };
     const G = compileTree(act.smoothed.G, [MEAN, VARIANCE]);
-    return { phi, stein: (z, share) => G(z, share), alpha: SMOOTHING_SHARE, kinks };
+    return { phi, stein: (z, share) => G(z, share), alpha: SMOOTHING_SHARE, kinks, rules: SMOOTHED_RULES };
   } catch (err) {
     // A function without a tfjs kernel, or a parameter left symbolic: the host route explains it.
     if (err instanceof RangeError) return undefined;
@@ -175,7 +187,7 @@ export function deviceTable(d: DeviceIntegrand, mean: T, variance: T, K: number 
   const centre = d.phi(mean);
   const firstColumn = Float32Array.from({ length: K + 1 }, (_, k) => (k === 0 ? 1 : 0));
   const amplification = Float32Array.from({ length: K + 1 }, (_, k) => (1 - d.alpha) ** (-k / 2));
-  const estimates = DEVICE_RULES.map((n) => {
+  const estimates = d.rules.map((n) => {
     const rule = hermiteRule(n, K, d.alpha);
     const z = spread([mean, sigma2], [ones(rule.n), rule.nodes]);
     const f = d.stein(z, d.alpha ? spread([share], [ones(rule.n)]) : z);
@@ -249,7 +261,10 @@ function piecewiseSquare(d: DeviceIntegrand, mean: T, sigma: T, centre: T, m: nu
 
 /** What the host reads back per layer to choose the truncation and the route. */
 export interface ClosureStatistics {
-  /** worst[p] = max over members of max|ρ|^{p+1} max_i (R_i(p) + δR_i(p))/Var_i, p = 0…K. */
+  /**
+   * worst[p] = max over members and units of m_i^{p+1} (R_i(p) + δR_i(p))/Var_i, p = 0…K, with
+   * m_i = max_{j≠i} |ρ_ij| the unit's largest correlation.
+   */
   readonly worst: Float64Array;
   /**
    * Relative errors of the mean, and of the covariance for the series to order p (index p), that the
@@ -262,11 +277,17 @@ export interface ClosureStatistics {
 
 /**
  * Reduce the table to what the truncation decision needs and read it back in one transfer:
- * per member, max_i (R_i(p) + δR_i(p))/Var_i for p = 1…K with R_i(p) = Var_i − Σ_{q≤p} ĝ_q(i)²
- * and δR_i(p) = δVar_i + Σ_{q≤p} (2|ĝ_q| δĝ_q + δĝ_q²) (float32 and quadrature errors are part of
- * the bound), max|ρ| off the diagonal, the parts of the table's error bounds, and the failures.
+ * per member, max_i T_i(p)/Var_i for p = 1…K (below), the parts of the table's error bounds, and
+ * the failures. With m_i = max_{j≠i} |ρ_ij| (`rowRho`, [R, 1]), |ρ_ij| ≤ √(m_i m_j), so by
+ * Cauchy–Schwarz the pair (i, j) leaves |Σ_{k>p} ĝ_k(i) ĝ_k(j) ρ_ij^k| ≤ √(T_i(p) T_j(p)) with
+ * T_i(p) = Σ_{k>p} ĝ_k(i)² m_i^k, and relative to √(Var_i Var_j) at most the larger of T_i/Var_i and
+ * T_j/Var_j. T_i(p) is bounded two ways, the smaller kept: m_i^{p+1} (R_i(p) + δR_i(p)), and
+ * Σ_{k=p+1}^{K} (|ĝ_k| + δĝ_k)² m_i^k + m_i^{K+1} (R_i(K) + δR_i(K)), where R_i(p) = Var_i − Σ_{q≤p} ĝ_q(i)²
+ * and δR_i(p) = δVar_i + Σ_{q≤p} (2|ĝ_q| δĝ_q + δĝ_q²) (float32 and quadrature errors are part of the
+ * bound). The second weighs each term by its own power of m_i: where ĝ_k² falls slowly (a kink:
+ * ~k^{−3/2}), R_i(p) is many times ĝ_{p+1}², and the layer's largest |ρ| no longer counts for every unit.
  */
-export function closureStatistics(table: DeviceTable, maxRho: T, batch: number, K: number = DEVICE_K): ClosureStatistics {
+export function closureStatistics(table: DeviceTable, rowRho: T, batch: number, K: number = DEVICE_K): ClosureStatistics {
   const R = table.variance.shape[0];
   const N = R / batch;
   const packed = tf.tidy(() => {
@@ -274,15 +295,26 @@ export function closureStatistics(table: DeviceTable, maxRho: T, batch: number, 
     const dg = table.normalizedErrors;
     const v = table.variance;
     const dv = table.varianceErrors;
-    // Partial sums over q = 1…p as matMuls with triangular matrices (row K+1: the added column).
-    // Partial sums over q = 1…p as matMuls with a triangular matrix.
+    // Partial sums over q = 1…p (and the rest, q = p+1…K) as matMuls with triangular matrices.
     const m = new Float32Array((K + 1) * K);
-    for (let p = 1; p <= K; p++) for (let q = 1; q <= p; q++) m[q * K + p - 1] = 1;
+    const rest = new Float32Array((K + 1) * K);
+    for (let p = 1; p <= K; p++) for (let q = 1; q <= K; q++) (q <= p ? m : rest)[q * K + p - 1] = 1;
     const triangle = tf.tensor2d(m, [K + 1, K]);
     const partial = (t: T) => tf.matMul(t as tf.Tensor2D, triangle);
     const remainder = tf.relu(tf.sub(spread([v], [ones(K)]), partial(tf.square(g))));
     const owed = tf.add(partial(tf.add(tf.mul(tf.mul(tf.abs(g), 2), dg), tf.square(dg))), spread([dv], [ones(K)]));
-    const relative = tf.mul(tf.add(remainder, owed), spread([tf.divNoNan(tf.onesLike(v), v)], [ones(K)]));
+    const owedInAll = tf.add(remainder, owed); // R_i(p) + δR_i(p)
+    // m_i^k for k = 1…K+1 (column k − 1) as exp(k ln m_i): a broadcast pow is slow on wasm. The
+    // exponent k ln m_i ≤ 0 carries a float32 rounding below 3u k |ln m_i|, so shrinking it by 8u
+    // and enlarging the result by 8u (exp's own error and the sums') keeps every power an upper bound.
+    const exponents = Float32Array.from({ length: K + 1 }, (_, c) => (c + 1) * (1 - 8 * U));
+    const powers = tf.mul(tf.exp(spread([tf.log(tf.clipByValue(rowRho, 0, 1))], [exponents])), 1 + 8 * U);
+    const power = (k: number, count: number) => tf.slice(powers, [0, k - 1], [-1, count]);
+    const byRemainder = tf.mul(owedInAll, power(2, K));
+    const tail = tf.mul(tf.slice(owedInAll, [0, K - 1], [-1, 1]), power(K + 1, 1));
+    const terms = tf.mul(tf.square(tf.add(tf.abs(tf.slice(g, [0, 1], [-1, K])), tf.slice(dg, [0, 1], [-1, K]))), power(1, K));
+    const byTerms = tf.add(tf.matMul(terms as tf.Tensor2D, tf.tensor2d(rest.subarray(K), [K, K])), spread([tail], [ones(K)]));
+    const relative = tf.mul(tf.minimum(byRemainder, byTerms), spread([tf.divNoNan(tf.onesLike(v), v)], [ones(K)]));
     const partialError = partial(tf.square(dg)); // D_i(p) = Σ_{q≤p} δĝ_q²
     const perMember = (t: T, width: number) => tf.max(tf.reshape(t, [batch, N, width]), 1);
     const sd = tf.sqrt(v);
@@ -298,7 +330,7 @@ export function closureStatistics(table: DeviceTable, maxRho: T, batch: number, 
       perMember(dv, 1),
       perMember(v, 1),
       tf.sum(tf.reshape(tf.cast(bad, 'float32'), [batch, N]), 1, true),
-      tf.reshape(maxRho, [batch, 1]),
+      perMember(rowRho, 1),
     ];
     return tf.concat(columns, 1);
   });
@@ -315,7 +347,7 @@ export function closureStatistics(table: DeviceTable, maxRho: T, batch: number, 
     const [maxVarError, maxVar, bad, rho] = row.subarray(2 * K + 3);
     mean = Math.max(mean, meanScale > 0 ? meanError / meanScale : meanError);
     for (let p = 1; p <= K; p++) {
-      worst[p] = Math.max(worst[p], rho ** (p + 1) * row[p - 1]);
+      worst[p] = Math.max(worst[p], row[p - 1]);
       const maxD = row[K + 2 + p];
       covariance[p] = Math.max(covariance[p], maxVar > 0 ? (2 * maxSd * Math.sqrt(maxD) + maxVarError) / maxVar : maxD > 0 || maxVarError > 0 ? Infinity : 0);
     }
@@ -362,8 +394,9 @@ export function gaussianLayerOnDevice(act: Activation, mean: T, cov: T | undefin
   // ρ with a zero diagonal: the series then leaves the diagonal to the direct variances.
   const inverse = tf.divNoNan(1, tf.sqrt(tf.relu(variance)));
   const rho = postOrder >= 2 ? tf.mul(tf.mul(tf.mul(covariance, tf.reshape(inverse, [B, N, 1])), tf.reshape(inverse, [B, 1, N])), tf.sub(1, tf.eye(N))) : undefined;
-  const maxRho = rho ? tf.minimum(tf.maximum(tf.max(tf.reshape(rho, [B, N * N]), 1), tf.neg(tf.min(tf.reshape(rho, [B, N * N]), 1))), 1) : tf.zeros([B]);
-  const stats = K >= 1 ? closureStatistics(table, maxRho, B, K) : meanOnlyStatistics(table);
+  // Each unit's largest |ρ_ij|: the same two reductions as the layer's largest, kept per row.
+  const rowRho = rho ? tf.reshape(tf.minimum(tf.maximum(tf.max(rho, 2), tf.neg(tf.min(rho, 2))), 1), [B * N, 1]) : undefined;
+  const stats = K >= 1 && rowRho ? closureStatistics(table, rowRho, B, K) : meanOnlyStatistics(table);
   // Not finite, or not accurate enough to count as exact (MAX_EXACT_NUMERICAL_ERROR): the host in float64.
   if (stats.failures > 0 || !(stats.quadrature.mean <= MAX_EXACT_NUMERICAL_ERROR)) return undefined;
   const g0 = tf.reshape(tf.slice(table.normalized, [0, 0], [-1, 1]), [B, N]);
@@ -378,8 +411,22 @@ export function gaussianLayerOnDevice(act: Activation, mean: T, cov: T | undefin
   if (atom) return { mean: g0, covariance: exactPairCovarianceTensor(atom, mean, variance, covariance), numericalError: [...numericalError, 0], route: { kind: 'bivariate' } };
   const coefficients = tf.unstack(tf.reshape(tf.transpose(tf.slice(table.normalized, [0, 0], [-1, P + 1])), [P + 1, B, N]));
   const series = mehlerKernel(P).run(coefficients, [undefined, mean, rho]);
-  const direct = tf.mul(tf.reshape(table.variance, [B, N, 1]), tf.eye(N));
-  return { mean: g0, covariance: tf.add(series, direct), numericalError: [...numericalError, bound + stats.quadrature.covariance[P]], route: { kind: 'mehler', order: P, bound } };
+  // The series is 0 on the diagonal (ρ_ii = 0): writing the direct variances there is one pass.
+  const covarianceOut = tf.tensorScatterUpdate(series, diagonalIndices(B, N), tf.reshape(table.variance, [B * N]));
+  return { mean: g0, covariance: covarianceOut, numericalError: [...numericalError, bound + stats.quadrature.covariance[P]], route: { kind: 'mehler', order: P, bound } };
+}
+
+const diagonals = new Map<string, Int32Array>();
+/** The positions (b, i, i) of a batch of N × N matrices, as [B·N, 3]. */
+function diagonalIndices(B: number, N: number): tf.Tensor2D {
+  const key = `${B}/${N}`;
+  let idx = diagonals.get(key);
+  if (!idx) {
+    idx = new Int32Array(B * N * 3);
+    for (let b = 0; b < B; b++) for (let i = 0; i < N; i++) idx.set([b, i, i], (b * N + i) * 3);
+    diagonals.set(key, idx);
+  }
+  return tf.tensor2d(idx, [B * N, 3], 'int32');
 }
 
 /** The mean alone (output order 1): its error and the failures, read back once. */

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../numeric/backend.ts';
 import { parseActivation } from '../symbolic/expression.ts';
-import { activationOf, type Activation } from '../symbolic/activations.ts';
+import { activationOf, singleAtom, type Activation } from '../symbolic/activations.ts';
 import { deviceIntegrand, deviceTable, DEVICE_K } from '../numeric/closure-plan.ts';
-import { smoothedTable } from '../numeric/general.ts';
+import { covarianceTruncationOrder, smoothedTable, MAX_SMOOTHED_K } from '../numeric/general.ts';
+import { exactPairCovariance } from '../numeric/bivariate.ts';
 import { makeLayer, planPropagation, propagateReference, type Network } from '../numeric/network.ts';
 import { propagateTensors, uploadCumulants, uploadWeights, type LayerTensors } from '../numeric/propagate.ts';
 import { simulateNetwork } from '../numeric/simulate.ts';
@@ -165,6 +166,50 @@ describe('general layers on the device against the float64 reference', () => {
         expect(worst, `layer ${l + 1} κ${r}`).toBeLessThanOrEqual(layer.numericalError[r] + FLOAT32);
       }
     });
+  });
+
+  it('the truncation is bounded per unit: four strongly correlated ReLU units far above the kink and twelve weakly correlated ones at it take a short series, within its bound pair by pair', async () => {
+    // Units 0–3: μ = 3, ρ = 0.6 among themselves (ĝ_k, k ≥ 2, of order φ(3)); the others μ = 0,
+    // ρ = 0.1 with everyone. The layer's largest |ρ| times the largest remainder would ask for a
+    // long series; each unit's own largest |ρ| with its own remainder does not.
+    const n = 16;
+    const mean = Float64Array.from({ length: n }, (_, i) => (i < 4 ? 3 : 0));
+    const cov = Float64Array.from({ length: n * n }, (_, k) => {
+      const [i, j] = [Math.floor(k / n), k % n];
+      return i === j ? 1 : i < 4 && j < 4 ? 0.6 : 0.1;
+    });
+    const identity = Float64Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
+    const net: Network = { inputSize: n, layers: [makeLayer(identity, n, n, new Float64Array(n), parseActivation('relu(z)'))] };
+    const [layer] = await onDevice(net, new Cumulants(n, [undefined, mean, cov]));
+    expect(layer.closure?.kind).toBe('mehler');
+    const { order, bound } = layer.closure as { order: number; bound: number };
+    // The bound with the layer's largest |ρ| (the float64 route's) needs more terms than the device took.
+    const variance = Float64Array.from({ length: n }, () => 1);
+    const table = smoothedTable(act('relu(z)'), mean, variance, MAX_SMOOTHED_K.closedForm, 1e-12);
+    expect(covarianceTruncationOrder([table], [variance], [0.6], 2 ** -20).order).toBeGreaterThan(order + 2);
+    // The series to order q in float64 (exact ĝ_k of the closed form) against the exact bivariate
+    // covariance, pair by pair, relative to √(Var_i Var_j): at the device's order within its bound;
+    // two orders earlier not (the comparison can fail).
+    const atom = singleAtom(act('relu(z)'))!;
+    const truncationError = (q: number) => {
+      let worst = 0;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          if (i === j) continue;
+          let series = 0;
+          for (let k = 1; k <= q; k++) series += table.normalized[k][i] * table.normalized[k][j] * cov[i * n + j] ** k;
+          const exact = exactPairCovariance(atom, mean[i], mean[j], 1, 1, cov[i * n + j]);
+          worst = Math.max(worst, Math.abs(series - exact) / Math.sqrt(table.variance[i] * table.variance[j]));
+        }
+      return worst;
+    };
+    expect(truncationError(order)).toBeLessThanOrEqual(bound);
+    expect(truncationError(order - 2)).toBeGreaterThan(bound);
+    // The device's covariance itself: within its reported error of the exact one.
+    let worst = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) if (i !== j) worst = Math.max(worst, Math.abs(layer.cov[i * n + j] - exactPairCovariance(atom, mean[i], mean[j], 1, 1, cov[i * n + j])));
+    expect(worst / maxAbs(Float64Array.from(layer.cov))).toBeLessThanOrEqual(layer.numericalError[2] + FLOAT32);
   });
 
   it('strong correlations under ReLU (ρ = 0.995): the exact bivariate form replaces the series', async () => {
