@@ -3,7 +3,7 @@
  * derivative rules (symbolic/atoms) the special functions; every g_k is checked against finite
  * differences of g_{k−1}.
  */
-import nerdamer from 'nerdamer-prime';
+import { nerdamer as loadNerdamer } from './nerdamer.ts';
 import { parse, type MathNode } from './math.ts';
 import { InputError } from './errors.ts';
 import { VARIABLE } from './expression.ts';
@@ -172,6 +172,7 @@ const NERDAMER_TIMEOUT_MS = 60_000;
 
 /** Run nerdamer and leave its expression history and its timeout as they were (nerdamer keeps every parsed expression). */
 export function withNerdamer<T>(work: () => T): T {
+  const nerdamer = loadNerdamer();
   const before = nerdamer.numExpressions();
   const timeout = nerdamer.get('TIMEOUT') ?? 800;
   nerdamer.set('TIMEOUT', NERDAMER_TIMEOUT_MS);
@@ -190,12 +191,15 @@ export function guarded(text: string): string {
 
 /** Expanded: nerdamer leaves products such as q^(-1)*q^(-1) uncombined otherwise, and the terms grow geometrically with k. */
 export function simplified(text: string): string {
-  return guarded(nerdamer(`expand(${text})`).toString());
+  return guarded(loadNerdamer()(`expand(${text})`).toString());
 }
 
 export function derivativeOf(cache: Map<string, string>, text: string): string {
   let d = cache.get(text);
-  if (d === undefined) cache.set(text, (d = guarded(nerdamer.diff(nerdamer(text), MEAN).toString())));
+  if (d === undefined) {
+    const nerdamer = loadNerdamer();
+    cache.set(text, (d = guarded(nerdamer.diff(nerdamer(text), MEAN).toString())));
+  }
   return d;
 }
 
