@@ -140,31 +140,38 @@ export abstract class Printer {
   explicitTerms(rule: TransferRule): { sign: 1 | -1; text: string }[] {
     const taylor = rule.activation.taylor;
     const parts: { sign: 1 | -1; text: string }[] = [];
-    // b_q at slot s, as an exact polynomial where it is one: the same few for every term.
-    const asPolynomial = new Map<string, Polynomial | undefined>();
-    const taylorPolynomial = (q: number, slot: number) => {
+    // b_q at slot s, the same few for every term: a monomial (its coefficient and its power
+    // product) where the exact polynomial is one term, else the printed sum.
+    type Factor = { zero: true } | { coefficient: Rational; monomial: Polynomial } | { printed: Printed };
+    const factorOf = new Map<string, Factor>();
+    const taylorFactor = (q: number, slot: number): Factor => {
       const key = `${q}:${slot}`;
-      if (!asPolynomial.has(key)) asPolynomial.set(key, polynomialOf(substituteSymbols(taylor[q], { [VARIABLE]: parse(slotSymbol(slot)) })));
-      return asPolynomial.get(key);
+      let factor = factorOf.get(key);
+      if (factor) return factor;
+      const poly = polynomialOf(substituteSymbols(taylor[q], { [VARIABLE]: parse(slotSymbol(slot)) }));
+      if (poly && poly.size() <= 1) {
+        const [term] = poly.entries();
+        factor = term ? { coefficient: term.coefficient, monomial: Polynomial.fromTerms([{ monomial: term.monomial, coefficient: Rational.ONE }]) } : { zero: true };
+      } else factor = { printed: { text: this.expression(taylor[q], this.mean(rule.indices[slot])), precedence: this.node(taylor[q]).precedence } };
+      factorOf.set(key, factor);
+      return factor;
     };
     for (const t of rule.terms) {
       let coefficient = t.coefficient;
       let monomial = Polynomial.constant(Rational.ONE);
       const sums = new Map<string, { printed: Printed; count: number }>();
       for (const f of t.factors) {
-        const node = taylor[f.q];
-        const poly = taylorPolynomial(f.q, f.slot);
-        if (poly && poly.size() <= 1) {
-          const [term] = poly.entries();
-          if (!term) {
-            coefficient = Rational.ZERO;
-            break;
-          }
-          coefficient = coefficient.mul(term.coefficient);
-          monomial = monomial.mul(Polynomial.fromTerms([{ monomial: term.monomial, coefficient: Rational.ONE }]));
+        const factor = taylorFactor(f.q, f.slot);
+        if ('zero' in factor) {
+          coefficient = Rational.ZERO;
+          break;
+        }
+        if ('coefficient' in factor) {
+          coefficient = coefficient.mul(factor.coefficient);
+          monomial = monomial.mul(factor.monomial);
           continue;
         }
-        const printed = { text: this.expression(node, this.mean(rule.indices[f.slot])), precedence: this.node(node).precedence };
+        const { printed } = factor;
         const seen = sums.get(printed.text);
         if (seen) seen.count++;
         else sums.set(printed.text, { printed, count: 1 });
