@@ -17,7 +17,7 @@ const CUBIC = 'c0 + c1*z + c2*z^2 + c3*z^3';
 
 /** What a source file of the bundle is, for the breakdown. */
 function category(source: string): string {
-  if (source.includes('nerdamer')) return 'nerdamer (Taylor coefficients of φ)';
+  if (source.includes('nerdamer')) return 'nerdamer (not loaded for a polynomial φ)';
   if (/node_modules\/(mathjs|typed-function|decimal\.js|fraction\.js|complex\.js|escape-latex|tiny-emitter|@babel|javascript-natural-sort|seedrandom)/.test(source))
     return 'mathjs (parse and evaluate φ)';
   if (source.startsWith('symbolic/print') || source.startsWith('src/')) return 'printing the rules';
@@ -43,6 +43,9 @@ function breakdown(profile: Profile, dist: string): Map<string, number> {
     markers.set(f, list);
   }
   const sourceOf = (url: string, line: number): string | undefined => {
+    // A package loaded on demand from node_modules (nerdamer) rather than from the bundle.
+    const loaded = /\/(node_modules\/.*)$/.exec(url);
+    if (loaded) return loaded[1];
     const list = markers.get(url.slice(url.lastIndexOf('/') + 1));
     if (!list || !url.includes('/dist/')) return undefined;
     let found: string | undefined;

@@ -1,0 +1,26 @@
+// A CommonJS script run with V8's code cache beside it (<file>.cache): the functions compiled while
+// the cache was made are neither parsed nor compiled again. V8 rejects a cache made by another
+// Node version or for another script and then compiles as usual, so a stale cache only costs time.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import vm from 'node:vm';
+
+/** The script's module.exports, and whether V8 used the cache. */
+export function runCachedScript(file) {
+  const cache = `${file}.cache`;
+  const cachedData = existsSync(cache) ? readFileSync(cache) : undefined;
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(source, { filename: file, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  return { exports: module.exports, cached: cachedData !== undefined && !script.cachedDataRejected, script };
+}
+
+/** Runs the script without a cache, lets warmUp exercise its exports, and writes <file>.cache. */
+export async function writeCodeCache(file, warmUp) {
+  rmSync(`${file}.cache`, { force: true });
+  const { exports, script } = runCachedScript(file);
+  await warmUp(exports);
+  writeFileSync(`${file}.cache`, script.createCachedData());
+}
