@@ -1,10 +1,12 @@
 // A CommonJS script run with V8's code cache beside it (<file>.cache): the functions compiled while
 // the cache was made are neither parsed nor compiled again. V8 rejects a cache made by another
 // Node version or for another script and then compiles as usual, so a stale cache only costs time.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
+
+// node:fs through require, as in bundle.mjs: its module form loads Node's stream modules.
+const { existsSync, readFileSync, rmSync, writeFileSync } = createRequire(import.meta.url)('node:fs');
 
 /** The script's module.exports, and whether V8 used the cache. */
 export function runCachedScript(file) {
