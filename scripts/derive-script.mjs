@@ -2,6 +2,7 @@
 // V8's code cache after deriving the cubic in every format, which bin/corrmap.js runs it with.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { writeCodeCache } from '../bin/cached-script.mjs';
 
@@ -9,6 +10,8 @@ import { writeCodeCache } from '../bin/cached-script.mjs';
 const WARM_UP = ['c0 + c1*z + c2*z^2 + c3*z^3', '--order', '3', '--input-order', '4'];
 
 export async function buildDeriveScript(root, outfile) {
+  // V8 checks a cache against the script's length only: never leave one beside a script it was not made from.
+  rmSync(`${outfile}.cache`, { force: true });
   await build({
     entryPoints: ['src/cli/derive-main.ts'],
     absWorkingDir: root,
