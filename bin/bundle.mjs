@@ -1,7 +1,11 @@
 // Whether a bundled file in dist/ is newer than every TypeScript source it was built from, so an
 // edit is never shadowed by a stale bundle. Used by bin/corrmap.js and by numeric/workers.ts.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
+// node:fs through require: importing it as a module reads every export, and its lazy ones (the
+// streams, fs/promises) load a dozen of Node's own modules that the CLI's start-up never needs.
+const { existsSync, readdirSync, statSync } = createRequire(import.meta.url)('node:fs');
 
 function newestSource(dir) {
   let newest = 0;

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDeriveScript } from './derive-script.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -36,6 +37,9 @@ await build({
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
+
+// `corrmap derive` once more as one CommonJS script with its V8 code cache (scripts/derive-script.mjs).
+await buildDeriveScript(root, join(root, 'dist', 'derive.cjs'));
 
 // Declarations: tsc from this package's typescript, then relative imports of .ts files rewritten
 // to .js, which a user's TypeScript resolves to the .d.ts beside them.

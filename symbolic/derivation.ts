@@ -3,7 +3,7 @@
  * derivative rules (symbolic/atoms) the special functions; every g_k is checked against finite
  * differences of g_{k−1}.
  */
-import nerdamer from 'nerdamer-prime';
+import { nerdamer as loadNerdamer } from './nerdamer.ts';
 import { parse, type MathNode } from './math.ts';
 import { InputError } from './errors.ts';
 import { VARIABLE } from './expression.ts';
@@ -26,7 +26,12 @@ import {
  * polynomials in mu.
  */
 export type Special = string;
-export const SPECIALS: ReadonlySet<string> = (() => {
+let specialNames: ReadonlySet<string> | undefined;
+/** Found on first use: parsing every closed form costs start-up that a polynomial derivation never needs. */
+export function specials(): ReadonlySet<string> {
+  return (specialNames ??= findSpecials());
+}
+function findSpecials(): ReadonlySet<string> {
   const names = new Set<string>();
   const visit = (text: string) =>
     parse(text).traverse((n) => {
@@ -40,7 +45,7 @@ export const SPECIALS: ReadonlySet<string> = (() => {
   for (const atom of ATOMS as readonly AtomSpec[]) if (atom.smoothing) visit(atom.smoothing.G);
   visit(gaussianBump.G);
   return names;
-})();
+}
 
 /** F′ of each special F as linear parts in z (coefficient × special(argument)), parsed once. */
 export const ruleParts = new Map<string, LinearPart[]>();
@@ -121,7 +126,7 @@ export interface LinearPart {
 }
 
 export function isSpecialIn(node: MathNode, variable: string): boolean {
-  return node.filter((n) => SPECIALS.has(functionName(n) ?? '') && dependsOn(n, variable)).length > 0;
+  return node.filter((n) => specials().has(functionName(n) ?? '') && dependsOn(n, variable)).length > 0;
 }
 
 /** G = Σ_j c_j special_j(m_j) + plain (in mu; a derivative rule in z); every g_k keeps that shape. */
@@ -129,7 +134,7 @@ export function splitLinear(node: MathNode, variable: string = MEAN): LinearPart
   const containsSpecial = (n: MathNode) => isSpecialIn(n, variable);
   if (!containsSpecial(node)) return [{ coefficient: node }];
   const times = (parts: LinearPart[], f: (c: MathNode) => MathNode) => parts.map((p) => ({ ...p, coefficient: f(p.coefficient) }));
-  const nonLinear = () => new Error(`internal: G is not linear in ${[...SPECIALS].join(', ')}: ${node.toString()}`);
+  const nonLinear = () => new Error(`internal: G is not linear in ${[...specials()].join(', ')}: ${node.toString()}`);
   return linearMap<LinearPart[]>(node, {
     of: (n) => splitLinear(n, variable),
     negate: (parts) => times(parts, (c) => template('-C', { C: c })),
@@ -143,7 +148,7 @@ export function splitLinear(node: MathNode, variable: string = MEAN): LinearPart
     other: (n) => {
       const name = functionName(n);
       const args = view(n).args;
-      if (!name || !SPECIALS.has(name) || args!.length !== 1 || containsSpecial(args![0])) throw nonLinear();
+      if (!name || !specials().has(name) || args!.length !== 1 || containsSpecial(args![0])) throw nonLinear();
       return [{ special: name as Special, argument: args![0], coefficient: parse('1') }];
     },
   });
@@ -172,6 +177,7 @@ const NERDAMER_TIMEOUT_MS = 60_000;
 
 /** Run nerdamer and leave its expression history and its timeout as they were (nerdamer keeps every parsed expression). */
 export function withNerdamer<T>(work: () => T): T {
+  const nerdamer = loadNerdamer();
   const before = nerdamer.numExpressions();
   const timeout = nerdamer.get('TIMEOUT') ?? 800;
   nerdamer.set('TIMEOUT', NERDAMER_TIMEOUT_MS);
@@ -190,12 +196,15 @@ export function guarded(text: string): string {
 
 /** Expanded: nerdamer leaves products such as q^(-1)*q^(-1) uncombined otherwise, and the terms grow geometrically with k. */
 export function simplified(text: string): string {
-  return guarded(nerdamer(`expand(${text})`).toString());
+  return guarded(loadNerdamer()(`expand(${text})`).toString());
 }
 
 export function derivativeOf(cache: Map<string, string>, text: string): string {
   let d = cache.get(text);
-  if (d === undefined) cache.set(text, (d = guarded(nerdamer.diff(nerdamer(text), MEAN).toString())));
+  if (d === undefined) {
+    const nerdamer = loadNerdamer();
+    cache.set(text, (d = guarded(nerdamer.diff(nerdamer(text), MEAN).toString())));
+  }
   return d;
 }
 

@@ -105,7 +105,17 @@ function permutations(q: readonly number[]): number {
 }
 
 /** Memory and time a rule would take, for a clear error before any work when it is too large. */
-export function ruleCost(degree: number, order: number, inputOrder: number, maxBytes = DEFAULT_MAX_MEMORY): { terms: number; bytes: number; seconds: number; fits: boolean } {
+export function ruleCost(degree: number, order: number, inputOrder: number, maxBytes = DEFAULT_MAX_MEMORY): RuleCost {
+  // Asked for again by checkRuleCost before each rule is derived: counted once.
+  const key = `${degree}:${order}:${inputOrder}:${maxBytes}`;
+  let cost = ruleCosts.get(key);
+  if (!cost) ruleCosts.set(key, (cost = countedRuleCost(degree, order, inputOrder, maxBytes)));
+  return cost;
+}
+type RuleCost = Readonly<{ terms: number; bytes: number; seconds: number; fits: boolean }>;
+const ruleCosts = new Map<string, RuleCost>();
+
+function countedRuleCost(degree: number, order: number, inputOrder: number, maxBytes: number): RuleCost {
   // Every exponent tuple q ∈ {lo…d}^n is visited once, with or without terms.
   const tuples = inputOrder < 2 ? 1 : (degree + (order === 1 ? 1 : 0)) ** order;
   const fixed = tuples * RULE_COST.bytesPerTuple;

@@ -15,6 +15,20 @@ export interface Command {
   run(argv: string[], out: Output): Promise<number | void> | number | void;
 }
 
+/**
+ * The exit code of a command that threw: 2 for bad input (one line on `errors`), 1 for an internal
+ * error (with the stack trace when CORRMAP_DEBUG is set).
+ */
+export function failure(err: unknown, errors: Output): number {
+  if (err instanceof InputError || err instanceof RangeError) {
+    errors.log(`corrmap: error: ${(err as Error).message}`);
+    return 2;
+  }
+  errors.log(`corrmap: internal error: ${(err as Error)?.message ?? String(err)}`);
+  errors.log(process.env.CORRMAP_DEBUG ? `${(err as Error)?.stack}` : '(set CORRMAP_DEBUG=1 for the stack trace; please report it)');
+  return 1;
+}
+
 /** The value parseArgs gives an option: a string or a boolean, an array of them when it may repeat. */
 type OptionValue<O> = O extends { type: 'boolean' } ? (O extends { multiple: true } ? boolean[] : boolean) : O extends { multiple: true } ? string[] : string;
 

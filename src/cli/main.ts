@@ -1,7 +1,4 @@
 import { runCli } from './run.ts';
+import { stderr, stdout } from './output.ts';
 
-process.exitCode = await runCli(
-  process.argv.slice(2),
-  { log: (text) => void process.stdout.write(`${text}\n`) },
-  { log: (text) => void process.stderr.write(`${text}\n`) },
-);
+process.exitCode = await runCli(process.argv.slice(2), stdout, stderr);

@@ -1,5 +1,5 @@
 import { InputError } from '../../symbolic/errors.ts';
-import type { Command, Output } from './command.ts';
+import { failure, type Command, type Output } from './command.ts';
 import { VERSION } from '../version.ts';
 
 /**
@@ -63,12 +63,6 @@ export async function runCli(argv: readonly string[], out: Output, errors: Outpu
     const command = await loadCommand(name);
     return (await command.run(rest, out)) ?? 0;
   } catch (err: unknown) {
-    if (err instanceof InputError || err instanceof RangeError) {
-      errors.log(`corrmap: error: ${(err as Error).message}`);
-      return 2;
-    }
-    errors.log(`corrmap: internal error: ${(err as Error)?.message ?? String(err)}`);
-    errors.log(process.env.CORRMAP_DEBUG ? `${(err as Error)?.stack}` : '(set CORRMAP_DEBUG=1 for the stack trace; please report it)');
-    return 1;
+    return failure(err, errors);
   }
 }

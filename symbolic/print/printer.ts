@@ -1,5 +1,5 @@
 import { parse, type MathNode } from '../math.ts';
-import { Polynomial } from '../polynomial.ts';
+import { Polynomial, type Monomial } from '../polynomial.ts';
 import { Rational } from '../rational.ts';
 import type { CumulantFactor, RuleShape, RuleTerm, TransferRule } from '../rule.ts';
 import { VARIABLE, substituteSymbols } from '../expression.ts';
@@ -132,39 +132,47 @@ export abstract class Printer {
   explicitTerms(rule: TransferRule): { sign: 1 | -1; text: string }[] {
     const taylor = rule.activation.taylor;
     const parts: { sign: 1 | -1; text: string }[] = [];
-    // b_q at slot s, as an exact polynomial where it is one: the same few for every term.
-    const asPolynomial = new Map<string, Polynomial | undefined>();
-    const taylorPolynomial = (q: number, slot: number) => {
+    // b_q at slot s, the same few for every term: a monomial (its coefficient and its power
+    // product) where the exact polynomial is one term, else the printed sum.
+    type Factor = { zero: true } | { coefficient: Rational; powers: Monomial } | { printed: Printed };
+    const factorOf = new Map<string, Factor>();
+    const taylorFactor = (q: number, slot: number): Factor => {
       const key = `${q}:${slot}`;
-      if (!asPolynomial.has(key)) asPolynomial.set(key, polynomialOf(substituteSymbols(taylor[q], { [VARIABLE]: parse(slotSymbol(slot)) })));
-      return asPolynomial.get(key);
+      let factor = factorOf.get(key);
+      if (factor) return factor;
+      const poly = polynomialOf(substituteSymbols(taylor[q], { [VARIABLE]: parse(slotSymbol(slot)) }));
+      if (poly && poly.size() <= 1) {
+        const [term] = poly.entries();
+        factor = term ? { coefficient: term.coefficient, powers: term.monomial } : { zero: true };
+      } else factor = { printed: { text: this.expression(taylor[q], this.mean(rule.indices[slot])), precedence: this.node(taylor[q]).precedence } };
+      factorOf.set(key, factor);
+      return factor;
     };
     for (const t of rule.terms) {
       let coefficient = t.coefficient;
-      let monomial = Polynomial.constant(Rational.ONE);
+      // The term's monomial: exponents by symbol, printed in the symbols' order.
+      const powers = new Map<string, number>();
       const sums = new Map<string, { printed: Printed; count: number }>();
       for (const f of t.factors) {
-        const node = taylor[f.q];
-        const poly = taylorPolynomial(f.q, f.slot);
-        if (poly && poly.size() <= 1) {
-          const [term] = poly.entries();
-          if (!term) {
-            coefficient = Rational.ZERO;
-            break;
-          }
-          coefficient = coefficient.mul(term.coefficient);
-          monomial = monomial.mul(Polynomial.fromTerms([{ monomial: term.monomial, coefficient: Rational.ONE }]));
+        const factor = taylorFactor(f.q, f.slot);
+        if ('zero' in factor) {
+          coefficient = Rational.ZERO;
+          break;
+        }
+        if ('coefficient' in factor) {
+          if (!factor.coefficient.isOne()) coefficient = coefficient.mul(factor.coefficient);
+          for (const [name, e] of factor.powers) powers.set(name, (powers.get(name) ?? 0) + e);
           continue;
         }
-        const printed = { text: this.expression(node, this.mean(rule.indices[f.slot])), precedence: this.node(node).precedence };
+        const { printed } = factor;
         const seen = sums.get(printed.text);
         if (seen) seen.count++;
         else sums.set(printed.text, { printed, count: 1 });
       }
       if (coefficient.isZero()) continue;
       const factors: string[] = [];
-      const [mono] = monomial.entries();
-      for (const [name, e] of mono?.monomial ?? []) {
+      for (const name of [...powers.keys()].sort()) {
+        const e = powers.get(name)!;
         const slot = slotOf(name);
         const base = slot === undefined ? this.symbol(name) : this.mean(rule.indices[slot]);
         factors.push(e === 1 ? base : this.power({ text: base, precedence: Precedence.Atom }, { text: String(e), precedence: Precedence.Atom }).text);
@@ -183,12 +191,20 @@ export abstract class Printer {
   }
 
   protected termText(coefficient: Rational, factors: readonly string[], term: RuleTerm, rule: RuleShape): string {
-    const cumulants = term.cumulants.map((c) => this.cumulant(c, rule.indices));
-    const all = [...factors, ...cumulants];
-    const c = this.rational(coefficient);
-    if (all.length === 0) return c;
-    return this.product([...(coefficient.isOne() ? [] : [{ text: c, precedence: Precedence.Atom }]), ...all.map((text) => ({ text, precedence: Precedence.Atom }))]);
+    // A rule's terms share their cumulant factors (interned by the rule): each is printed once.
+    let printed = this.cumulantTexts.get(rule);
+    if (!printed) this.cumulantTexts.set(rule, (printed = new Map()));
+    const parts: Printed[] = coefficient.isOne() ? [] : [{ text: this.rational(coefficient), precedence: Precedence.Atom }];
+    for (const text of factors) parts.push({ text, precedence: Precedence.Atom });
+    for (const c of term.cumulants) {
+      let text = printed.get(c);
+      if (text === undefined) printed.set(c, (text = this.cumulant(c, rule.indices)));
+      parts.push({ text, precedence: Precedence.Atom });
+    }
+    if (parts.length === 0) return this.rational(coefficient);
+    return parts.length === 1 && !coefficient.isOne() ? parts[0].text : this.product(parts);
   }
+  private readonly cumulantTexts = new WeakMap<RuleShape, Map<CumulantFactor, string>>();
 
   rational(r: Rational): string {
     if (r.isInteger()) return r.num.toString();

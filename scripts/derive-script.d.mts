@@ -1,0 +1,1 @@
+export function buildDeriveScript(root: string, outfile: string): Promise<void>;
