@@ -23,7 +23,7 @@ const LIMITS = `Limits:
     estimate and whether it converged, also where the covariance takes the exact bivariate form (at
     strong correlations that series may be only asymptotic: converged false); for a pure step
     (c·heaviside or c·sign of an affine argument) the entries with a repeated index from the exact
-    bivariate form of the pair, as corrmap; not in Julia output, which gives orders ≤ 2); g_k to
+    bivariate form of the pair, as corrmap; in every target, Julia included); g_k to
     the order corrmap uses: from the Taylor coefficients of the closed form G (series arithmetic
     emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
     quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
@@ -67,7 +67,7 @@ truncation and its error bound, the corrmap version and this command.
 
 Python: cumulants(mean, cov=None, k3=None, …) returns {"mean", "cov", …} (general φ: also
 "truncation"). C: int corrmap_cumulants(out1, out2, …, series, n, mean, k2, k3, …), row-major arrays.
-Julia: cumulants(mean, k2, …) on row-major flattened tensors.
+Julia: cumulants(mean, k2, …) on row-major flattened tensors; general φ: (out1, out2[, out3], (order, bound[, third])).
 
 ${TARGET_NOTES}
 

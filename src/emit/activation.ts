@@ -172,6 +172,17 @@ function thirdShells(K: number): Array<Array<[number, number, number, number, nu
   return shells;
 }
 
+/**
+ * κ3's shells laid out for loops over a flat table (the C and Julia targets): the coefficients and
+ * the rows (q_i, q_j, q_k, powers of Σ_ij, Σ_ik, Σ_jk) in shell order, and where each shell starts
+ * (0-based, one more entry than shells: shell s covers terms starts[s] … starts[s + 1] − 1).
+ */
+export function thirdTable(third: NonNullable<GaussianPlan['third']>): { coefficients: number[]; rows: number[][]; starts: number[] } {
+  const terms = third.shells.flat();
+  const starts = third.shells.reduce((acc, s) => [...acc, acc[acc.length - 1] + s.length], [0]);
+  return { coefficients: terms.map((t) => t[0]), rows: terms.map((t) => t.slice(1)), starts };
+}
+
 /** Whether corrmap's Taylor arithmetic covers φ (no kinked atom, no two-argument function): then its local expansion exists. */
 function hasTaylorArithmetic(activation: Activation): boolean {
   try {

@@ -11,7 +11,7 @@ import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { C_SERIES, cSeriesHelpers } from './series-runtime.ts';
-import type { ActivationPlan, GaussianPlan, PolynomialPlan, RangeIntegrand } from './activation.ts';
+import { thirdTable, type ActivationPlan, type GaussianPlan, type PolynomialPlan, type RangeIntegrand } from './activation.ts';
 import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { EmittedFile } from './targets.ts';
 import type { EmittedLayer } from './python.ts';
@@ -362,12 +362,10 @@ function gaussianBody(plan: GaussianPlan, name: string, prefix: string, p: CPrin
 
 /** The shells of κ3's three-vertex series as static tables: coefficients, (q_i, q_j, q_k, powers of S_ij, S_ik, S_jk), shell starts. */
 function cThirdTables(plan: GaussianPlan, prefix: string, p: CPrinter): string[] {
-  const shells = plan.third!.shells;
-  const terms = shells.flat();
-  const starts = shells.reduce((acc, s) => [...acc, acc[acc.length - 1] + s.length], [0]);
+  const { coefficients, rows, starts } = thirdTable(plan.third!);
   return [
-    `static const double ${prefix}_third_coefficient[${terms.length}] = {${terms.map((t) => p.number(t[0])).join(', ')}};`,
-    `static const int ${prefix}_third_index[${terms.length * 6}] = {${terms.map((t) => t.slice(1).join(', ')).join(', ')}};`,
+    `static const double ${prefix}_third_coefficient[${coefficients.length}] = {${coefficients.map((c) => p.number(c)).join(', ')}};`,
+    `static const int ${prefix}_third_index[${rows.length * 6}] = {${rows.map((r) => r.join(', ')).join(', ')}};`,
     `static const int ${prefix}_third_start[${starts.length}] = {${starts.join(', ')}};`,
   ];
 }

@@ -7,13 +7,12 @@ import { MEAN, VARIANCE } from '../../symbolic/activations.ts';
 import { VARIABLE } from '../../symbolic/expression.ts';
 import { parse } from '../../symbolic/math.ts';
 import type { JuliaPrinter } from '../../symbolic/print/julia.ts';
-import { LOCAL_EXPANSION } from '../../numeric/general.ts';
-import { InputError } from '../../symbolic/errors.ts';
+import { LOCAL_EXPANSION, THIRD_SERIES } from '../../numeric/general.ts';
 import type { MathNode } from '../../symbolic/math.ts';
 import { seriesProgram } from './series.ts';
 import { JULIA_SERIES, juliaSeriesHelpers } from './series-runtime.ts';
 import { ORDER_KEYS } from '../io.ts';
-import type { ActivationPlan, GaussianPlan, PolynomialPlan, RangeIntegrand } from './activation.ts';
+import { thirdTable, type ActivationPlan, type GaussianPlan, type PolynomialPlan, type RangeIntegrand } from './activation.ts';
 import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { EmittedLayer } from './python.ts';
 import type { RoutineSyntax } from '../../symbolic/print/routine.ts';
@@ -161,10 +160,11 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, hel
       '    return g',
       'end',
     );
+  if (plan.third) lines.push('', ...juliaThirdTables(plan, name));
   if (plan.local) lines.push('', `const ${name}_local = ${floatMatrix(plan.local.weights)}  # w[k + 1, m + 1] of the local expansion`);
   lines.push(
     '',
-    `"""Mean${plan.order >= 2 ? ' and covariance' : ''} of y = phi(z) for Gaussian z; the last value gives the series order P and its bound."""`,
+    `"""Mean${plan.order >= 3 ? ', covariance and third cumulant' : plan.order >= 2 ? ' and covariance' : ''} of y = phi(z) for Gaussian z; the last value gives the series order P and its bound${plan.third ? ", and for κ3 the three-vertex series' last shell (order), its size (estimate) and whether it converged" : ''}."""`,
     signature(plan, name),
     '    n = length(mean)',
     `    K = ${K}`,
@@ -250,10 +250,144 @@ function gaussianFunction(plan: GaussianPlan, name: string, p: JuliaPrinter, hel
     '        rho = scale(i, j) > 0 ? clamp(k2[(i - 1) * n + j] / scale(i, j), -1.0, 1.0) : 0.0',
     '        out2[(i - 1) * n + j] = sum(rho^p * gn[p + 1, i] * gn[p + 1, j] for p in 1:P)',
     '    end',
-    '    return (out1, out2, (order = P, bound = bound))',
-    'end',
   );
-  return lines;
+  if (!plan.third) return [...lines, '    return (out1, out2, (order = P, bound = bound))', 'end'];
+  return [
+    ...lines,
+    ...juliaThird(plan, name, p),
+    '    return (out1, out2, out3, (order = P, bound = bound, third = (order = third_order, estimate = third_estimate, converged = third_converged)))',
+    'end',
+  ];
+}
+
+/** The shells of κ3's three-vertex series as constants: coefficients, rows (q_i, q_j, q_k, powers of S_ij, S_ik, S_jk), shell starts (0-based). */
+function juliaThirdTables(plan: GaussianPlan, name: string): string[] {
+  const { coefficients, rows, starts } = thirdTable(plan.third!);
+  // One shell a line: within brackets a line break continues the vector and starts a new row of the matrix.
+  const shell = <T>(items: readonly T[], s: number) => items.slice(starts[s], starts[s + 1]);
+  const lines = (print: (s: number) => string) => starts.slice(0, -1).map((_, s) => `    ${print(s)}`);
+  return [
+    `const ${name}_third_coefficient = [`,
+    ...lines((s) => `${floats(shell(coefficients, s)).slice(1, -1)},`),
+    ']',
+    `const ${name}_third_index = [`,
+    ...lines((s) => shell(rows, s).map((r) => r.join(' ')).join('; ')),
+    ']',
+    `const ${name}_third_start = [${starts.join(', ')}]`,
+  ];
+}
+
+/** The row-major element of the n³ tensor at 1-based (i, j, k). */
+const CUBE = `${rowMajor(['i', 'j', 'k'], SYNTAX)} + 1`;
+const DISTINCT = 'i != j && j != k && i != k';
+
+/**
+ * κ3 as corrmap computes it (numeric/general.ts thirdCumulant): distinct i, j, k by the three-vertex
+ * series shell by shell until two shells in a row are below the tolerance (else the smallest shell's
+ * sum, marked not converged); κ(y_i, y_i, y_i) = E[(φ − m)³] by quadrature and
+ * κ(y_i, y_i, y_j) = Cov(φ²(z_i), φ(z_j)) − 2 m_i Cov(φ(z_i), φ(z_j)) by the Mehler series, or for a
+ * pure step (numeric/general.ts pureJump) as (λ − 2 m_i) C_ij with C_ij the exact bivariate form.
+ */
+function juliaThird(plan: GaussianPlan, name: string, p: JuliaPrinter): string[] {
+  const third = plan.third!;
+  const S = third.shells.length;
+  const { quietShells, growingShells, growth } = THIRD_SERIES;
+  return [
+    '    # g_k = ĝ_k sqrt(k!) / s^(k/2); Cov(phi^2(z_i), .) needs the g_k of phi^2 (Stein form)',
+    '    g = zeros(Float64, K + 1, n)',
+    '    square = zeros(Float64, K + 1, n)',
+    '    out3 = zeros(Float64, n^3)',
+    '    for i in 1:n',
+    '        mu = mean[i]',
+    '        s = k2[(i - 1) * n + i]',
+    '        sd = s > 0 ? sqrt(s) : 1.0',
+    '        for k in 0:K',
+    '            g[k + 1, i] = gn[k + 1, i] * sqrt(prod(1.0:k)) / sd^k',
+    '        end',
+    `        all(isfinite, g[:, i]) || error("the third cumulant needs g_k = E[phi^(k)(z)] up to k = ${plan.kmax}, which leave float64 range at unit $i (tiny or huge variance): report orders <= 2")`,
+    '        m = g[1, i]',
+    '        if !(s > 0); square[1, i] = m * m; continue; end',
+    `        x, w = ${name}_points(mu, sd, false)`,
+    '        cube = 0.0',
+    '        for t in eachindex(x)',
+    `            f = ${p.code(plan.expression.node, { [VARIABLE]: '(mu + sd * x[t])' })}`,
+    '            he_prev, he = 0.0, 1.0',
+    '            for k in 0:K',
+    '                square[k + 1, i] += w[t] * f * f * he',
+    '                he_prev, he = he, x[t] * he - k * he_prev',
+    '            end',
+    '            cube += w[t] * (f - m) * (f - m) * (f - m)',
+    '        end',
+    '        for k in 0:K',
+    '            square[k + 1, i] /= sd^k',
+    '        end',
+    '        out3[((i - 1) * n + (i - 1)) * n + i] = cube',
+    '    end',
+    '    power = ones(Float64, K + 1, n^2)  # power[q + 1, e] = k2[e]^q',
+    '    for q in 1:K, e in 1:n^2',
+    '        power[q + 1, e] = power[q, e] * k2[e]',
+    '    end',
+    '    # Distinct i, j, k: shells of the three-vertex series; the entries with repeated indices are replaced below.',
+    '    series_sum = zeros(Float64, n^3)',
+    '    third_order, third_estimate, third_converged = 0, 0.0, true',
+    '    if n >= 3',
+    '        third_scale = maximum(v^1.5 for v in var)',
+    '        smallest, quiet, growing, best, best_order = Inf, 0, 0, copy(series_sum), 0',
+    `        for shell in 1:${S}`,
+    '            part = zeros(Float64, n^3)',
+    `            for t in ${name}_third_start[shell] + 1:${name}_third_start[shell + 1]`,
+    `                qi, qj, qk, pij, pik, pjk = ${name}_third_index[t, :]`,
+    `                c = ${name}_third_coefficient[t]`,
+    '                for i in 1:n, j in 1:n, k in 1:n',
+    `                    part[${CUBE}] += c * g[qi + 1, i] * g[qj + 1, j] * g[qk + 1, k] * power[pij + 1, (i - 1) * n + j] * power[pik + 1, (i - 1) * n + k] * power[pjk + 1, (j - 1) * n + k]`,
+    '                end',
+    '            end',
+    '            shell_size = 0.0',
+    '            for i in 1:n, j in 1:n, k in 1:n',
+    `                e = ${CUBE}`,
+    '                series_sum[e] += part[e]',
+    `                if ${DISTINCT}; shell_size = max(shell_size, abs(part[e])); third_scale = max(third_scale, abs(series_sum[e])); end`,
+    '            end',
+    '            if shell_size < smallest',
+    '                smallest, best, best_order, growing = shell_size, copy(series_sum), shell + 1, 0',
+    '            else',
+    '                growing += 1',
+    '            end',
+    '            third_order, third_estimate = shell + 1, shell_size',
+    `            quiet = third_scale > 0 && shell_size <= ${p.number(plan.tolerance)} * third_scale ? quiet + 1 : 0`,
+    `            if quiet >= ${quietShells} || (growing >= ${growingShells} && shell_size > ${p.number(growth)} * smallest); break; end`,
+    '        end',
+    `        if quiet < ${quietShells}`,
+    '            # Only asymptotic here (strong correlations): the smallest shell is the usual size of the error, not a bound.',
+    '            series_sum = best',
+    '            third_order, third_estimate, third_converged = best_order, smallest, false',
+    '        end',
+    '    end',
+    '    # Repeated indices: E[(phi - m)^3] (set above) and Cov(phi^2(z_i), phi(z_j)) - 2 m_i Cov(phi(z_i), phi(z_j)) by the Mehler series.',
+    '    for i in 1:n, j in 1:n, k in 1:n',
+    `        e = ${CUBE}`,
+    `        if ${DISTINCT}; out3[e] = series_sum[e]; continue; end`,
+    '        if i == j && j == k; continue; end',
+    '        a = i == j ? i : i == k ? i : j',
+    '        b = i == j ? k : i == k ? j : i',
+    ...(third.jump === undefined
+      ? [
+          '        with_square, with_phi, factorial_q = 0.0, 0.0, 1.0',
+          '        for q in 1:K',
+          '            factorial_q *= q',
+          '            weight = power[q + 1, (a - 1) * n + b] / factorial_q * g[q + 1, b]',
+          '            with_square += weight * square[q + 1, a]',
+          '            with_phi += weight * g[q + 1, a]',
+          '        end',
+          '        out3[e] = with_square - 2 * g[1, a] * with_phi',
+        ]
+      : [
+          '        # A pure jump (phi^2 = lambda phi + const): Cov(phi^2(z_a), phi(z_b)) = lambda C_ab with C_ab the exact bivariate form (numeric/general.ts pureJump).',
+          `        pair_cov = ${name}_pair(mean[a], mean[b], k2[(a - 1) * n + a], k2[(b - 1) * n + b], k2[(a - 1) * n + b])`,
+          `        out3[e] = ${p.number(third.jump)} * pair_cov - 2 * g[1, a] * pair_cov`,
+        ]),
+    '    end',
+  ];
 }
 
 /**
@@ -301,8 +435,6 @@ function withBivariateHelpers(body: readonly string[], p: JuliaPrinter): string[
 const floatMatrix = (rows: readonly Float64Array[]) => `[${rows.map((r) => floats(r).slice(1, -1).replace(/,/g, '')).join('; ')}]`;
 
 function definitions(plan: ActivationPlan, name: string, p: JuliaPrinter, helpers: Set<string>): string[] {
-  if (plan.kind === 'gaussian' && plan.order >= 3)
-    throw new InputError(`φ(z) = ${plan.expression.source}: Julia output gives the mean and covariance of the Gaussian closure (order ≤ 2); numpy, jax, torch and c give κ3 too`);
   return plan.kind === 'polynomial' ? polynomialFunction(plan, name, p) : gaussianFunction(plan, name, p, helpers);
 }
 
