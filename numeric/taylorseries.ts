@@ -7,7 +7,7 @@
 import type { MathNode } from '../symbolic/math.ts';
 import { FLOAT64_FUNCTIONS } from '../symbolic/atoms/index.ts';
 import { walkSeries, type SeriesAlgebra, type SeriesPrimitive } from './series-walk.ts';
-import { add, constant, cos, div, exp, integrate, log, mul, negate, powConst, sin, subtract, tanh, type Series } from './series-arithmetic.ts';
+import { add, constant, cos, div, exp, integrate, log, mul, negate, powConst, sin, subtract, tanh, variable as expansionVariable, type Series } from './series-arithmetic.ts';
 
 export { SERIES_PRIMITIVES, walkSeries, type SeriesAlgebra, type SeriesPrimitive } from './series-walk.ts';
 
@@ -58,8 +58,7 @@ export function taylorCoefficients(
   scalar: Readonly<Record<string, (x: number) => number>> = FLOAT64_FUNCTIONS,
   step = 1,
 ): Series {
-  const start = constant(x0, K);
-  if (K >= 1) start[1] = step;
+  const start = expansionVariable(x0, step, K);
   return walkSeries(node, (name) => (name === variable ? start : name in values ? constant(values[name], K) : undefined), float64Series(K, scalar));
 }
 

@@ -5,7 +5,7 @@ import { parseActivation } from '../../symbolic/expression.ts';
 import { MAX_INPUT_ORDER, MAX_OUTPUT_ORDER } from '../../symbolic/rule.ts';
 import { networkFromJson, readJson } from '../io.ts';
 import { CLOSURE_TOLERANCE, LOCAL_EXPANSION, MAX_SMOOTHED_K } from '../../numeric/general.ts';
-import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, PIECEWISE_RANGE, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
+import { MAX_EMITTED_GAUSSIAN_ORDER, MAX_EMITTED_TERMS, QUADRATURE_NODES, planActivation } from '../emit/activation.ts';
 import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import { commandLine } from '../emit/header.ts';
 import { BIVARIATE_NODES, HIGH_CORRELATION } from '../../symbolic/bivariate-normal.ts';
@@ -28,7 +28,7 @@ const LIMITS = `Limits:
     emitted into the code) up to k = ${MAX_SMOOTHED_K.closedForm}, else by
     quadrature up to k = ${MAX_SMOOTHED_K.quadrature} (${QUADRATURE_NODES.hermite}-node Gauss–Hermite for smooth φ, ${QUADRATURE_NODES.legendre}-node Gauss–Legendre per piece
     between kinks, on a normal range chosen per unit at run time as corrmap chooses it: at least
-    ±${PIECEWISE_RANGE}, up to ±${RANGE_SCAN.most} standard deviations for a φ of exponential growth; where φ overflows
+    ±${RANGE_SCAN.least}, up to ±${RANGE_SCAN.most} standard deviations for a φ of exponential growth; where φ overflows
     float64 there, or E[φ²] does, the code refuses, as corrmap does: Python raises FloatingPointError,
     C returns -2, Julia throws); a unit whose spread the quadrature does not resolve (tiny variance
     next to its mean) takes the local expansion in derivatives of φ at μ with its error, as corrmap

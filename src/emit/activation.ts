@@ -24,7 +24,6 @@ export const MAX_EMITTED_GAUSSIAN_ORDER = 3;
 /** Quadrature: Gauss–Hermite nodes for smooth φ; Gauss–Legendre nodes per piece between kinks, on each unit's range (RangeScan). */
 export const QUADRATURE_NODES = { hermite: 160, legendre: 96 } as const;
 /** The normal range the piecewise rule covers at least, as corrmap's own quadrature (numeric/general.ts). */
-export { PIECEWISE_RANGE } from '../../numeric/general.ts';
 
 /**
  * |φ(x) (f − c)^power He_K(x)| with f = φ(μ + √s x): one integrand whose range the piecewise rule must

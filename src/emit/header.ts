@@ -6,7 +6,7 @@ import { gaussianRule } from '../../symbolic/gaussian.ts';
 import { LatexPrinter } from '../../symbolic/print/latex.ts';
 import { requiredInputOrder } from '../../symbolic/rule.ts';
 import { VERSION } from '../version.ts';
-import { PIECEWISE_RANGE, THIRD_SERIES } from '../../numeric/general.ts';
+import { THIRD_SERIES } from '../../numeric/general.ts';
 import { RANGE_SCAN } from '../../numeric/gaussian-range.ts';
 import type { ActivationPlan, RangeIntegrand } from './activation.ts';
 
@@ -53,7 +53,7 @@ export function planDescription(plan: ActivationPlan): string[] {
   const rule =
     q.kind === 'hermite'
       ? `${q.nodes.length}-node Gauss-Hermite rule`
-      : `${q.nodes.length}-node Gauss-Legendre rule on each piece of x in [lo, hi]${q.kinks.length ? ` split at the kinks z = ${q.kinks.map((k) => Number(k.toPrecision(12))).join(', ')}` : ''}, where [lo, hi] is chosen per unit as corrmap chooses it (numeric/gaussian-range.ts): on the grid x = -${RANGE_SCAN.most}, -${RANGE_SCAN.most - RANGE_SCAN.step}, ..., ${RANGE_SCAN.most}, every point where |phi(x) f| exceeds ${RANGE_SCAN.floor} of its largest value, plus ${RANGE_SCAN.step}, at least [-${PIECEWISE_RANGE}, ${PIECEWISE_RANGE}] (wider for a phi of exponential growth), for each f the code integrates (${q.range!.integrands.map(integrandText).join(', ')}); where one is not finite in float64 on that grid, the unit has no range and the code refuses it, as corrmap does`;
+      : `${q.nodes.length}-node Gauss-Legendre rule on each piece of x in [lo, hi]${q.kinks.length ? ` split at the kinks z = ${q.kinks.map((k) => Number(k.toPrecision(12))).join(', ')}` : ''}, where [lo, hi] is chosen per unit as corrmap chooses it (numeric/gaussian-range.ts): on the grid x = -${RANGE_SCAN.most}, -${RANGE_SCAN.most - RANGE_SCAN.step}, ..., ${RANGE_SCAN.most}, every point where |phi(x) f| exceeds ${RANGE_SCAN.floor} of its largest value, plus ${RANGE_SCAN.step}, at least [-${RANGE_SCAN.least}, ${RANGE_SCAN.least}] (wider for a phi of exponential growth), for each f the code integrates (${q.range!.integrands.map(integrandText).join(', ')}); where one is not finite in float64 on that grid, the unit has no range and the code refuses it, as corrmap does`;
   if (plan.order >= 2) {
     lines.push(
       `Truncation: the Mehler series stops at the smallest P <= ${plan.kmax} with max|rho|^(P+1) max_i R_i(P)/Var_i <= ${plan.tolerance} (R_i: what the series still owes Var_i; Cauchy-Schwarz bound, docs/theory.md §Truncation and error bounds), chosen at run time as corrmap chooses it; the result's "truncation" gives P and that bound (relative to sqrt(Var_i Var_j)). The diagonal is Var_i = E[(phi - phi(mu_i))^2] - (g_0 - phi(mu_i))^2 by quadrature (no cancellation at a large mean), or sum_k ĝ_k^2 where the local expansion is used; a unit of variance exactly 0 is the constant phi(mu_i).`,
